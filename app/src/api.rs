@@ -1,0 +1,76 @@
+//! Server functions: the sign-in flows, the current user and logout. In the browser these
+//! are HTTP calls; on the server they run directly, reaching state through context.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::models::{CallbackParams, CurrentUser, Flash, SignInOption};
+
+/// The signed-in user, or `None`.
+#[server]
+pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
+    use crate::backend::{auth_session, context};
+    let state = context::app_state()?;
+    let session = context::session().await?;
+    auth_session::current_user(&state.db, &session).await
+}
+
+/// One entry per configured provider, in button order.
+#[server]
+pub async fn sign_in_options() -> Result<Vec<SignInOption>, AppError> {
+    let state = crate::backend::context::app_state()?;
+    Ok(state
+        .config
+        .providers
+        .iter()
+        .map(|p| SignInOption {
+            provider: p.spec.name.to_owned(),
+            label: p.spec.label.to_owned(),
+        })
+        .collect())
+}
+
+/// The message a sign-in route rendered this page with, if any. It exists only during
+/// that server render; the browser receives it with the hydration data.
+#[server]
+pub async fn page_flash() -> Result<Option<Flash>, AppError> {
+    Ok(use_context::<crate::backend::context::PageFlash>().map(|flash| flash.0))
+}
+
+/// Starts a sign-in: remembers state and PKCE verifier in the session, then redirects the
+/// browser to the provider. Carried by `GET /authorize/{provider}`.
+#[server]
+pub async fn start_sign_in(
+    provider: String,
+    remember: bool,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    use crate::backend::{context, sign_in};
+    let state = context::app_state()?;
+    let session = context::session().await?;
+    let url = sign_in::start(&state, &session, &provider, remember, next.as_deref()).await?;
+    leptos_axum::redirect(url.as_str());
+    Ok(())
+}
+
+/// Finishes a sign-in with what the provider sent back, then redirects to where the person
+/// was going. Carried by `GET /callback/{provider}`.
+#[server]
+pub async fn finish_sign_in(provider: String, params: CallbackParams) -> Result<(), AppError> {
+    use crate::backend::{context, sign_in};
+    let state = context::app_state()?;
+    let session = context::session().await?;
+    let next = sign_in::finish(&state, &session, &provider, &params).await?;
+    leptos_axum::redirect(&next);
+    Ok(())
+}
+
+/// `POST /logout`: ends the session on the server and expires the cookie.
+#[server(prefix = "", endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use crate::backend::{auth_session, context};
+    let state = context::app_state()?;
+    context::require_same_origin(&state.config.origin())?;
+    let session = context::session().await?;
+    auth_session::sign_out(&session).await
+}

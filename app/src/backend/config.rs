@@ -1,0 +1,348 @@
+//! Configuration from environment variables (main also reads a `.env` file into them).
+//! Every problem names the variable, so a bad deployment fails at start-up, not mid-sign-in.
+
+use std::time::Duration;
+
+use rand::distr::{Alphanumeric, SampleString};
+use url::Url;
+
+use super::oauth::providers::{self, ProviderSpec};
+use super::secret::Secret;
+
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:3000";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://social-signin.db?mode=rwc";
+const DEFAULT_HTTP_TIMEOUT_MS: u64 = 10_000;
+/// The client id under which the app talks to its own built-in demo provider.
+pub const DEMO_CLIENT_ID: &str = "social-signin-demo";
+
+#[derive(Debug)]
+pub struct Config {
+    /// Where browsers reach the app; redirect URIs are `{public_url}/callback/{provider}`.
+    pub public_url: Url,
+    /// May hold a password, hence a [`Secret`].
+    pub database_url: Secret,
+    /// `None` when `DEMO_PROVIDER=off`.
+    pub demo_provider: Option<DemoProviderConfig>,
+    /// Offered providers, in button order.
+    pub providers: Vec<ProviderConfig>,
+    /// Upper bound for one request to a provider.
+    pub http_timeout: Duration,
+}
+
+/// The clients the built-in demo provider accepts.
+#[derive(Debug)]
+pub struct DemoProviderConfig {
+    pub clients: Vec<(String, Secret)>,
+}
+
+#[derive(Debug)]
+pub struct ProviderConfig {
+    pub spec: &'static ProviderSpec,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub authorize_url: Url,
+    pub token_url: Url,
+    pub userinfo_url: Url,
+}
+
+impl std::fmt::Debug for ProviderSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {variable} {problem}")]
+pub struct ConfigError {
+    pub variable: String,
+    pub problem: String,
+}
+
+fn config_error(variable: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable: variable.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`; an empty value counts as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let public_url = parse_public_url(get("PUBLIC_URL").as_deref())?;
+        let database_url =
+            Secret::new(get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()));
+        let http_timeout = match get("OAUTH_HTTP_TIMEOUT_MS") {
+            None => Duration::from_millis(DEFAULT_HTTP_TIMEOUT_MS),
+            Some(raw) => match raw.trim().parse::<u64>() {
+                Ok(ms @ 100..=120_000) => Duration::from_millis(ms),
+                _ => {
+                    return Err(config_error(
+                        "OAUTH_HTTP_TIMEOUT_MS",
+                        "must be a number of milliseconds from 100 to 120000",
+                    ))
+                }
+            },
+        };
+
+        let mut providers = Vec::new();
+        let demo_provider = if parse_switch("DEMO_PROVIDER", get("DEMO_PROVIDER"), true)? {
+            let secret = Secret::new(Alphanumeric.sample_string(&mut rand::rng(), 40));
+            let mut clients = vec![(DEMO_CLIENT_ID.to_owned(), secret.clone())];
+            clients.extend(parse_demo_clients(get("DEMO_PROVIDER_CLIENTS"))?);
+            let own_url = |path: &str| public_url.join(path).expect("static path joins");
+            providers.push(ProviderConfig {
+                spec: &providers::DEMO,
+                client_id: DEMO_CLIENT_ID.to_owned(),
+                client_secret: secret,
+                authorize_url: own_url(providers::DEMO.authorize_url),
+                token_url: own_url(providers::DEMO.token_url),
+                userinfo_url: own_url(providers::DEMO.userinfo_url),
+            });
+            Some(DemoProviderConfig { clients })
+        } else {
+            None
+        };
+
+        for spec in providers::CONFIGURABLE {
+            if let Some(provider) = provider_from_env(spec, &get)? {
+                providers.push(provider);
+            }
+        }
+
+        Ok(Config {
+            public_url,
+            database_url,
+            demo_provider,
+            providers,
+            http_timeout,
+        })
+    }
+
+    pub fn provider(&self, name: &str) -> Option<&ProviderConfig> {
+        self.providers.iter().find(|p| p.spec.name == name)
+    }
+
+    /// `{PUBLIC_URL}/callback/{provider}`, the redirect URI registered at the provider.
+    pub fn redirect_uri(&self, provider: &str) -> Url {
+        self.public_url
+            .join(&format!("/callback/{provider}"))
+            .expect("provider names are plain path segments")
+    }
+
+    /// Cookies get `Secure` and the `__Host-` prefix only when served over https.
+    pub fn is_https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// The `scheme://host:port` browsers use, for same-origin checks.
+    pub fn origin(&self) -> String {
+        self.public_url.origin().ascii_serialization()
+    }
+}
+
+fn parse_public_url(raw: Option<&str>) -> Result<Url, ConfigError> {
+    let raw = raw.unwrap_or(DEFAULT_PUBLIC_URL).trim();
+    let url =
+        Url::parse(raw).map_err(|e| config_error("PUBLIC_URL", format!("is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(config_error(
+            "PUBLIC_URL",
+            "must be an http:// or https:// URL",
+        ));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(config_error(
+            "PUBLIC_URL",
+            "must be the site's origin only, e.g. https://signin.example.com",
+        ));
+    }
+    Ok(url)
+}
+
+fn parse_switch(variable: &str, raw: Option<String>, default: bool) -> Result<bool, ConfigError> {
+    match raw
+        .as_deref()
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None => Ok(default),
+        Some("on" | "true" | "1" | "yes") => Ok(true),
+        Some("off" | "false" | "0" | "no") => Ok(false),
+        Some(_) => Err(config_error(variable, "must be on or off")),
+    }
+}
+
+/// `id:secret,id2:secret2`: extra clients the demo provider accepts, e.g. to stand in for
+/// Facebook in tests.
+fn parse_demo_clients(raw: Option<String>) -> Result<Vec<(String, Secret)>, ConfigError> {
+    let Some(raw) = raw else { return Ok(vec![]) };
+    raw.split(',')
+        .map(|pair| match pair.trim().split_once(':') {
+            Some((id, secret)) if !id.is_empty() && !secret.is_empty() => {
+                Ok((id.to_owned(), Secret::new(secret)))
+            }
+            _ => Err(config_error(
+                "DEMO_PROVIDER_CLIENTS",
+                "must be a comma-separated list of client_id:client_secret",
+            )),
+        })
+        .collect()
+}
+
+fn provider_from_env(
+    spec: &'static ProviderSpec,
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<ProviderConfig>, ConfigError> {
+    let var = |suffix: &str| format!("OAUTH_{}_{suffix}", spec.env);
+    let (id_var, secret_var) = (var("CLIENT_ID"), var("CLIENT_SECRET"));
+    let (client_id, client_secret) = match (get(&id_var), get(&secret_var)) {
+        (None, None) => return Ok(None),
+        (Some(id), Some(secret)) => (id.trim().to_owned(), Secret::new(secret.trim())),
+        (Some(_), None) => {
+            return Err(config_error(
+                &secret_var,
+                format!("is missing ({id_var} is set)"),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(config_error(
+                &id_var,
+                format!("is missing ({secret_var} is set)"),
+            ))
+        }
+    };
+    let endpoint = |suffix: &str, default: &str| -> Result<Url, ConfigError> {
+        let variable = var(suffix);
+        let raw = get(&variable).unwrap_or_else(|| default.to_owned());
+        let url = Url::parse(raw.trim())
+            .map_err(|e| config_error(&variable, format!("is not a URL ({e})")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(config_error(
+                &variable,
+                "must be an http:// or https:// URL",
+            ));
+        }
+        Ok(url)
+    };
+    Ok(Some(ProviderConfig {
+        spec,
+        client_id,
+        client_secret,
+        authorize_url: endpoint("AUTHORIZE_URL", spec.authorize_url)?,
+        token_url: endpoint("TOKEN_URL", spec.token_url)?,
+        userinfo_url: endpoint("USERINFO_URL", spec.userinfo_url)?,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_work_with_no_configuration() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.public_url.as_str(), "http://127.0.0.1:3000/");
+        assert_eq!(config.database_url.expose(), DEFAULT_DATABASE_URL);
+        let names: Vec<_> = config.providers.iter().map(|p| p.spec.name).collect();
+        assert_eq!(names, ["demo"]);
+        let demo = config.provider("demo").unwrap();
+        assert_eq!(
+            demo.token_url.as_str(),
+            "http://127.0.0.1:3000/demo-provider/token"
+        );
+        assert_eq!(
+            config.redirect_uri("demo").as_str(),
+            "http://127.0.0.1:3000/callback/demo"
+        );
+        assert!(!config.is_https());
+        assert_eq!(config.origin(), "http://127.0.0.1:3000");
+    }
+
+    #[test]
+    fn facebook_is_offered_only_with_id_and_secret() {
+        let config = config(&[
+            ("DEMO_PROVIDER", "off"),
+            ("OAUTH_FACEBOOK_CLIENT_ID", "123"),
+            ("OAUTH_FACEBOOK_CLIENT_SECRET", "shh"),
+            ("OAUTH_FACEBOOK_TOKEN_URL", "http://127.0.0.1:9/token"),
+            ("PUBLIC_URL", "https://signin.example.com"),
+        ])
+        .unwrap();
+        assert!(config.demo_provider.is_none());
+        let facebook = config.provider("facebook").unwrap();
+        assert_eq!(facebook.token_url.as_str(), "http://127.0.0.1:9/token");
+        assert_eq!(
+            facebook.userinfo_url.as_str(),
+            "https://graph.facebook.com/v21.0/me"
+        );
+        assert_eq!(
+            config.redirect_uri("facebook").as_str(),
+            "https://signin.example.com/callback/facebook"
+        );
+        assert!(config.is_https());
+        assert!(!format!("{config:?}").contains("shh"));
+    }
+
+    #[test]
+    fn bad_configuration_names_the_variable() {
+        let err = config(&[("OAUTH_FACEBOOK_CLIENT_ID", "123")]).unwrap_err();
+        assert_eq!(err.variable, "OAUTH_FACEBOOK_CLIENT_SECRET");
+        let err = config(&[
+            ("OAUTH_FACEBOOK_CLIENT_ID", "1"),
+            ("OAUTH_FACEBOOK_CLIENT_SECRET", "2"),
+            ("OAUTH_FACEBOOK_AUTHORIZE_URL", "not a url"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "OAUTH_FACEBOOK_AUTHORIZE_URL");
+        assert_eq!(
+            config(&[("PUBLIC_URL", "ftp://x")]).unwrap_err().variable,
+            "PUBLIC_URL"
+        );
+        assert_eq!(
+            config(&[("PUBLIC_URL", "http://x/app")])
+                .unwrap_err()
+                .variable,
+            "PUBLIC_URL"
+        );
+        assert_eq!(
+            config(&[("DEMO_PROVIDER", "maybe")]).unwrap_err().variable,
+            "DEMO_PROVIDER"
+        );
+        assert_eq!(
+            config(&[("DEMO_PROVIDER_CLIENTS", "nocolon")])
+                .unwrap_err()
+                .variable,
+            "DEMO_PROVIDER_CLIENTS"
+        );
+        assert_eq!(
+            config(&[("OAUTH_HTTP_TIMEOUT_MS", "5")])
+                .unwrap_err()
+                .variable,
+            "OAUTH_HTTP_TIMEOUT_MS"
+        );
+    }
+
+    #[test]
+    fn demo_provider_accepts_extra_clients() {
+        let config = config(&[("DEMO_PROVIDER_CLIENTS", "fb-test:fb-secret")]).unwrap();
+        let clients = &config.demo_provider.unwrap().clients;
+        assert_eq!(clients.len(), 2);
+        assert_eq!(clients[1].0, "fb-test");
+        assert_eq!(clients[1].1.expose(), "fb-secret");
+    }
+}

@@ -1,0 +1,41 @@
+//! Reaching server state from inside server functions and SSR.
+
+use leptos::prelude::use_context;
+use tower_sessions::Session;
+
+use super::state::AppState;
+use crate::error::AppError;
+
+pub fn app_state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the Leptos context");
+        AppError::Internal
+    })
+}
+
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.map_err(|err| {
+        tracing::error!(error = %err, "no session layer in front of this request");
+        AppError::Internal
+    })
+}
+
+/// Refuses state-changing requests that a browser sent on behalf of another site
+/// (`Sec-Fetch-Site: cross-site`, or a foreign `Origin`).
+pub fn require_same_origin(expected_origin: &str) -> Result<(), AppError> {
+    let Some(parts) = use_context::<http::request::Parts>() else {
+        return Err(AppError::Internal);
+    };
+    if super::same_origin::is_cross_site(&parts.headers, expected_origin) {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(http::StatusCode::FORBIDDEN);
+        }
+        return Err(AppError::Forbidden);
+    }
+    Ok(())
+}
+
+/// A message for the page being rendered, provided by the sign-in routes when they answer
+/// with the page itself (an error) instead of a redirect.
+#[derive(Clone, Debug)]
+pub struct PageFlash(pub crate::models::Flash);

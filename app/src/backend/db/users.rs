@@ -1,0 +1,125 @@
+//! Users and their provider identities: auto-registration on first sign-in, look-ups.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set, SqlErr, TransactionTrait,
+};
+use time::OffsetDateTime;
+
+use super::entities::{identities, prelude::*, users};
+use crate::backend::oauth::profile::Profile;
+use crate::models::{CurrentUser, LinkedIdentity};
+
+/// `facebook$10153...`: the provider-unique key of an identity.
+pub fn social_id(provider: &str, provider_user_id: &str) -> String {
+    format!("{provider}${provider_user_id}")
+}
+
+/// Finds the user behind this provider identity, registering them on first sign-in, and
+/// stamps `last_login_at`. All writes happen in one transaction: a failure leaves no
+/// half-created user. When two first sign-ins of one identity race, the loser's insert hits
+/// the unique `social_id` index, rolls back, and re-reads the winner's user.
+pub async fn sign_in_identity(
+    db: &DatabaseConnection,
+    provider: &str,
+    profile: &Profile,
+) -> Result<i32, DbErr> {
+    let social_id = social_id(provider, &profile.provider_user_id);
+    let mut attempts_left = 2;
+    loop {
+        match try_sign_in_identity(db, provider, &social_id, profile).await {
+            Err(err) if attempts_left > 0 && is_unique_violation(&err) => attempts_left -= 1,
+            result => return result,
+        }
+    }
+}
+
+async fn try_sign_in_identity(
+    db: &DatabaseConnection,
+    provider: &str,
+    social_id: &str,
+    profile: &Profile,
+) -> Result<i32, DbErr> {
+    let now = OffsetDateTime::now_utc();
+    let txn = db.begin().await?;
+
+    let existing = Identities::find()
+        .filter(identities::Column::SocialId.eq(social_id))
+        .one(&txn)
+        .await?;
+    let user_id = match existing {
+        Some(identity) => {
+            let mut user: users::ActiveModel = Users::find_by_id(identity.user_id)
+                .one(&txn)
+                .await?
+                .ok_or_else(|| DbErr::RecordNotFound(format!("user {}", identity.user_id)))?
+                .into();
+            user.last_login_at = Set(now);
+            // The provider may have gained an email or a new picture since last time.
+            if profile.email.is_some() {
+                user.email = Set(profile.email.clone());
+            }
+            if profile.avatar_url.is_some() {
+                user.avatar_url = Set(profile.avatar_url.clone());
+            }
+            user.update(&txn).await?.id
+        }
+        None => {
+            let user = users::ActiveModel {
+                nickname: Set(profile.nickname.clone()),
+                email: Set(profile.email.clone()),
+                avatar_url: Set(profile.avatar_url.clone()),
+                created_at: Set(now),
+                last_login_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            identities::ActiveModel {
+                user_id: Set(user.id),
+                provider: Set(provider.to_owned()),
+                provider_user_id: Set(profile.provider_user_id.clone()),
+                social_id: Set(social_id.to_owned()),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            user.id
+        }
+    };
+    txn.commit().await?;
+    Ok(user_id)
+}
+
+fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// The user with their identities, or `None` when the id no longer exists.
+pub async fn find_current_user(
+    db: &DatabaseConnection,
+    user_id: i32,
+) -> Result<Option<CurrentUser>, DbErr> {
+    let Some(user) = Users::find_by_id(user_id).one(db).await? else {
+        return Ok(None);
+    };
+    let identities = Identities::find()
+        .filter(identities::Column::UserId.eq(user_id))
+        .order_by_asc(identities::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|identity| LinkedIdentity {
+            provider: identity.provider,
+            social_id: identity.social_id,
+        })
+        .collect();
+    Ok(Some(CurrentUser {
+        id: user.id.into(),
+        nickname: user.nickname,
+        email: user.email,
+        avatar_url: user.avatar_url,
+        identities,
+    }))
+}

@@ -1,0 +1,14 @@
+//! Server-only code: configuration, persistence, sessions and the provider flows.
+//! Compiled only with the `ssr` feature; the browser bundle never sees it.
+
+pub mod auth_session;
+pub mod config;
+pub mod context;
+pub mod db;
+pub mod oauth;
+pub mod return_to;
+pub mod same_origin;
+pub mod secret;
+pub mod session_store;
+pub mod sign_in;
+pub mod state;

@@ -1,0 +1,171 @@
+//! The OAuth 2 authorization-code flow with PKCE, in its protocol steps: build the
+//! authorization URL, exchange the code at the token endpoint, read the user's profile.
+//! Per-flow values (state, verifier, tokens) live in the caller's session and locals only,
+//! never in shared objects (security.md §4).
+
+use oauth2::{
+    basic::BasicClient, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    HttpClientError, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
+    TokenResponse, TokenUrl,
+};
+use url::Url;
+
+use super::profile::Profile;
+use crate::backend::config::ProviderConfig;
+use crate::backend::secret::Secret;
+use crate::error::AppError;
+
+const TOKEN_ENDPOINT_FAILED: &str =
+    "The provider's token endpoint failed or sent an answer we could not read.";
+
+/// Largest user-info body we read.
+const MAX_USERINFO_BYTES: usize = 256 * 1024;
+
+/// Where to send the browser, and what to remember to check the way back.
+pub struct AuthorizeRequest {
+    pub url: Url,
+    pub csrf_state: String,
+    pub pkce_verifier: String,
+}
+
+fn client(
+    provider: &ProviderConfig,
+    redirect_uri: &Url,
+) -> oauth2::Client<
+    oauth2::basic::BasicErrorResponse,
+    oauth2::basic::BasicTokenResponse,
+    oauth2::basic::BasicTokenIntrospectionResponse,
+    oauth2::StandardRevocableToken,
+    oauth2::basic::BasicRevocationErrorResponse,
+    oauth2::EndpointSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+> {
+    BasicClient::new(ClientId::new(provider.client_id.clone()))
+        .set_client_secret(ClientSecret::new(
+            provider.client_secret.expose().to_owned(),
+        ))
+        .set_auth_uri(AuthUrl::from_url(provider.authorize_url.clone()))
+        .set_token_uri(TokenUrl::from_url(provider.token_url.clone()))
+        .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()))
+        .set_auth_type(provider.spec.token_auth.clone())
+}
+
+/// Step 1: the provider's authorization URL with a fresh `state` and PKCE S256 challenge.
+pub fn authorize_request(provider: &ProviderConfig, redirect_uri: &Url) -> AuthorizeRequest {
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, csrf_state) = client(provider, redirect_uri)
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new(provider.spec.scope.to_owned()))
+        .set_pkce_challenge(challenge)
+        .url();
+    AuthorizeRequest {
+        url,
+        csrf_state: csrf_state.secret().clone(),
+        pkce_verifier: verifier.secret().clone(),
+    }
+}
+
+/// Step 2: trade the authorization code (and the PKCE verifier) for an access token.
+pub async fn exchange_code(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    redirect_uri: &Url,
+    code: &str,
+    pkce_verifier: &str,
+) -> Result<Secret, AppError> {
+    let name = provider.spec.name;
+    let token = client(provider, redirect_uri)
+        .exchange_code(AuthorizationCode::new(code.to_owned()))
+        .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
+        .request_async(http)
+        .await
+        .map_err(|err| match err {
+            RequestTokenError::ServerResponse(response) => {
+                tracing::warn!(provider = name, error = %response.error(), "token endpoint refused the code");
+                AppError::failed(400, "The provider did not accept the sign-in. Please try again.")
+            }
+            RequestTokenError::Request(HttpClientError::Reqwest(err)) => transport_failure(name, "token", &err),
+            // oauth2 reports a 5xx with a non-JSON body, a wrong content type and bad
+            // JSON alike (Parse/Other), without the status; one message covers them.
+            RequestTokenError::Parse(err, _body) => {
+                tracing::warn!(provider = name, error = %err, "token response unreadable");
+                AppError::failed(502, TOKEN_ENDPOINT_FAILED)
+            }
+            other => {
+                tracing::warn!(provider = name, error = %other, "token request failed");
+                AppError::failed(502, TOKEN_ENDPOINT_FAILED)
+            }
+        })?;
+    Ok(Secret::new(token.access_token().secret().clone()))
+}
+
+/// Step 3: read the signed-in person's profile with the access token.
+pub async fn fetch_profile(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    access_token: &Secret,
+) -> Result<Profile, AppError> {
+    let name = provider.spec.name;
+    let mut url = provider.userinfo_url.clone();
+    if !provider.spec.userinfo_query.is_empty() {
+        url.query_pairs_mut()
+            .extend_pairs(provider.spec.userinfo_query);
+    }
+    let response = http
+        .get(url)
+        .bearer_auth(access_token.expose())
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|err| transport_failure(name, "userinfo", &err))?;
+    let status = response.status();
+    if !status.is_success() {
+        tracing::warn!(provider = name, %status, "userinfo endpoint refused");
+        return Err(AppError::failed(
+            502,
+            "The provider would not share your profile.",
+        ));
+    }
+    if response
+        .content_length()
+        .is_some_and(|len| len > MAX_USERINFO_BYTES as u64)
+    {
+        return Err(AppError::failed(
+            502,
+            "The provider's profile response was too large.",
+        ));
+    }
+    let body = response
+        .bytes()
+        .await
+        .map_err(|err| transport_failure(name, "userinfo", &err))?;
+    if body.len() > MAX_USERINFO_BYTES {
+        return Err(AppError::failed(
+            502,
+            "The provider's profile response was too large.",
+        ));
+    }
+    let json: serde_json::Value = serde_json::from_slice(&body).map_err(|err| {
+        tracing::warn!(provider = name, error = %err, "userinfo response is not JSON");
+        AppError::failed(502, "The provider's profile response was not understood.")
+    })?;
+    (provider.spec.map_profile)(&json).map_err(|err| {
+        tracing::warn!(provider = name, error = %err, "userinfo unusable");
+        AppError::failed(502, err.to_string())
+    })
+}
+
+/// Timeouts become 504, every other transport problem 502. `reqwest::Error`'s display
+/// includes the URL, which never carries a secret here (codes travel in bodies).
+pub fn transport_failure(provider: &str, endpoint: &str, err: &reqwest::Error) -> AppError {
+    if err.is_timeout() {
+        tracing::warn!(provider, endpoint, "provider timed out");
+        AppError::failed(504, "The provider did not answer in time.")
+    } else {
+        tracing::warn!(provider, endpoint, error = %err, "provider unreachable");
+        AppError::failed(502, "Could not reach the provider.")
+    }
+}

@@ -1,0 +1,200 @@
+//! Turning a provider's user-info JSON into the fields we store, and refusing what we must
+//! not store (no id means no account: the seed created a shared `twitter$None` user).
+
+use serde_json::Value;
+
+/// Longest nickname kept, in characters; longer ones are cut at a character boundary.
+pub const MAX_NICKNAME_CHARS: usize = 64;
+const MAX_PROVIDER_USER_ID_LEN: usize = 128;
+const MAX_EMAIL_LEN: usize = 254;
+const MAX_AVATAR_URL_LEN: usize = 2048;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Profile {
+    pub provider_user_id: String,
+    pub nickname: String,
+    pub email: Option<String>,
+    pub avatar_url: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProfileError {
+    #[error("The provider's profile has no user id.")]
+    MissingId,
+    #[error("The provider's profile has an invalid user id.")]
+    InvalidId,
+}
+
+/// Facebook Graph `/me?fields=id,name,email,picture`. Email is often absent.
+pub fn facebook(json: &Value) -> Result<Profile, ProfileError> {
+    let provider_user_id = user_id(json.get("id"))?;
+    Ok(Profile {
+        nickname: nickname(json.get("name").and_then(Value::as_str), "Facebook user"),
+        email: email(json.get("email")),
+        avatar_url: avatar_url(json.pointer("/picture/data/url")),
+        provider_user_id,
+    })
+}
+
+/// OpenID Connect userinfo shape (`sub`, `name`, `email`, `picture`), spoken by the demo
+/// provider.
+pub fn openid_userinfo(json: &Value) -> Result<Profile, ProfileError> {
+    let provider_user_id = user_id(json.get("sub"))?;
+    let name = json
+        .get("name")
+        .or_else(|| json.get("preferred_username"))
+        .and_then(Value::as_str);
+    Ok(Profile {
+        nickname: nickname(name, "User"),
+        email: email(json.get("email")),
+        avatar_url: avatar_url(json.get("picture")),
+        provider_user_id,
+    })
+}
+
+/// Ids come as strings (Facebook) or numbers (some others); both become the same text.
+fn user_id(value: Option<&Value>) -> Result<String, ProfileError> {
+    let id = match value {
+        None | Some(Value::Null) => return Err(ProfileError::MissingId),
+        Some(Value::String(s)) => s.trim().to_owned(),
+        Some(Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
+        Some(_) => return Err(ProfileError::InvalidId),
+    };
+    if id.is_empty() {
+        return Err(ProfileError::MissingId);
+    }
+    let printable = id.chars().all(|c| c.is_ascii_graphic());
+    if id.len() > MAX_PROVIDER_USER_ID_LEN || !printable {
+        return Err(ProfileError::InvalidId);
+    }
+    Ok(id)
+}
+
+/// Drops control and invisible formatting characters (zero-width, bidi overrides), folds
+/// whitespace, and cuts to [`MAX_NICKNAME_CHARS`]. Escaping is the renderer's job.
+pub fn nickname(raw: Option<&str>, fallback: &str) -> String {
+    let cleaned: String = raw
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control() && !is_invisible_format(*c))
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let cut: String = cleaned.chars().take(MAX_NICKNAME_CHARS).collect();
+    if cut.is_empty() {
+        fallback.to_owned()
+    } else {
+        cut
+    }
+}
+
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+fn email(value: Option<&Value>) -> Option<String> {
+    let email = value?.as_str()?.trim();
+    let plausible = email.len() <= MAX_EMAIL_LEN
+        && email.contains('@')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    plausible.then(|| email.to_owned())
+}
+
+/// Only absolute http(s) URLs are kept: an avatar is put in an `<img src>`.
+fn avatar_url(value: Option<&Value>) -> Option<String> {
+    let raw = value?.as_str()?.trim();
+    if raw.len() > MAX_AVATAR_URL_LEN {
+        return None;
+    }
+    let url = url::Url::parse(raw).ok()?;
+    matches!(url.scheme(), "https" | "http").then(|| url.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn facebook_profile_maps_all_fields() {
+        let profile = facebook(&json!({
+            "id": "10153000000000001",
+            "name": "Ann Example",
+            "email": "ann@example.com",
+            "picture": {"data": {"url": "https://platform-lookaside.fbsbx.com/p.jpg"}}
+        }))
+        .unwrap();
+        assert_eq!(
+            profile,
+            Profile {
+                provider_user_id: "10153000000000001".into(),
+                nickname: "Ann Example".into(),
+                email: Some("ann@example.com".into()),
+                avatar_url: Some("https://platform-lookaside.fbsbx.com/p.jpg".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn facebook_without_email_still_signs_in_and_nickname_is_the_name() {
+        let profile = facebook(&json!({"id": "42", "name": "No Mail"})).unwrap();
+        assert_eq!(profile.email, None);
+        assert_eq!(profile.nickname, "No Mail");
+        assert_eq!(profile.avatar_url, None);
+    }
+
+    #[test]
+    fn missing_empty_or_odd_ids_are_refused() {
+        assert_eq!(
+            facebook(&json!({"name": "x"})),
+            Err(ProfileError::MissingId)
+        );
+        assert_eq!(facebook(&json!({"id": null})), Err(ProfileError::MissingId));
+        assert_eq!(facebook(&json!({"id": "  "})), Err(ProfileError::MissingId));
+        assert_eq!(
+            facebook(&json!({"id": {"a": 1}})),
+            Err(ProfileError::InvalidId)
+        );
+        assert_eq!(
+            facebook(&json!({"id": "a b"})),
+            Err(ProfileError::InvalidId)
+        );
+        let long = "9".repeat(MAX_PROVIDER_USER_ID_LEN + 1);
+        assert_eq!(
+            facebook(&json!({ "id": long })),
+            Err(ProfileError::InvalidId)
+        );
+        assert_eq!(
+            openid_userinfo(&json!({"sub": 1234}))
+                .unwrap()
+                .provider_user_id,
+            "1234"
+        );
+    }
+
+    #[test]
+    fn nicknames_are_cleaned_and_cut_at_a_char_boundary() {
+        assert_eq!(nickname(Some("  a\u{200B}b\u{202E}c\n d "), "x"), "abc d");
+        assert_eq!(nickname(Some("\u{200B}"), "fallback"), "fallback");
+        let long = "é".repeat(10_000);
+        let cut = nickname(Some(&long), "x");
+        assert_eq!(cut.chars().count(), MAX_NICKNAME_CHARS);
+        assert_eq!(
+            nickname(Some("<script>x</script>"), "x"),
+            "<script>x</script>"
+        );
+    }
+
+    #[test]
+    fn only_plausible_emails_and_http_avatars_are_kept() {
+        let p = openid_userinfo(&json!({
+            "sub": "s", "email": "not an email", "picture": "javascript:alert(1)"
+        }))
+        .unwrap();
+        assert_eq!(p.email, None);
+        assert_eq!(p.avatar_url, None);
+    }
+}

@@ -1,0 +1,257 @@
+//! Starting and finishing a sign-in. The pending sign-in (state, PKCE verifier, where to
+//! go next) lives in the browser's own session, is used once, and expires.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tower_sessions::Session;
+use url::Url;
+
+use super::auth_session::{self, session_failure};
+use super::db::users;
+use super::oauth::oauth2_flow;
+use super::return_to::safe_next;
+use super::state::AppState;
+use crate::error::AppError;
+use crate::models::CallbackParams;
+
+const PENDING_KEY: &str = "signin.pending";
+/// How long the provider round trip may take.
+pub const PENDING_TTL_SECS: i64 = 600;
+/// Longest callback parameter we look at; real codes and states are far shorter.
+const MAX_PARAM_LEN: usize = 2048;
+
+#[derive(Serialize, Deserialize)]
+struct PendingSignIn {
+    provider: String,
+    csrf_state: String,
+    pkce_verifier: String,
+    remember: bool,
+    next: String,
+    started_at: i64,
+}
+
+/// Records a pending sign-in in the session and returns the provider URL to send the
+/// browser to.
+pub async fn start(
+    state: &AppState,
+    session: &Session,
+    provider: &str,
+    remember: bool,
+    next: Option<&str>,
+) -> Result<Url, AppError> {
+    let provider = state
+        .config
+        .provider(provider)
+        .ok_or(AppError::UnknownProvider)?;
+    let redirect_uri = state.config.redirect_uri(provider.spec.name);
+    let request = oauth2_flow::authorize_request(provider, &redirect_uri);
+    let pending = PendingSignIn {
+        provider: provider.spec.name.to_owned(),
+        csrf_state: request.csrf_state,
+        pkce_verifier: request.pkce_verifier,
+        remember,
+        next: safe_next(next),
+        started_at: OffsetDateTime::now_utc().unix_timestamp(),
+    };
+    session
+        .insert(PENDING_KEY, pending)
+        .await
+        .map_err(session_failure)?;
+    Ok(request.url)
+}
+
+/// Completes the sign-in the provider sent back. Returns where to send the browser.
+/// Whatever the outcome, the pending sign-in is gone afterwards (single use); on failure
+/// nothing is written and an anonymous session is dropped entirely.
+pub async fn finish(
+    state: &AppState,
+    session: &Session,
+    provider: &str,
+    params: &CallbackParams,
+) -> Result<String, AppError> {
+    if state.config.provider(provider).is_none() {
+        return Err(AppError::UnknownProvider);
+    }
+    let pending = take_pending(session).await?;
+    let result = complete(state, session, provider, params, pending).await;
+    if result.is_err() && auth_session::user_id(session).await?.is_none() {
+        auth_session::sign_out(session).await?;
+    }
+    result
+}
+
+/// Ends a pending sign-in without completing it (e.g. an unreadable callback).
+pub async fn abandon(session: &Session) -> Result<(), AppError> {
+    take_pending(session).await?;
+    if auth_session::user_id(session).await?.is_none() {
+        auth_session::sign_out(session).await?;
+    }
+    Ok(())
+}
+
+async fn take_pending(session: &Session) -> Result<Option<PendingSignIn>, AppError> {
+    // `get` first: `remove` of an absent key would still mark the session modified.
+    let pending: Option<PendingSignIn> = session.get(PENDING_KEY).await.map_err(session_failure)?;
+    if pending.is_some() {
+        session
+            .remove::<serde_json::Value>(PENDING_KEY)
+            .await
+            .map_err(session_failure)?;
+    }
+    Ok(pending)
+}
+
+async fn complete(
+    state: &AppState,
+    session: &Session,
+    provider_name: &str,
+    params: &CallbackParams,
+    pending: Option<PendingSignIn>,
+) -> Result<String, AppError> {
+    check_param_sizes(params)?;
+    let pending = pending.ok_or_else(|| {
+        AppError::failed(
+            400,
+            "No sign-in was in progress in this browser, or it has expired. Please start again.",
+        )
+    })?;
+    if pending.provider != provider_name {
+        return Err(AppError::failed(
+            400,
+            "The answer came from a different provider than the one you chose.",
+        ));
+    }
+    if let Some(error) = params.error.as_deref() {
+        return Err(provider_error(error));
+    }
+    if !state_matches(&pending.csrf_state, params.state.as_deref()) {
+        return Err(AppError::failed(
+            400,
+            "The sign-in answer does not belong to this browser (state mismatch).",
+        ));
+    }
+    if OffsetDateTime::now_utc().unix_timestamp() - pending.started_at > PENDING_TTL_SECS {
+        return Err(AppError::failed(
+            400,
+            "The sign-in took too long. Please start again.",
+        ));
+    }
+    let code = params
+        .code
+        .as_deref()
+        .filter(|code| !code.is_empty())
+        .ok_or_else(|| AppError::failed(400, "The provider sent no authorization code."))?;
+
+    let provider = state
+        .config
+        .provider(provider_name)
+        .ok_or(AppError::UnknownProvider)?;
+    let redirect_uri = state.config.redirect_uri(provider_name);
+    let access_token = oauth2_flow::exchange_code(
+        &state.http,
+        provider,
+        &redirect_uri,
+        code,
+        &pending.pkce_verifier,
+    )
+    .await?;
+    let profile = oauth2_flow::fetch_profile(&state.http, provider, &access_token).await?;
+
+    let user_id = users::sign_in_identity(&state.db, provider_name, &profile)
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, provider = provider_name, "could not save the sign-in");
+            AppError::Internal
+        })?;
+    auth_session::sign_in(session, user_id, pending.remember).await?;
+    tracing::info!(provider = provider_name, user_id, "signed in");
+    Ok(pending.next)
+}
+
+/// `error=access_denied` is the person saying no; anything else is the provider failing.
+fn provider_error(error: &str) -> AppError {
+    if error == "access_denied" {
+        return AppError::Cancelled;
+    }
+    let code: String = error
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(40)
+        .collect();
+    AppError::failed(502, format!("The provider reported an error ({code})."))
+}
+
+fn check_param_sizes(params: &CallbackParams) -> Result<(), AppError> {
+    let values = [
+        &params.code,
+        &params.state,
+        &params.error,
+        &params.error_description,
+    ];
+    let bad = values
+        .iter()
+        .filter_map(|v| v.as_deref())
+        .any(|v| v.len() > MAX_PARAM_LEN || v.contains('\0'));
+    if bad {
+        return Err(AppError::failed(400, "The sign-in answer was malformed."));
+    }
+    Ok(())
+}
+
+/// Compares without an early exit, so response timing says nothing about the expected state.
+fn state_matches(expected: &str, received: Option<&str>) -> bool {
+    let Some(received) = received else {
+        return false;
+    };
+    expected.len() == received.len()
+        && expected
+            .bytes()
+            .zip(received.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_must_match_exactly() {
+        assert!(state_matches("abc", Some("abc")));
+        assert!(!state_matches("abc", Some("abd")));
+        assert!(!state_matches("abc", Some("abcd")));
+        assert!(!state_matches("abc", Some("")));
+        assert!(!state_matches("abc", None));
+    }
+
+    #[test]
+    fn denial_is_a_cancellation_and_other_errors_are_failures() {
+        assert_eq!(provider_error("access_denied"), AppError::Cancelled);
+        let err = provider_error("server_error<script>");
+        assert_eq!(err.status(), 502);
+        assert_eq!(
+            err.to_flash().detail.as_deref(),
+            Some("The provider reported an error (server_errorscript).")
+        );
+    }
+
+    #[test]
+    fn oversized_or_nul_parameters_are_refused() {
+        let ok = CallbackParams {
+            code: Some("c".into()),
+            state: Some("s".into()),
+            ..Default::default()
+        };
+        assert!(check_param_sizes(&ok).is_ok());
+        let big = CallbackParams {
+            code: Some("c".repeat(MAX_PARAM_LEN + 1)),
+            ..Default::default()
+        };
+        assert_eq!(check_param_sizes(&big).unwrap_err().status(), 400);
+        let nul = CallbackParams {
+            state: Some("a\0b".into()),
+            ..Default::default()
+        };
+        assert_eq!(check_param_sizes(&nul).unwrap_err().status(), 400);
+    }
+}

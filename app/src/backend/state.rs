@@ -1,0 +1,37 @@
+//! What every request handler and server function can reach.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sea_orm::DatabaseConnection;
+
+use super::config::Config;
+use super::oauth::http_client;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    /// Shared connection pool for provider calls; holds no per-flow data.
+    pub http: reqwest::Client,
+}
+
+impl AppState {
+    pub fn new(leptos_options: LeptosOptions, db: DatabaseConnection, config: Config) -> Self {
+        let http = http_client::build(config.http_timeout);
+        Self {
+            leptos_options,
+            db,
+            config: Arc::new(config),
+            http,
+        }
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

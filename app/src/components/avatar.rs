@@ -1,0 +1,25 @@
+use leptos::prelude::*;
+
+use crate::models::CurrentUser;
+
+/// The provider's picture, or the nickname's initial in a circle.
+#[component]
+pub fn Avatar(user: CurrentUser, #[prop(optional)] large: bool) -> impl IntoView {
+    let class = if large {
+        "avatar avatar-large"
+    } else {
+        "avatar"
+    };
+    match user.avatar_url.clone() {
+        Some(url) => view! {
+            <img class=class src=url alt="" referrerpolicy="no-referrer"/>
+        }
+        .into_any(),
+        None => view! {
+            <span class=format!("{class} avatar-initial") aria-hidden="true">
+                {user.initial()}
+            </span>
+        }
+        .into_any(),
+    }
+}

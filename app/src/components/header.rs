@@ -1,0 +1,40 @@
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use super::{avatar::Avatar, user_session::UserSession};
+use crate::api::Logout;
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let session = UserSession::get();
+    view! {
+        <header class="site-header">
+            <A href="/" attr:class="brand">"Social Sign-in"</A>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match session.user.await {
+                        Ok(Some(user)) => view! {
+                            <div class="user-menu">
+                                <Avatar user=user.clone()/>
+                                <span class="user-menu-name">{user.nickname.clone()}</span>
+                                <LogoutButton action=session.logout/>
+                            </div>
+                        }
+                        .into_any(),
+                        _ => ().into_any(),
+                    }
+                })}
+            </Transition>
+        </header>
+    }
+}
+
+/// A real form posting to `/logout`: a page navigation without JavaScript, a fetch with it.
+#[component]
+fn LogoutButton(action: ServerAction<Logout>) -> impl IntoView {
+    view! {
+        <ActionForm action=action attr:class="logout-form">
+            <button type="submit" class="btn btn-secondary">"Logout"</button>
+        </ActionForm>
+    }
+}

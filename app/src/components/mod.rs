@@ -1,0 +1,6 @@
+pub mod avatar;
+pub mod flash;
+pub mod header;
+pub mod sign_in_card;
+pub mod user_session;
+pub mod welcome_card;

@@ -1,0 +1,32 @@
+use leptos::prelude::*;
+
+use super::avatar::Avatar;
+use crate::models::CurrentUser;
+
+#[component]
+pub fn WelcomeCard(user: CurrentUser) -> impl IntoView {
+    view! {
+        <section class="card welcome-card">
+            <Avatar user=user.clone() large=true/>
+            <h1>{format!("Hi, {}!", user.nickname)}</h1>
+            {user.email.clone().map(|email| view! { <p class="muted">{email}</p> })}
+            <p class="muted">"Signed in with:"</p>
+            <ul class="identities">
+                {user
+                    .identities
+                    .iter()
+                    .map(|identity| {
+                        view! {
+                            <li>
+                                <span class=format!("badge badge-{}", identity.provider)>
+                                    {identity.provider.clone()}
+                                </span>
+                                <code>{identity.social_id.clone()}</code>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </section>
+    }
+}

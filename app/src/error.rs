@@ -1,0 +1,105 @@
+//! Errors that server functions return to the page and to the sign-in routes.
+
+use serde::{Deserialize, Serialize};
+use server_fn_error::*;
+
+mod server_fn_error {
+    pub use leptos::server_fn::codec::JsonEncoding;
+    pub use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+}
+
+/// What went wrong, in words fit for the person signing in. Internal details (database
+/// messages, provider bodies) are logged, never carried here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// The person said no at the provider.
+    #[error("Sign-in cancelled.")]
+    Cancelled,
+    /// The sign-in could not be completed; `reason` is short and safe to show.
+    #[error("Authentication failed: {reason}")]
+    SignInFailed { status: u16, reason: String },
+    #[error("Unknown sign-in provider.")]
+    UnknownProvider,
+    /// A cross-site request to a state-changing endpoint.
+    #[error("This request came from another site and was refused.")]
+    Forbidden,
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+    #[error("{0}")]
+    ServerFn(ServerFnErrorErr),
+}
+
+impl AppError {
+    pub fn failed(status: u16, reason: impl Into<String>) -> Self {
+        AppError::SignInFailed {
+            status,
+            reason: reason.into(),
+        }
+    }
+
+    /// The HTTP status a page showing this error is served with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Cancelled => 400,
+            AppError::SignInFailed { status, .. } => *status,
+            AppError::UnknownProvider => 404,
+            AppError::Forbidden => 403,
+            AppError::Internal => 500,
+            AppError::ServerFn(_) => 400,
+        }
+    }
+
+    /// The message shown on the page.
+    pub fn to_flash(&self) -> crate::models::Flash {
+        use crate::models::{Flash, FlashKind};
+        match self {
+            AppError::Cancelled => Flash {
+                kind: FlashKind::Info,
+                title: "Sign-in cancelled.".into(),
+                detail: None,
+            },
+            AppError::SignInFailed { reason, .. } => Flash {
+                kind: FlashKind::Error,
+                title: "Authentication failed.".into(),
+                detail: Some(reason.clone()),
+            },
+            AppError::ServerFn(_) => Flash {
+                kind: FlashKind::Error,
+                title: "Authentication failed.".into(),
+                detail: Some("The request was malformed.".into()),
+            },
+            other => Flash {
+                kind: FlashKind::Error,
+                title: other.to_string(),
+                detail: None,
+            },
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::ServerFn(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_carry_their_status_and_reason() {
+        let err = AppError::failed(502, "The provider did not answer properly.");
+        assert_eq!(err.status(), 502);
+        let flash = err.to_flash();
+        assert_eq!(flash.title, "Authentication failed.");
+        assert_eq!(
+            flash.detail.as_deref(),
+            Some("The provider did not answer properly.")
+        );
+        assert_eq!(AppError::Cancelled.to_flash().title, "Sign-in cancelled.");
+        assert_eq!(AppError::UnknownProvider.status(), 404);
+    }
+}

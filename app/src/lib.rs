@@ -1,0 +1,72 @@
+//! social-signin: sign in with social accounts. Rendered on the server (`ssr`) and
+//! hydrated in the browser (`hydrate`).
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod backend;
+pub mod components;
+pub mod error;
+pub mod models;
+pub mod routes;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+
+use components::{header::Header, user_session::UserSession};
+use routes::{home::HomePage, not_found::NotFound};
+
+/// The HTML document around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    UserSession::provide();
+
+    // "false" in the server's HTML; set once the WASM has taken over, so tests (and
+    // people reading the DOM) can tell a hydrated page from a plain one.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    // Pages that read the session render fully before the response starts (`Async`), so
+    // they work without JavaScript and session cookies are set on time.
+    view! {
+        <Stylesheet id="leptos" href="/pkg/social-signin.css"/>
+        <Title text="Social Sign-in"/>
+        <Link rel="icon" href="data:,"/>
+        <div id="app-root" data-hydrated=move || hydrated.get().to_string()>
+            <Router>
+                <Header/>
+                <main class="page">
+                    <Routes fallback=NotFound>
+                        <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                        // The sign-in routes answer with this page when they fail, so the
+                        // browser's router must know them too.
+                        <Route path=path!("/authorize/:provider") view=HomePage ssr=SsrMode::Async/>
+                        <Route path=path!("/callback/:provider") view=HomePage ssr=SsrMode::Async/>
+                    </Routes>
+                </main>
+            </Router>
+        </div>
+    }
+}

@@ -1,0 +1,95 @@
+//! Plain data shared by the server and the browser (no ORM or HTTP types here).
+
+use serde::{Deserialize, Serialize};
+
+/// The signed-in user as the page and `GET /api/me` see them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub nickname: String,
+    pub email: Option<String>,
+    pub avatar_url: Option<String>,
+    pub identities: Vec<LinkedIdentity>,
+}
+
+impl CurrentUser {
+    /// The first letter of the nickname, shown when there is no avatar picture.
+    pub fn initial(&self) -> String {
+        self.nickname
+            .chars()
+            .find(|c| c.is_alphanumeric())
+            .map(|c| c.to_uppercase().collect())
+            .unwrap_or_else(|| "?".to_string())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkedIdentity {
+    pub provider: String,
+    pub social_id: String,
+}
+
+/// One "Sign in with X" button.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInOption {
+    /// Path segment of `/authorize/{provider}`.
+    pub provider: String,
+    /// Human name on the button, e.g. "Facebook".
+    pub label: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FlashKind {
+    Info,
+    Error,
+}
+
+/// A one-off message shown above the page content.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flash {
+    pub kind: FlashKind,
+    pub title: String,
+    pub detail: Option<String>,
+}
+
+/// What a provider sends back to `/callback/{provider}`. Unknown parameters are ignored.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackParams {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+// Hand-written: the code and state are credentials and must not reach logs.
+impl std::fmt::Debug for CallbackParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallbackParams")
+            .field("code", &self.code.as_ref().map(|_| "[redacted]"))
+            .field("state", &self.state.as_ref().map(|_| "[redacted]"))
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(nickname: &str) -> CurrentUser {
+        CurrentUser {
+            id: 1,
+            nickname: nickname.into(),
+            email: None,
+            avatar_url: None,
+            identities: vec![],
+        }
+    }
+
+    #[test]
+    fn initial_is_first_alphanumeric_uppercased() {
+        assert_eq!(user("alice").initial(), "A");
+        assert_eq!(user("  ée").initial(), "É");
+        assert_eq!(user("@@").initial(), "?");
+    }
+}

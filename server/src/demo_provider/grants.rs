@@ -1,0 +1,135 @@
+//! The demo provider's in-memory bookkeeping: authorization codes (single use, short-lived)
+//! and access tokens.
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use rand::distr::{Alphanumeric, SampleString};
+
+const CODE_LIFETIME: Duration = Duration::from_secs(300);
+const TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// Who consented: what the consent page's form said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DemoIdentity {
+    pub name: String,
+    pub email: Option<String>,
+}
+
+impl DemoIdentity {
+    /// Stable per name, so the same name signs in to the same account: `alice-smith`.
+    pub fn subject(&self) -> String {
+        let slug: String = self
+            .name
+            .to_lowercase()
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { '-' })
+            .collect();
+        slug.split('-')
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("-")
+    }
+
+    /// A Facebook-looking numeric id derived from the subject (FNV-1a, 64 bits).
+    pub fn numeric_id(&self) -> String {
+        let hash = self.subject().bytes().fold(0xcbf29ce484222325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+        });
+        (hash % 10u64.pow(16) + 10u64.pow(16)).to_string()
+    }
+}
+
+pub struct CodeGrant {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub identity: DemoIdentity,
+    issued: Instant,
+}
+
+#[derive(Default)]
+pub struct Grants {
+    codes: Mutex<HashMap<String, CodeGrant>>,
+    tokens: Mutex<HashMap<String, (DemoIdentity, Instant)>>,
+}
+
+fn random_token() -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), 32)
+}
+
+impl Grants {
+    pub fn issue_code(
+        &self,
+        client_id: &str,
+        redirect_uri: &str,
+        code_challenge: &str,
+        identity: DemoIdentity,
+    ) -> String {
+        let code = random_token();
+        let mut codes = self.codes.lock().expect("codes lock");
+        codes.retain(|_, grant| grant.issued.elapsed() < CODE_LIFETIME);
+        codes.insert(
+            code.clone(),
+            CodeGrant {
+                client_id: client_id.to_owned(),
+                redirect_uri: redirect_uri.to_owned(),
+                code_challenge: code_challenge.to_owned(),
+                identity,
+                issued: Instant::now(),
+            },
+        );
+        code
+    }
+
+    /// Removes the code whatever happens next: a code is good for one exchange attempt.
+    pub fn redeem_code(&self, code: &str) -> Option<CodeGrant> {
+        let grant = self.codes.lock().expect("codes lock").remove(code)?;
+        (grant.issued.elapsed() < CODE_LIFETIME).then_some(grant)
+    }
+
+    pub fn issue_token(&self, identity: DemoIdentity) -> String {
+        let token = random_token();
+        let mut tokens = self.tokens.lock().expect("tokens lock");
+        tokens.retain(|_, (_, issued)| issued.elapsed() < TOKEN_LIFETIME);
+        tokens.insert(token.clone(), (identity, Instant::now()));
+        token
+    }
+
+    pub fn identity_for_token(&self, token: &str) -> Option<DemoIdentity> {
+        let tokens = self.tokens.lock().expect("tokens lock");
+        let (identity, issued) = tokens.get(token)?;
+        (issued.elapsed() < TOKEN_LIFETIME).then(|| identity.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alice() -> DemoIdentity {
+        DemoIdentity {
+            name: "Alice  Smith!".into(),
+            email: None,
+        }
+    }
+
+    #[test]
+    fn subject_is_a_stable_slug_and_numeric_id_is_stable() {
+        assert_eq!(alice().subject(), "alice-smith");
+        assert_eq!(alice().numeric_id(), alice().numeric_id());
+        assert_eq!(alice().numeric_id().len(), 17);
+    }
+
+    #[test]
+    fn codes_are_single_use() {
+        let grants = Grants::default();
+        let code = grants.issue_code("c", "http://x/callback/demo", "ch", alice());
+        assert!(grants.redeem_code(&code).is_some());
+        assert!(grants.redeem_code(&code).is_none());
+        assert!(grants.redeem_code("made-up").is_none());
+    }
+}

@@ -1,0 +1,337 @@
+//! The demo provider's OAuth 2 endpoints (RFC 6749 authorization code + RFC 7636 PKCE S256).
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{rejection::QueryRejection, Query, State},
+    response::{Html, IntoResponse, Response},
+    Form, Json,
+};
+use base64::Engine;
+use http::{header, HeaderMap, StatusCode};
+use oauth2::{PkceCodeChallenge, PkceCodeVerifier};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use url::Url;
+
+use super::{consent_page, grants::DemoIdentity, DemoProvider};
+
+const MAX_NAME_CHARS: usize = 100;
+
+#[derive(Deserialize, Default)]
+pub struct AuthorizeParams {
+    response_type: Option<String>,
+    client_id: Option<String>,
+    redirect_uri: Option<String>,
+    state: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct ValidAuthorizeRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub code_challenge: String,
+}
+
+/// Why an authorization request is refused: before the client and redirect URI are known
+/// to be good we may only show a page (RFC 6749 §4.1.2.1); after, we tell the client.
+enum Refusal {
+    Page(&'static str),
+    Redirect(&'static str),
+}
+
+fn validate(
+    provider: &DemoProvider,
+    params: &AuthorizeParams,
+) -> Result<ValidAuthorizeRequest, (Refusal, Option<ValidAuthorizeRequest>)> {
+    let client_id = params.client_id.clone().unwrap_or_default();
+    if !provider.clients.contains_key(&client_id) {
+        return Err((Refusal::Page("Unknown client_id."), None));
+    }
+    let redirect_uri = params.redirect_uri.clone().unwrap_or_default();
+    if !redirect_uri.starts_with(&provider.redirect_prefix) || Url::parse(&redirect_uri).is_err() {
+        return Err((
+            Refusal::Page("redirect_uri is not registered for this client."),
+            None,
+        ));
+    }
+    let request = ValidAuthorizeRequest {
+        client_id,
+        redirect_uri,
+        state: params.state.clone(),
+        code_challenge: params.code_challenge.clone().unwrap_or_default(),
+    };
+    if params.response_type.as_deref() != Some("code") {
+        return Err((
+            Refusal::Redirect("unsupported_response_type"),
+            Some(request),
+        ));
+    }
+    // PKCE is required here: this provider only serves clients that can do it.
+    let challenge_ok = (43..=128).contains(&request.code_challenge.len());
+    if params.code_challenge_method.as_deref() != Some("S256") || !challenge_ok {
+        return Err((Refusal::Redirect("invalid_request"), Some(request)));
+    }
+    Ok(request)
+}
+
+fn refuse(refusal: Refusal, request: Option<ValidAuthorizeRequest>) -> Response {
+    match (refusal, request) {
+        (Refusal::Redirect(error), Some(request)) => redirect_back(&request, &[("error", error)]),
+        (Refusal::Page(message), _) | (Refusal::Redirect(message), None) => (
+            StatusCode::BAD_REQUEST,
+            Html(consent_page::render_error(message)),
+        )
+            .into_response(),
+    }
+}
+
+/// 302 to the client's redirect URI with `params` and the client's `state`.
+fn redirect_back(request: &ValidAuthorizeRequest, params: &[(&str, &str)]) -> Response {
+    let mut url = Url::parse(&request.redirect_uri).expect("validated redirect_uri");
+    {
+        let mut query = url.query_pairs_mut();
+        query.extend_pairs(params);
+        if let Some(state) = &request.state {
+            query.append_pair("state", state);
+        }
+    }
+    Response::builder()
+        .status(StatusCode::FOUND)
+        .header(header::LOCATION, url.as_str())
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(axum::body::Body::empty())
+        .expect("static response parts")
+}
+
+pub async fn authorize_page(
+    State(provider): State<Arc<DemoProvider>>,
+    params: Result<Query<AuthorizeParams>, QueryRejection>,
+) -> Response {
+    let params = params.map(|Query(p)| p).unwrap_or_default();
+    match validate(&provider, &params) {
+        Ok(request) => Html(consent_page::render(&request, "Demo User", "", None)).into_response(),
+        Err((refusal, request)) => refuse(refusal, request),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    #[serde(flatten)]
+    request: AuthorizeParams,
+    name: Option<String>,
+    email: Option<String>,
+    decision: Option<String>,
+}
+
+pub async fn authorize_decision(
+    State(provider): State<Arc<DemoProvider>>,
+    Form(form): Form<DecisionForm>,
+) -> Response {
+    let request = match validate(&provider, &form.request) {
+        Ok(request) => request,
+        Err((refusal, request)) => return refuse(refusal, request),
+    };
+    if form.decision.as_deref() != Some("allow") {
+        return redirect_back(
+            &request,
+            &[
+                ("error", "access_denied"),
+                ("error_description", "The user denied the request."),
+            ],
+        );
+    }
+    let name = form.name.as_deref().unwrap_or_default().trim().to_owned();
+    let email = form.email.as_deref().unwrap_or_default().trim().to_owned();
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        let page = consent_page::render(
+            &request,
+            &name,
+            &email,
+            Some("Please enter a name of up to 100 characters."),
+        );
+        return (StatusCode::BAD_REQUEST, Html(page)).into_response();
+    }
+    let identity = DemoIdentity {
+        name,
+        email: (!email.is_empty()).then_some(email),
+    };
+    let code = provider.grants.issue_code(
+        &request.client_id,
+        &request.redirect_uri,
+        &request.code_challenge,
+        identity,
+    );
+    redirect_back(&request, &[("code", &code)])
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    grant_type: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+fn token_error(status: StatusCode, error: &str) -> Response {
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(json!({ "error": error })),
+    )
+        .into_response()
+}
+
+/// Client credentials from HTTP Basic (RFC 6749 §2.3.1: each part form-urlencoded) or the
+/// request body.
+fn client_credentials(headers: &HeaderMap, form: &TokenForm) -> Option<(String, String)> {
+    if let Some(basic) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+    {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(basic.trim())
+            .ok()?;
+        let decoded = String::from_utf8(decoded).ok()?;
+        let (id, secret) = decoded.split_once(':')?;
+        let unescape = |s: &str| -> String {
+            url::form_urlencoded::parse(format!("v={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        return Some((unescape(id), unescape(secret)));
+    }
+    Some((form.client_id.clone()?, form.client_secret.clone()?))
+}
+
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+pub async fn token(
+    State(provider): State<Arc<DemoProvider>>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    let Some((client_id, client_secret)) = client_credentials(&headers, &form) else {
+        return token_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    };
+    let known = provider
+        .clients
+        .get(&client_id)
+        .is_some_and(|secret| same_secret(secret.expose(), &client_secret));
+    if !known {
+        return token_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    if form.grant_type.as_deref() != Some("authorization_code") {
+        return token_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
+    }
+    let Some(grant) = form
+        .code
+        .as_deref()
+        .and_then(|c| provider.grants.redeem_code(c))
+    else {
+        return token_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    };
+    let verifier = form.code_verifier.clone().unwrap_or_default();
+    let challenge =
+        PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(verifier.clone()));
+    let pkce_ok =
+        (43..=128).contains(&verifier.len()) && challenge.as_str() == grant.code_challenge;
+    if grant.client_id != client_id
+        || form.redirect_uri.as_deref() != Some(grant.redirect_uri.as_str())
+        || !pkce_ok
+    {
+        return token_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    }
+    let access_token = provider.grants.issue_token(grant.identity);
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(json!({
+            "access_token": access_token,
+            "token_type": "bearer",
+            "expires_in": 3600,
+        })),
+    )
+        .into_response()
+}
+
+fn bearer_identity(
+    provider: &DemoProvider,
+    headers: &HeaderMap,
+    query_token: Option<&str>,
+) -> Option<DemoIdentity> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("OAuth "))
+        })
+        .or(query_token)?;
+    provider.grants.identity_for_token(token.trim())
+}
+
+fn invalid_token() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
+        Json(json!({ "error": "invalid_token" })),
+    )
+        .into_response()
+}
+
+/// OpenID Connect userinfo shape.
+pub async fn userinfo(State(provider): State<Arc<DemoProvider>>, headers: HeaderMap) -> Response {
+    let Some(identity) = bearer_identity(&provider, &headers, None) else {
+        return invalid_token();
+    };
+    let mut body = json!({ "sub": identity.subject(), "name": identity.name });
+    if let Some(email) = identity.email {
+        body["email"] = Value::String(email);
+    }
+    Json(body).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct GraphQuery {
+    fields: Option<String>,
+    access_token: Option<String>,
+}
+
+/// Facebook Graph `/me?fields=...` shape: a numeric string id, only the fields asked for.
+pub async fn graph_me(
+    State(provider): State<Arc<DemoProvider>>,
+    headers: HeaderMap,
+    Query(query): Query<GraphQuery>,
+) -> Response {
+    let Some(identity) = bearer_identity(&provider, &headers, query.access_token.as_deref()) else {
+        return invalid_token();
+    };
+    let fields = query.fields.unwrap_or_else(|| "id,name".into());
+    let mut body = Map::new();
+    for field in fields.split(',').map(str::trim) {
+        match field {
+            "id" => body.insert("id".into(), identity.numeric_id().into()),
+            "name" => body.insert("name".into(), identity.name.clone().into()),
+            // Like Facebook, no email when the person has none to share.
+            "email" => identity
+                .email
+                .clone()
+                .and_then(|e| body.insert("email".into(), e.into())),
+            _ => None,
+        };
+    }
+    Json(Value::Object(body)).into_response()
+}

@@ -1,0 +1,47 @@
+//! `server`: configuration, database, then the app on `LEPTOS_SITE_ADDR`.
+
+use app::backend::config::Config;
+use leptos::config::get_configuration;
+
+#[tokio::main]
+async fn main() {
+    server::telemetry::init();
+    // A missing .env is normal; a broken one is not worth hiding.
+    if let Err(err) = dotenvy::dotenv() {
+        if !err.not_found() {
+            eprintln!("could not read .env: {err}");
+            std::process::exit(2);
+        }
+    }
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("{err}");
+            std::process::exit(2);
+        }
+    };
+    let leptos_options = get_configuration(None)
+        .expect("cargo-leptos configuration in Cargo.toml")
+        .leptos_options;
+    let addr = leptos_options.site_addr;
+
+    let state = match server::build_state(config, leptos_options).await {
+        Ok(state) => state,
+        Err(err) => {
+            eprintln!("could not open the database (DATABASE_URL): {err}");
+            std::process::exit(2);
+        }
+    };
+    server::spawn_session_cleanup(&state);
+    let public_url = state.config.public_url.clone();
+    let app = server::app(state);
+
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .unwrap_or_else(|err| panic!("cannot listen on {addr}: {err}"));
+    tracing::info!(%addr, %public_url, "listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(server::shutdown_signal())
+        .await
+        .expect("server error");
+}

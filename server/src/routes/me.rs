@@ -1,0 +1,24 @@
+//! `GET /api/me`: the signed-in user as JSON, or 401.
+
+use app::backend::{auth_session, state::AppState};
+use axum::{extract::State, response::IntoResponse, Json};
+use http::{header, StatusCode};
+use serde_json::json;
+use tower_sessions::Session;
+
+pub async fn me(State(state): State<AppState>, session: Session) -> impl IntoResponse {
+    let no_store = [(header::CACHE_CONTROL, "no-store")];
+    match auth_session::current_user(&state.db, &session).await {
+        Ok(Some(user)) => (StatusCode::OK, no_store, Json(json!(user))),
+        Ok(None) => (
+            StatusCode::UNAUTHORIZED,
+            no_store,
+            Json(json!({"error": "not signed in"})),
+        ),
+        Err(err) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            no_store,
+            Json(json!({"error": err.to_string()})),
+        ),
+    }
+}

@@ -1,0 +1,2 @@
+pub mod me;
+pub mod sign_in;

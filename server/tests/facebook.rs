@@ -1,0 +1,309 @@
+//! The Facebook code path against a local stand-in, including every way a provider fails.
+//! Whatever fails: a readable page with 4xx/502/504, no rows, no session, never a 500.
+
+mod support;
+
+use std::{sync::atomic::Ordering, time::Duration};
+
+use serde_json::json;
+use support::{
+    fake_provider::{FakeProvider, TokenMode, UserinfoMode, ACCESS_TOKEN},
+    location, query_param, Browser, TestApp,
+};
+
+async fn app_with(fake: &FakeProvider) -> TestApp {
+    let env = fake.facebook_env();
+    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    TestApp::start(&vars).await
+}
+
+/// Starts a Facebook sign-in and plays the provider's redirect back with a code.
+async fn callback_with_code(app: &TestApp, browser: &mut Browser) -> reqwest::Response {
+    let start = browser
+        .get(&app.url("/authorize/facebook?remember=on"))
+        .await;
+    assert_eq!(start.status(), 302);
+    let state = query_param(&location(&start), "state").unwrap();
+    browser
+        .get(&app.url(&format!(
+            "/callback/facebook?code=AQD-the-code&state={state}"
+        )))
+        .await
+}
+
+async fn assert_failed_cleanly(
+    app: &TestApp,
+    browser: &mut Browser,
+    response: reqwest::Response,
+    status: u16,
+    reason: &str,
+) {
+    assert_eq!(response.status(), status);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Authentication failed."), "{page}");
+    assert!(page.contains(reason), "expected {reason:?} in the page");
+    assert!(!page.contains("fb-client-secret-s3cr3t") && !page.contains(ACCESS_TOKEN));
+    assert!(!page.contains("AQD-the-code"), "the code is not reflected");
+    assert_eq!(app.count("users").await, 0);
+    assert_eq!(app.count("identities").await, 0);
+    assert_eq!(app.count("sessions").await, 0);
+    assert!(app.me(browser).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn facebook_sign_in_speaks_the_protocol_facebook_expects() {
+    let fake = FakeProvider::start().await;
+    let app = app_with(&fake).await;
+    let mut browser = app.browser();
+
+    let start = browser.get(&app.url("/authorize/facebook")).await;
+    let authorize = location(&start);
+    assert!(authorize.starts_with(&format!("{}/dialog/oauth?", fake.base_url)));
+    assert_eq!(
+        query_param(&authorize, "client_id").as_deref(),
+        Some("fb-client-id")
+    );
+    assert_eq!(
+        query_param(&authorize, "scope").as_deref(),
+        Some("email,public_profile")
+    );
+    assert_eq!(
+        query_param(&authorize, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+    assert_eq!(
+        query_param(&authorize, "redirect_uri"),
+        Some(app.url("/callback/facebook"))
+    );
+    let state = query_param(&authorize, "state").unwrap();
+
+    let done = browser
+        .get(&app.url(&format!(
+            "/callback/facebook?code=AQD-the-code&state={state}"
+        )))
+        .await;
+    assert_eq!(done.status(), 302);
+    let me = app.me(&mut browser).await.expect("signed in");
+    assert_eq!(me["nickname"], "Fay Book");
+    assert_eq!(me["email"], "fay@example.com");
+    assert_eq!(
+        me["identities"][0]["social_id"],
+        "facebook$10153000000000001"
+    );
+
+    let seen = fake.seen.lock().unwrap();
+    let body = &seen.token_bodies[0];
+    for expected in [
+        "grant_type=authorization_code",
+        "code=AQD-the-code",
+        "client_id=fb-client-id",
+        "client_secret=fb-client-secret-s3cr3t",
+        "code_verifier=",
+    ] {
+        assert!(
+            body.contains(expected),
+            "token request lacks {expected}: {body}"
+        );
+    }
+    assert!(body.contains(&format!(
+        "redirect_uri={}",
+        url::form_urlencoded::byte_serialize(app.url("/callback/facebook").as_bytes())
+            .collect::<String>()
+    )));
+    assert!(seen.userinfo_uris[0].contains("fields=id%2Cname%2Cemail%2Cpicture"));
+    assert_eq!(
+        seen.userinfo_auth_headers[0].as_deref(),
+        Some(format!("Bearer {ACCESS_TOKEN}").as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn facebook_without_email_signs_in_with_a_null_email() {
+    let fake = FakeProvider::start().await;
+    fake.set_userinfo(UserinfoMode::Profile(json!({
+        "id": "777", "name": "Quiet Person",
+        "picture": {"data": {"url": "https://cdn.example/p.jpg", "is_silhouette": false}}
+    })));
+    let app = app_with(&fake).await;
+    let mut browser = app.browser();
+    assert_eq!(callback_with_code(&app, &mut browser).await.status(), 302);
+    let me = app.me(&mut browser).await.unwrap();
+    assert_eq!(me["email"], serde_json::Value::Null);
+    assert_eq!(me["nickname"], "Quiet Person");
+    assert_eq!(me["avatar_url"], "https://cdn.example/p.jpg");
+    assert_eq!(app.text("SELECT email FROM users").await, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_endpoint_failures_are_502_and_write_nothing() {
+    for (mode, reason) in [
+        (TokenMode::Status500, "token endpoint failed"),
+        (TokenMode::BadJson, "token endpoint failed"),
+        (TokenMode::Html, "token endpoint failed"),
+    ] {
+        let fake = FakeProvider::start().await;
+        fake.set_token(mode.clone());
+        let app = app_with(&fake).await;
+        let mut browser = app.browser();
+        let response = callback_with_code(&app, &mut browser).await;
+        assert_failed_cleanly(&app, &mut browser, response, 502, reason).await;
+        assert!(
+            fake.seen.lock().unwrap().userinfo_uris.is_empty(),
+            "{mode:?}: no profile call"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_from_the_token_endpoint_is_not_followed() {
+    let fake = FakeProvider::start().await;
+    fake.set_token(TokenMode::Redirect);
+    let app = app_with(&fake).await;
+    let mut browser = app.browser();
+    let response = callback_with_code(&app, &mut browser).await;
+    assert_failed_cleanly(&app, &mut browser, response, 502, "Authentication failed.").await;
+    assert_eq!(fake.elsewhere_hits.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hanging_token_endpoint_times_out_with_504() {
+    let fake = FakeProvider::start().await;
+    fake.set_token(TokenMode::Slow(Duration::from_secs(3)));
+    let app = app_with(&fake).await;
+    let mut browser = app.browser();
+    let started = std::time::Instant::now();
+    let response = callback_with_code(&app, &mut browser).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "gave up before the provider answered"
+    );
+    assert_failed_cleanly(&app, &mut browser, response, 504, "did not answer in time").await;
+    // The server keeps serving.
+    assert_eq!(browser.get(&app.url("/")).await.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_code_is_a_400() {
+    let fake = FakeProvider::start().await;
+    fake.set_token(TokenMode::InvalidGrant);
+    let app = app_with(&fake).await;
+    let mut browser = app.browser();
+    let response = callback_with_code(&app, &mut browser).await;
+    assert_failed_cleanly(
+        &app,
+        &mut browser,
+        response,
+        400,
+        "did not accept the sign-in",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unusable_profiles_never_create_an_account() {
+    for (mode, reason) in [
+        (
+            UserinfoMode::Profile(json!({"name": "No Id"})),
+            "has no user id",
+        ),
+        (
+            UserinfoMode::Profile(json!({"id": "", "name": "Empty"})),
+            "has no user id",
+        ),
+        (
+            UserinfoMode::Profile(json!({"id": "x".repeat(500)})),
+            "invalid user id",
+        ),
+        (UserinfoMode::Status500, "would not share your profile"),
+        (UserinfoMode::NotJson, "profile response was not understood"),
+    ] {
+        let fake = FakeProvider::start().await;
+        fake.set_userinfo(mode);
+        let app = app_with(&fake).await;
+        let mut browser = app.browser();
+        let response = callback_with_code(&app, &mut browser).await;
+        assert_failed_cleanly(&app, &mut browser, response, 502, reason).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn facebook_denial_is_a_cancellation_without_a_token_call() {
+    let fake = FakeProvider::start().await;
+    let app = app_with(&fake).await;
+    let mut browser = app.browser();
+    let start = browser.get(&app.url("/authorize/facebook")).await;
+    let state = query_param(&location(&start), "state").unwrap();
+    let response = browser
+        .get(&app.url(&format!(
+            "/callback/facebook?error_reason=user_denied&error=access_denied&error_description=Permissions+error.&state={state}"
+        )))
+        .await;
+    assert_eq!(response.status(), 400);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Sign-in cancelled."));
+    assert!(fake.seen.lock().unwrap().token_bodies.is_empty());
+    assert_eq!(app.count("users").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_state_from_another_provider_is_refused() {
+    let fake = FakeProvider::start().await;
+    let app = app_with(&fake).await;
+    let mut browser = app.browser();
+    let start = browser.get(&app.url("/authorize/demo")).await;
+    let state = query_param(&location(&start), "state").unwrap();
+    let response = browser
+        .get(&app.url(&format!(
+            "/callback/facebook?code=AQD-the-code&state={state}"
+        )))
+        .await;
+    assert_eq!(response.status(), 400);
+    assert!(fake.seen.lock().unwrap().token_bodies.is_empty());
+    assert_eq!(app.count("users").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_provider_stands_in_for_facebook() {
+    // What the browser tests do: Facebook's endpoints pointed at the built-in provider.
+    let probe = TestApp::start(&[]).await;
+    let base = probe.base_url.clone();
+    let addr = probe.addr();
+    drop(probe);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let authorize = format!("{base}/demo-provider/authorize");
+    let token = format!("{base}/demo-provider/token");
+    let me = format!("{base}/demo-provider/graph/me");
+    let app = TestApp::start_on(
+        &dir.path().join("fb.db"),
+        Some(addr),
+        &[
+            ("DEMO_PROVIDER_CLIENTS", "fb-local:fb-local-secret"),
+            ("OAUTH_FACEBOOK_CLIENT_ID", "fb-local"),
+            ("OAUTH_FACEBOOK_CLIENT_SECRET", "fb-local-secret"),
+            ("OAUTH_FACEBOOK_AUTHORIZE_URL", &authorize),
+            ("OAUTH_FACEBOOK_TOKEN_URL", &token),
+            ("OAUTH_FACEBOOK_USERINFO_URL", &me),
+        ],
+    )
+    .await;
+    let mut browser = app.browser();
+    let callback = app
+        .consent(&mut browser, "facebook", "", "Lee Graph", "", "allow")
+        .await;
+    assert_eq!(browser.get(&callback).await.status(), 302);
+    let me = app.me(&mut browser).await.unwrap();
+    assert_eq!(me["nickname"], "Lee Graph");
+    assert_eq!(me["email"], serde_json::Value::Null);
+    let social_id = me["identities"][0]["social_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(social_id.starts_with("facebook$1"), "{social_id}");
+    assert!(social_id["facebook$".len()..]
+        .chars()
+        .all(|c| c.is_ascii_digit()));
+}

@@ -1,0 +1,208 @@
+//! A scriptable stand-in for Facebook's token and Graph endpoints on 127.0.0.1, for the
+//! failures a real provider produces now and then.
+
+use std::{
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode, Uri},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Router,
+};
+use serde_json::{json, Value};
+
+#[derive(Clone, Debug)]
+pub enum TokenMode {
+    Ok,
+    Status500,
+    BadJson,
+    Html,
+    /// 302 to the fake's own `/elsewhere`, which counts its visitors.
+    Redirect,
+    Slow(Duration),
+    InvalidGrant,
+}
+
+#[derive(Clone, Debug)]
+pub enum UserinfoMode {
+    Profile(Value),
+    Status500,
+    NotJson,
+}
+
+pub struct Script {
+    pub token: TokenMode,
+    pub userinfo: UserinfoMode,
+}
+
+#[derive(Default)]
+pub struct Seen {
+    pub token_bodies: Vec<String>,
+    pub token_auth_headers: Vec<Option<String>>,
+    pub userinfo_uris: Vec<String>,
+    pub userinfo_auth_headers: Vec<Option<String>>,
+}
+
+pub struct FakeProvider {
+    pub base_url: String,
+    script: Arc<Mutex<Script>>,
+    pub seen: Arc<Mutex<Seen>>,
+    pub elsewhere_hits: Arc<AtomicUsize>,
+}
+
+#[derive(Clone)]
+struct FakeState {
+    script: Arc<Mutex<Script>>,
+    seen: Arc<Mutex<Seen>>,
+    elsewhere_hits: Arc<AtomicUsize>,
+    base_url: String,
+}
+
+pub const ACCESS_TOKEN: &str = "fake-access-token-4f9a";
+
+impl FakeProvider {
+    pub async fn start() -> FakeProvider {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let script = Arc::new(Mutex::new(Script {
+            token: TokenMode::Ok,
+            userinfo: UserinfoMode::Profile(json!({
+                "id": "10153000000000001", "name": "Fay Book", "email": "fay@example.com"
+            })),
+        }));
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let elsewhere_hits = Arc::new(AtomicUsize::new(0));
+        let state = FakeState {
+            script: script.clone(),
+            seen: seen.clone(),
+            elsewhere_hits: elsewhere_hits.clone(),
+            base_url: base_url.clone(),
+        };
+        let router = Router::new()
+            .route("/oauth/access_token", post(token))
+            .route("/me", get(userinfo))
+            .route("/elsewhere", get(elsewhere).post(elsewhere))
+            .with_state(state);
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        FakeProvider {
+            base_url,
+            script,
+            seen,
+            elsewhere_hits,
+        }
+    }
+
+    pub fn set_token(&self, mode: TokenMode) {
+        self.script.lock().unwrap().token = mode;
+    }
+
+    pub fn set_userinfo(&self, mode: UserinfoMode) {
+        self.script.lock().unwrap().userinfo = mode;
+    }
+
+    /// Configuration pointing the app's Facebook provider here.
+    pub fn facebook_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("OAUTH_FACEBOOK_CLIENT_ID", "fb-client-id".into()),
+            (
+                "OAUTH_FACEBOOK_CLIENT_SECRET",
+                "fb-client-secret-s3cr3t".into(),
+            ),
+            (
+                "OAUTH_FACEBOOK_AUTHORIZE_URL",
+                format!("{}/dialog/oauth", self.base_url),
+            ),
+            (
+                "OAUTH_FACEBOOK_TOKEN_URL",
+                format!("{}/oauth/access_token", self.base_url),
+            ),
+            (
+                "OAUTH_FACEBOOK_USERINFO_URL",
+                format!("{}/me", self.base_url),
+            ),
+            ("OAUTH_HTTP_TIMEOUT_MS", "500".into()),
+        ]
+    }
+}
+
+fn auth_header(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("authorization")
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+async fn token(State(state): State<FakeState>, headers: HeaderMap, body: String) -> Response {
+    {
+        let mut seen = state.seen.lock().unwrap();
+        seen.token_bodies.push(body);
+        seen.token_auth_headers.push(auth_header(&headers));
+    }
+    let mode = state.script.lock().unwrap().token.clone();
+    match mode {
+        TokenMode::Ok => (
+            [("content-type", "application/json")],
+            json!({"access_token": ACCESS_TOKEN, "token_type": "bearer", "expires_in": 5183944})
+                .to_string(),
+        )
+            .into_response(),
+        TokenMode::Status500 => (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response(),
+        TokenMode::BadJson => (
+            [("content-type", "application/json")],
+            "{\"access_token\": ",
+        )
+            .into_response(),
+        TokenMode::Html => (
+            [("content-type", "text/html")],
+            "<html><body>Sorry, something went wrong.</body></html>",
+        )
+            .into_response(),
+        TokenMode::Redirect => (
+            StatusCode::FOUND,
+            [("location", format!("{}/elsewhere", state.base_url))],
+        )
+            .into_response(),
+        TokenMode::Slow(delay) => {
+            tokio::time::sleep(delay).await;
+            json!({"access_token": ACCESS_TOKEN, "token_type": "bearer"})
+                .to_string()
+                .into_response()
+        }
+        TokenMode::InvalidGrant => (
+            StatusCode::BAD_REQUEST,
+            [("content-type", "application/json")],
+            json!({"error": "invalid_grant", "error_description": "code was already redeemed"})
+                .to_string(),
+        )
+            .into_response(),
+    }
+}
+
+async fn userinfo(State(state): State<FakeState>, uri: Uri, headers: HeaderMap) -> Response {
+    {
+        let mut seen = state.seen.lock().unwrap();
+        seen.userinfo_uris.push(uri.to_string());
+        seen.userinfo_auth_headers.push(auth_header(&headers));
+    }
+    let mode = state.script.lock().unwrap().userinfo.clone();
+    match mode {
+        UserinfoMode::Profile(json) => {
+            ([("content-type", "application/json")], json.to_string()).into_response()
+        }
+        UserinfoMode::Status500 => (StatusCode::INTERNAL_SERVER_ERROR, "down").into_response(),
+        UserinfoMode::NotJson => "<html>not json</html>".into_response(),
+    }
+}
+
+async fn elsewhere(State(state): State<FakeState>) -> Response {
+    state.elsewhere_hits.fetch_add(1, Ordering::SeqCst);
+    json!({"access_token": "stolen", "token_type": "bearer"})
+        .to_string()
+        .into_response()
+}

@@ -1,0 +1,207 @@
+//! Test harness: the whole app on an ephemeral 127.0.0.1 port with a fresh SQLite file,
+//! and a minimal cookie-keeping "browser" that never follows redirects by itself.
+
+#![allow(dead_code)]
+
+pub mod browser;
+pub mod fake_provider;
+
+use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
+
+use app::backend::{config::Config, state::AppState};
+use leptos::config::LeptosOptions;
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use tokio::{net::TcpListener, task::JoinHandle};
+
+pub use browser::Browser;
+
+pub struct TestApp {
+    pub base_url: String,
+    pub db: DatabaseConnection,
+    pub db_path: PathBuf,
+    server: JoinHandle<()>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl TestApp {
+    /// Starts the app with the default configuration plus `vars`.
+    pub async fn start(vars: &[(&str, &str)]) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db_path = dir.path().join("app.db");
+        let mut app = Self::start_on(&db_path, None, vars).await;
+        app._dir = Some(dir);
+        app
+    }
+
+    /// Starts the app on an existing database file and, optionally, a fixed address
+    /// (to play a restart).
+    pub async fn start_on(
+        db_path: &std::path::Path,
+        addr: Option<SocketAddr>,
+        vars: &[(&str, &str)],
+    ) -> TestApp {
+        let listener = TcpListener::bind(addr.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap()))
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let base_url = format!("http://{addr}");
+        let database_url = format!("sqlite://{}?mode=rwc", db_path.display());
+        let mut env: HashMap<String, String> = HashMap::from([
+            ("PUBLIC_URL".into(), base_url.clone()),
+            ("DATABASE_URL".into(), database_url),
+        ]);
+        for (k, v) in vars {
+            env.insert(k.to_string(), v.to_string());
+        }
+        let config = Config::from_lookup(|name| env.get(name).cloned()).expect("test config");
+        let leptos_options = LeptosOptions::builder()
+            .output_name("social-signin")
+            .site_root("target/site")
+            .site_addr(addr)
+            .build();
+        let state: AppState = server::build_state(config, leptos_options)
+            .await
+            .expect("state");
+        let db = state.db.clone();
+        let router = server::app(state);
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router).await.expect("serve");
+        });
+        TestApp {
+            base_url,
+            db,
+            db_path: db_path.to_owned(),
+            server,
+            _dir: None,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.base_url.trim_start_matches("http://").parse().unwrap()
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.base_url)
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        self.scalar(&format!("SELECT COUNT(*) FROM {table}")).await
+    }
+
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(
+                self.db.get_database_backend(),
+                sql.to_owned(),
+            ))
+            .await
+            .expect("query")
+            .expect("row");
+        row.try_get_by_index::<i64>(0).expect("integer")
+    }
+
+    pub async fn text(&self, sql: &str) -> Option<String> {
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(
+                self.db.get_database_backend(),
+                sql.to_owned(),
+            ))
+            .await
+            .expect("query")?;
+        row.try_get_by_index::<Option<String>>(0).expect("text")
+    }
+
+    /// Signs in through the built-in demo provider as `name`, the way a browser would:
+    /// authorize -> consent page -> Allow -> callback. Returns the callback's response.
+    pub async fn sign_in_with_demo(
+        &self,
+        browser: &mut Browser,
+        name: &str,
+        remember: bool,
+    ) -> reqwest::Response {
+        let query = if remember { "?remember=on" } else { "" };
+        let callback_url = self
+            .consent(browser, "demo", query, name, "", "allow")
+            .await;
+        browser.get(&callback_url).await
+    }
+
+    /// Walks from `/authorize/{provider}{query}` through the demo provider's consent page,
+    /// submitting `decision`; returns the callback URL the provider redirected to.
+    pub async fn consent(
+        &self,
+        browser: &mut Browser,
+        provider: &str,
+        query: &str,
+        name: &str,
+        email: &str,
+        decision: &str,
+    ) -> String {
+        let start = browser
+            .get(&self.url(&format!("/authorize/{provider}{query}")))
+            .await;
+        assert_eq!(start.status(), 302, "authorize redirects to the provider");
+        let authorize_url = location(&start);
+        let consent = browser.get(&authorize_url).await;
+        assert_eq!(consent.status(), 200, "consent page");
+        let body = consent.text().await.unwrap();
+        assert!(
+            body.contains("Allow") && body.contains("Deny"),
+            "consent page shows choices"
+        );
+        let mut form: Vec<(String, String)> = url::Url::parse(&authorize_url)
+            .unwrap()
+            .query_pairs()
+            .into_owned()
+            .filter(|(k, _)| k != "scope")
+            .collect();
+        form.push(("name".into(), name.into()));
+        form.push(("email".into(), email.into()));
+        form.push(("decision".into(), decision.into()));
+        let decided = browser
+            .post_form(&self.url("/demo-provider/authorize"), &form)
+            .await;
+        assert_eq!(decided.status(), 302, "consent redirects back to the app");
+        location(&decided)
+    }
+
+    /// `GET /api/me` as this browser: the JSON when signed in, `None` on 401.
+    pub async fn me(&self, browser: &mut Browser) -> Option<serde_json::Value> {
+        let response = browser.get(&self.url("/api/me")).await;
+        match response.status().as_u16() {
+            200 => Some(response.json().await.unwrap()),
+            401 => None,
+            other => panic!("/api/me answered {other}"),
+        }
+    }
+}
+
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .expect("a Location header")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
