@@ -273,7 +273,7 @@ async fn the_demo_provider_stands_in_for_facebook() {
     let addr = probe.addr();
     drop(probe);
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::TempDir::new();
     let authorize = format!("{base}/demo-provider/authorize");
     let token = format!("{base}/demo-provider/token");
     let me = format!("{base}/demo-provider/graph/me");

@@ -99,7 +99,7 @@ async fn logout_is_a_same_origin_post_that_ends_the_session() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_signed_in_session_survives_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::TempDir::new();
     let db_path = dir.path().join("restart.db");
     let app = TestApp::start_on(&db_path, None, &[]).await;
     let mut browser = app.browser();

@@ -15,12 +15,36 @@ use tokio::{net::TcpListener, task::JoinHandle};
 
 pub use browser::Browser;
 
+/// A directory under the system temp dir, removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let path =
+            std::env::temp_dir().join(format!("social-signin-test-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&path).expect("temp dir");
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 pub struct TestApp {
     pub base_url: String,
     pub db: DatabaseConnection,
     pub db_path: PathBuf,
     server: JoinHandle<()>,
-    _dir: Option<tempfile::TempDir>,
+    _dir: Option<TempDir>,
 }
 
 impl Drop for TestApp {
@@ -32,7 +56,7 @@ impl Drop for TestApp {
 impl TestApp {
     /// Starts the app with the default configuration plus `vars`.
     pub async fn start(vars: &[(&str, &str)]) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = TempDir::new();
         let db_path = dir.path().join("app.db");
         let mut app = Self::start_on(&db_path, None, vars).await;
         app._dir = Some(dir);

@@ -1,0 +1,58 @@
+# Shared by the .dev scripts: installs what builds and tests need, reusing whatever is
+# already installed at the pinned version. Source it; do not run it.
+
+CARGO_LEPTOS_VERSION=0.3.10   # 0.3.11 needs a newer rustc than this toolchain
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+# The wasm-bindgen CLI must equal the wasm-bindgen crate in Cargo.lock.
+WASM_BINDGEN_VERSION=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p')
+
+export PATH="$ROOT/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+# `cargo test` under the environment cargo-leptos 0.3.10 compiles the server with (debug
+# mode), so the tests reuse that build instead of compiling everything a second time
+# (RUSTFLAGS and LEPTOS_OUTPUT_NAME are part of every crate's fingerprint). Only for this one
+# command: cargo-leptos itself must not inherit them.
+cargo_test_as_leptos_builds() {
+  env RUSTFLAGS="--cfg erase_components" \
+    LEPTOS_OUTPUT_NAME=social-signin LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg \
+    LEPTOS_SITE_ADDR=127.0.0.1:3000 LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=frontend \
+    LEPTOS_BIN_DIR=server LEPTOS_JS_MINIFY=false LEPTOS_HASH_FILES=false \
+    cargo test "$@"
+}
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+ensure_build_tools() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    rustup target add wasm32-unknown-unknown
+  fi
+  if ! cargo leptos --version 2>/dev/null | grep -qx "cargo-leptos $CARGO_LEPTOS_VERSION"; then
+    echo "== installing cargo-leptos $CARGO_LEPTOS_VERSION (takes ~15 minutes once)"
+    cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION"
+  fi
+  if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $WASM_BINDGEN_VERSION"; then
+    echo "== installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+    # No --locked: its lock file names a webpki-roots release the registry no longer has.
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  fi
+}
+
+# Playwright, and binaryen's wasm-opt for release builds (Debian's binaryen breaks the wasm).
+ensure_node_packages() {
+  if [ ! -x end2end/node_modules/.bin/playwright ] || [ ! -x end2end/node_modules/.bin/wasm-opt ] \
+     || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+    (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  fi
+}
+
+# Debian's Chromium; browsers are never downloaded by a test tool.
+ensure_chromium() {
+  if [ ! -x /usr/bin/chromium ]; then
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+  fi
+}
