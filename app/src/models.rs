@@ -55,19 +55,34 @@ pub struct Flash {
 /// What a provider sends back to `/callback/{provider}`. Unknown parameters are ignored.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallbackParams {
+    // OAuth 2
     pub code: Option<String>,
     pub state: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+    // OAuth 1.0a
+    pub oauth_token: Option<String>,
+    pub oauth_verifier: Option<String>,
+    /// Twitter's "the person cancelled": `denied=<request token>`.
+    pub denied: Option<String>,
 }
 
-// Hand-written: the code and state are credentials and must not reach logs.
+// Hand-written: codes, states, tokens and verifiers are credentials and must not reach logs.
 impl std::fmt::Debug for CallbackParams {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CallbackParams")
             .field("code", &self.code.as_ref().map(|_| "[redacted]"))
             .field("state", &self.state.as_ref().map(|_| "[redacted]"))
             .field("error", &self.error)
+            .field(
+                "oauth_token",
+                &self.oauth_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "oauth_verifier",
+                &self.oauth_verifier.as_ref().map(|_| "[redacted]"),
+            )
+            .field("denied", &self.denied.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -268,27 +268,31 @@ async fn a_state_from_another_provider_is_refused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_provider_stands_in_for_facebook() {
     // What the browser tests do: Facebook's endpoints pointed at the built-in provider.
-    let probe = TestApp::start(&[]).await;
-    let base = probe.base_url.clone();
-    let addr = probe.addr();
-    drop(probe);
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let dir = support::TempDir::new();
-    let authorize = format!("{base}/demo-provider/authorize");
-    let token = format!("{base}/demo-provider/token");
-    let me = format!("{base}/demo-provider/graph/me");
-    let app = TestApp::start_on(
-        &dir.path().join("fb.db"),
-        Some(addr),
-        &[
-            ("DEMO_PROVIDER_CLIENTS", "fb-local:fb-local-secret"),
-            ("OAUTH_FACEBOOK_CLIENT_ID", "fb-local"),
-            ("OAUTH_FACEBOOK_CLIENT_SECRET", "fb-local-secret"),
-            ("OAUTH_FACEBOOK_AUTHORIZE_URL", &authorize),
-            ("OAUTH_FACEBOOK_TOKEN_URL", &token),
-            ("OAUTH_FACEBOOK_USERINFO_URL", &me),
-        ],
-    )
+    let app = TestApp::start_with_env(|base| {
+        vec![
+            (
+                "DEMO_PROVIDER_CLIENTS".into(),
+                "fb-local:fb-local-secret".into(),
+            ),
+            ("OAUTH_FACEBOOK_CLIENT_ID".into(), "fb-local".into()),
+            (
+                "OAUTH_FACEBOOK_CLIENT_SECRET".into(),
+                "fb-local-secret".into(),
+            ),
+            (
+                "OAUTH_FACEBOOK_AUTHORIZE_URL".into(),
+                format!("{base}/demo-provider/authorize"),
+            ),
+            (
+                "OAUTH_FACEBOOK_TOKEN_URL".into(),
+                format!("{base}/demo-provider/token"),
+            ),
+            (
+                "OAUTH_FACEBOOK_USERINFO_URL".into(),
+                format!("{base}/demo-provider/graph/me"),
+            ),
+        ]
+    })
     .await;
     let mut browser = app.browser();
     let callback = app

@@ -35,6 +35,11 @@ pub async fn sign_in(session: &Session, user_id: i32, remember: bool) -> Result<
 
 /// Deletes the session record and expires the cookie.
 pub async fn sign_out(session: &Session) -> Result<(), AppError> {
+    if session.id().is_none() {
+        // Never stored: nothing to delete, only the in-memory data to drop.
+        session.clear().await;
+        return Ok(());
+    }
     session.flush().await.map_err(session_failure)
 }
 

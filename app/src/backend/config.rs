@@ -6,7 +6,7 @@ use std::time::Duration;
 use rand::distr::{Alphanumeric, SampleString};
 use url::Url;
 
-use super::oauth::providers::{self, ProviderSpec};
+use super::oauth::providers::{self, Protocol, ProviderSpec};
 use super::secret::Secret;
 
 pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:3000";
@@ -41,8 +41,13 @@ pub struct ProviderConfig {
     pub client_id: String,
     pub client_secret: Secret,
     pub authorize_url: Url,
+    /// OAuth 2 token endpoint, or OAuth 1.0a access-token endpoint.
     pub token_url: Url,
     pub userinfo_url: Url,
+    /// OAuth 1.0a only.
+    pub request_token_url: Option<Url>,
+    /// OAuth 1.0a only: ask the person to log in at the provider every time.
+    pub force_login: bool,
 }
 
 impl std::fmt::Debug for ProviderSpec {
@@ -103,6 +108,8 @@ impl Config {
                 authorize_url: own_url(providers::DEMO.authorize_url),
                 token_url: own_url(providers::DEMO.token_url),
                 userinfo_url: own_url(providers::DEMO.userinfo_url),
+                request_token_url: None,
+                force_login: false,
             });
             Some(DemoProviderConfig { clients })
         } else {
@@ -230,13 +237,34 @@ fn provider_from_env(
         }
         Ok(url)
     };
+    let (token_suffix, request_token_url, force_login, default_authorize) = match &spec.protocol {
+        Protocol::OAuth2 { .. } => ("TOKEN_URL", None, false, spec.authorize_url),
+        Protocol::OAuth1 {
+            request_token_url,
+            force_login_authorize_url,
+        } => {
+            let force_login = parse_switch(&var("FORCE_LOGIN"), get(&var("FORCE_LOGIN")), false)?;
+            (
+                "ACCESS_TOKEN_URL",
+                Some(endpoint("REQUEST_TOKEN_URL", request_token_url)?),
+                force_login,
+                if force_login {
+                    force_login_authorize_url
+                } else {
+                    spec.authorize_url
+                },
+            )
+        }
+    };
     Ok(Some(ProviderConfig {
         spec,
         client_id,
         client_secret,
-        authorize_url: endpoint("AUTHORIZE_URL", spec.authorize_url)?,
-        token_url: endpoint("TOKEN_URL", spec.token_url)?,
+        authorize_url: endpoint("AUTHORIZE_URL", default_authorize)?,
+        token_url: endpoint(token_suffix, spec.token_url)?,
         userinfo_url: endpoint("USERINFO_URL", spec.userinfo_url)?,
+        request_token_url,
+        force_login,
     }))
 }
 
@@ -296,6 +324,38 @@ mod tests {
         );
         assert!(config.is_https());
         assert!(!format!("{config:?}").contains("shh"));
+    }
+
+    #[test]
+    fn twitter_uses_oauth1_endpoints_and_force_login_switches_to_authorize() {
+        let twitter = |extra: &[(&str, &str)]| {
+            let mut vars = vec![
+                ("OAUTH_TWITTER_CLIENT_ID", "ck"),
+                ("OAUTH_TWITTER_CLIENT_SECRET", "cs"),
+            ];
+            vars.extend_from_slice(extra);
+            config(&vars).unwrap()
+        };
+        let config = twitter(&[("OAUTH_TWITTER_ACCESS_TOKEN_URL", "http://127.0.0.1:9/at")]);
+        let provider = config.provider("twitter").unwrap();
+        assert_eq!(
+            provider.request_token_url.as_ref().unwrap().as_str(),
+            "https://api.twitter.com/oauth/request_token"
+        );
+        assert_eq!(
+            provider.authorize_url.as_str(),
+            "https://api.twitter.com/oauth/authenticate"
+        );
+        assert_eq!(provider.token_url.as_str(), "http://127.0.0.1:9/at");
+        assert!(!provider.force_login);
+
+        let config = twitter(&[("OAUTH_TWITTER_FORCE_LOGIN", "on")]);
+        let provider = config.provider("twitter").unwrap();
+        assert_eq!(
+            provider.authorize_url.as_str(),
+            "https://api.twitter.com/oauth/authorize"
+        );
+        assert!(provider.force_login);
     }
 
     #[test]

@@ -7,9 +7,10 @@ use tower_sessions::Session;
 use url::Url;
 
 use super::auth_session::{self, session_failure};
-use super::db::users;
-use super::oauth::oauth2_flow;
+use super::db::users::{self, ProviderTokens};
+use super::oauth::{oauth1_flow, oauth2_flow};
 use super::return_to::safe_next;
+use super::secret::Secret;
 use super::state::AppState;
 use crate::error::AppError;
 use crate::models::CallbackParams;
@@ -23,11 +24,24 @@ const MAX_PARAM_LEN: usize = 2048;
 #[derive(Serialize, Deserialize)]
 struct PendingSignIn {
     provider: String,
-    csrf_state: String,
-    pkce_verifier: String,
+    proof: PendingProof,
     remember: bool,
     next: String,
     started_at: i64,
+}
+
+/// What the callback must match, per protocol.
+#[derive(Serialize, Deserialize)]
+enum PendingProof {
+    OAuth2 {
+        csrf_state: String,
+        pkce_verifier: String,
+    },
+    /// The request token doubles as the CSRF check: the callback's `oauth_token` must be it.
+    OAuth1 {
+        request_token: String,
+        request_token_secret: String,
+    },
 }
 
 /// Records a pending sign-in in the session and returns the provider URL to send the
@@ -44,11 +58,25 @@ pub async fn start(
         .provider(provider)
         .ok_or(AppError::UnknownProvider)?;
     let redirect_uri = state.config.redirect_uri(provider.spec.name);
-    let request = oauth2_flow::authorize_request(provider, &redirect_uri);
+    let (proof, url) = if provider.spec.is_oauth1() {
+        let request = oauth1_flow::request_token(&state.http, provider, &redirect_uri).await?;
+        let url = oauth1_flow::authorize_url(provider, &request.token);
+        let proof = PendingProof::OAuth1 {
+            request_token: request.token,
+            request_token_secret: request.secret.expose().to_owned(),
+        };
+        (proof, url)
+    } else {
+        let request = oauth2_flow::authorize_request(provider, &redirect_uri);
+        let proof = PendingProof::OAuth2 {
+            csrf_state: request.csrf_state,
+            pkce_verifier: request.pkce_verifier,
+        };
+        (proof, request.url)
+    };
     let pending = PendingSignIn {
         provider: provider.spec.name.to_owned(),
-        csrf_state: request.csrf_state,
-        pkce_verifier: request.pkce_verifier,
+        proof,
         remember,
         next: safe_next(next),
         started_at: OffsetDateTime::now_utc().unix_timestamp(),
@@ -57,7 +85,7 @@ pub async fn start(
         .insert(PENDING_KEY, pending)
         .await
         .map_err(session_failure)?;
-    Ok(request.url)
+    Ok(url)
 }
 
 /// Completes the sign-in the provider sent back. Returns where to send the browser.
@@ -121,43 +149,93 @@ async fn complete(
             "The answer came from a different provider than the one you chose.",
         ));
     }
-    if let Some(error) = params.error.as_deref() {
-        return Err(provider_error(error));
-    }
-    if !state_matches(&pending.csrf_state, params.state.as_deref()) {
-        return Err(AppError::failed(
-            400,
-            "The sign-in answer does not belong to this browser (state mismatch).",
-        ));
-    }
-    if OffsetDateTime::now_utc().unix_timestamp() - pending.started_at > PENDING_TTL_SECS {
-        return Err(AppError::failed(
-            400,
-            "The sign-in took too long. Please start again.",
-        ));
-    }
-    let code = params
-        .code
-        .as_deref()
-        .filter(|code| !code.is_empty())
-        .ok_or_else(|| AppError::failed(400, "The provider sent no authorization code."))?;
-
     let provider = state
         .config
         .provider(provider_name)
         .ok_or(AppError::UnknownProvider)?;
-    let redirect_uri = state.config.redirect_uri(provider_name);
-    let access_token = oauth2_flow::exchange_code(
-        &state.http,
-        provider,
-        &redirect_uri,
-        code,
-        &pending.pkce_verifier,
-    )
-    .await?;
-    let profile = oauth2_flow::fetch_profile(&state.http, provider, &access_token).await?;
+    let expired =
+        OffsetDateTime::now_utc().unix_timestamp() - pending.started_at > PENDING_TTL_SECS;
+    let (profile, tokens) = match &pending.proof {
+        PendingProof::OAuth2 {
+            csrf_state,
+            pkce_verifier,
+        } => {
+            if let Some(error) = params.error.as_deref() {
+                return Err(provider_error(error));
+            }
+            if !constant_time_eq(csrf_state, params.state.as_deref()) {
+                return Err(AppError::failed(
+                    400,
+                    "The sign-in answer does not belong to this browser (state mismatch).",
+                ));
+            }
+            if expired {
+                return Err(too_slow());
+            }
+            let code = params
+                .code
+                .as_deref()
+                .filter(|code| !code.is_empty())
+                .ok_or_else(|| AppError::failed(400, "The provider sent no authorization code."))?;
+            let redirect_uri = state.config.redirect_uri(provider_name);
+            let access_token = oauth2_flow::exchange_code(
+                &state.http,
+                provider,
+                &redirect_uri,
+                code,
+                pkce_verifier,
+            )
+            .await?;
+            let profile = oauth2_flow::fetch_profile(&state.http, provider, &access_token).await?;
+            (
+                profile,
+                ProviderTokens {
+                    access_token,
+                    token_secret: None,
+                },
+            )
+        }
+        PendingProof::OAuth1 {
+            request_token,
+            request_token_secret,
+        } => {
+            if params.denied.is_some() {
+                return Err(AppError::Cancelled);
+            }
+            if !constant_time_eq(request_token, params.oauth_token.as_deref()) {
+                return Err(AppError::failed(
+                    400,
+                    "The sign-in answer does not belong to this browser (token mismatch).",
+                ));
+            }
+            if expired {
+                return Err(too_slow());
+            }
+            let verifier = params
+                .oauth_verifier
+                .as_deref()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| AppError::failed(400, "The provider sent no verifier."))?;
+            let access = oauth1_flow::access_token(
+                &state.http,
+                provider,
+                request_token,
+                &Secret::new(request_token_secret.clone()),
+                verifier,
+            )
+            .await?;
+            let profile = oauth1_flow::fetch_profile(&state.http, provider, &access).await?;
+            (
+                profile,
+                ProviderTokens {
+                    access_token: access.token,
+                    token_secret: Some(access.secret),
+                },
+            )
+        }
+    };
 
-    let user_id = users::sign_in_identity(&state.db, provider_name, &profile)
+    let user_id = users::sign_in_identity(&state.db, provider_name, &profile, &tokens)
         .await
         .map_err(|err| {
             tracing::error!(error = %err, provider = provider_name, "could not save the sign-in");
@@ -166,6 +244,10 @@ async fn complete(
     auth_session::sign_in(session, user_id, pending.remember).await?;
     tracing::info!(provider = provider_name, user_id, "signed in");
     Ok(pending.next)
+}
+
+fn too_slow() -> AppError {
+    AppError::failed(400, "The sign-in took too long. Please start again.")
 }
 
 /// `error=access_denied` is the person saying no; anything else is the provider failing.
@@ -198,8 +280,8 @@ fn check_param_sizes(params: &CallbackParams) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Compares without an early exit, so response timing says nothing about the expected state.
-fn state_matches(expected: &str, received: Option<&str>) -> bool {
+/// Compares without an early exit, so response timing says nothing about the expected value.
+fn constant_time_eq(expected: &str, received: Option<&str>) -> bool {
     let Some(received) = received else {
         return false;
     };
@@ -217,11 +299,11 @@ mod tests {
 
     #[test]
     fn state_must_match_exactly() {
-        assert!(state_matches("abc", Some("abc")));
-        assert!(!state_matches("abc", Some("abd")));
-        assert!(!state_matches("abc", Some("abcd")));
-        assert!(!state_matches("abc", Some("")));
-        assert!(!state_matches("abc", None));
+        assert!(constant_time_eq("abc", Some("abc")));
+        assert!(!constant_time_eq("abc", Some("abd")));
+        assert!(!constant_time_eq("abc", Some("abcd")));
+        assert!(!constant_time_eq("abc", Some("")));
+        assert!(!constant_time_eq("abc", None));
     }
 
     #[test]

@@ -2,16 +2,20 @@
 
 use leptos::prelude::*;
 
-use super::oauth2_endpoints::ValidAuthorizeRequest;
+/// What the consent form posts back, besides the person's answers.
+pub struct ConsentForm<'a> {
+    /// Who is asking, shown to the person.
+    pub client_id: &'a str,
+    /// Where the form posts, e.g. `/demo-provider/authorize`.
+    pub action: &'a str,
+    pub hidden: Vec<(&'static str, String)>,
+}
 
 /// A full HTML document asking who you are and whether to let the app sign you in.
-pub fn render(
-    request: &ValidAuthorizeRequest,
-    name: &str,
-    email: &str,
-    problem: Option<&str>,
-) -> String {
-    let request = request.clone();
+pub fn render(form: &ConsentForm, name: &str, email: &str, problem: Option<&str>) -> String {
+    let client_id = form.client_id.to_owned();
+    let action = form.action.to_owned();
+    let hidden = form.hidden.clone();
     let (name, email) = (name.to_owned(), email.to_owned());
     let problem = problem.map(str::to_owned);
     let body = Owner::new().with(move || {
@@ -21,17 +25,15 @@ pub fn render(
                     <p class="muted">"Demo identity provider"</p>
                     <h1 id="consent-title">"Sign in to Social Sign-in?"</h1>
                     <p>
-                        "The application " <code>{request.client_id.clone()}</code>
+                        "The application " <code>{client_id}</code>
                         " asks to know your name and email."
                     </p>
                     {problem.map(|problem| view! { <p class="flash flash-error" role="alert">{problem}</p> })}
-                    <form method="post" action="/demo-provider/authorize" class="consent-form">
-                        <input type="hidden" name="response_type" value="code"/>
-                        <input type="hidden" name="client_id" value=request.client_id.clone()/>
-                        <input type="hidden" name="redirect_uri" value=request.redirect_uri.clone()/>
-                        <input type="hidden" name="state" value=request.state.clone().unwrap_or_default()/>
-                        <input type="hidden" name="code_challenge" value=request.code_challenge.clone()/>
-                        <input type="hidden" name="code_challenge_method" value="S256"/>
+                    <form method="post" action=action class="consent-form">
+                        {hidden
+                            .into_iter()
+                            .map(|(name, value)| view! { <input type="hidden" name=name value=value/> })
+                            .collect_view()}
                         <label>
                             "Your name"
                             <input type="text" name="name" value=name required maxlength="100" autocomplete="name"/>

@@ -2,12 +2,16 @@
 //! `/demo-provider/`, so a fresh clone can sign in with nothing registered anywhere. The app
 //! reaches it over real HTTP through its normal provider code; nothing is short-circuited.
 //!
-//! Endpoints: `GET/POST authorize` (consent page), `POST token`, `GET userinfo` (OpenID
+//! OAuth 2: `GET/POST authorize` (consent page), `POST token`, `GET userinfo` (OpenID
 //! Connect shape) and `GET graph/me` (Facebook Graph shape, so tests can point
-//! `OAUTH_FACEBOOK_*` here). Turn it off in production with `DEMO_PROVIDER=off`.
+//! `OAUTH_FACEBOOK_*` here). OAuth 1.0a, Twitter-shaped, under `oauth1/`: `request_token`,
+//! `authenticate`/`authorize`, `access_token`, `verify_credentials.json` (so tests can point
+//! `OAUTH_TWITTER_*` here). Turn it off in production with `DEMO_PROVIDER=off`.
 
 mod consent_page;
 mod grants;
+mod oauth1_endpoints;
+mod oauth1_grants;
 mod oauth2_endpoints;
 
 use std::{collections::HashMap, sync::Arc};
@@ -25,7 +29,10 @@ pub struct DemoProvider {
     clients: HashMap<String, Secret>,
     /// Redirect URIs must start with this: `{PUBLIC_URL}/callback/`.
     redirect_prefix: String,
+    /// Signed OAuth 1.0a requests are checked against URLs on this origin.
+    public_url: Url,
     grants: grants::Grants,
+    oauth1: oauth1_grants::OAuth1Grants,
 }
 
 pub fn router<S>(config: &DemoProviderConfig, public_url: &Url) -> Router<S> {
@@ -35,7 +42,9 @@ pub fn router<S>(config: &DemoProviderConfig, public_url: &Url) -> Router<S> {
             .join("/callback/")
             .expect("static path joins")
             .to_string(),
+        public_url: public_url.clone(),
         grants: grants::Grants::default(),
+        oauth1: oauth1_grants::OAuth1Grants::default(),
     });
     Router::new()
         .route(
@@ -45,5 +54,22 @@ pub fn router<S>(config: &DemoProviderConfig, public_url: &Url) -> Router<S> {
         .route("/token", post(oauth2_endpoints::token))
         .route("/userinfo", get(oauth2_endpoints::userinfo))
         .route("/graph/me", get(oauth2_endpoints::graph_me))
+        .route(
+            "/oauth1/request_token",
+            post(oauth1_endpoints::request_token),
+        )
+        .route(
+            "/oauth1/authenticate",
+            get(oauth1_endpoints::authenticate_page),
+        )
+        .route(
+            "/oauth1/authorize",
+            get(oauth1_endpoints::authenticate_page).post(oauth1_endpoints::authorize_decision),
+        )
+        .route("/oauth1/access_token", post(oauth1_endpoints::access_token))
+        .route(
+            "/oauth1/verify_credentials.json",
+            get(oauth1_endpoints::verify_credentials),
+        )
         .with_state(provider)
 }

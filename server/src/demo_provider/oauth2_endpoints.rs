@@ -17,6 +17,22 @@ use url::Url;
 use super::{consent_page, grants::DemoIdentity, DemoProvider};
 
 const MAX_NAME_CHARS: usize = 100;
+pub const NAME_PROBLEM: &str = "Please enter a name of up to 100 characters.";
+
+/// The consent form's name and email, trimmed.
+pub fn consented_identity_fields(
+    name: &Option<String>,
+    email: &Option<String>,
+) -> (String, String) {
+    (
+        name.as_deref().unwrap_or_default().trim().to_owned(),
+        email.as_deref().unwrap_or_default().trim().to_owned(),
+    )
+}
+
+pub fn acceptable_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().count() <= MAX_NAME_CHARS
+}
 
 #[derive(Deserialize, Default)]
 pub struct AuthorizeParams {
@@ -78,6 +94,23 @@ fn validate(
     Ok(request)
 }
 
+impl ValidAuthorizeRequest {
+    fn consent_form(&self) -> consent_page::ConsentForm<'_> {
+        consent_page::ConsentForm {
+            client_id: &self.client_id,
+            action: "/demo-provider/authorize",
+            hidden: vec![
+                ("response_type", "code".into()),
+                ("client_id", self.client_id.clone()),
+                ("redirect_uri", self.redirect_uri.clone()),
+                ("state", self.state.clone().unwrap_or_default()),
+                ("code_challenge", self.code_challenge.clone()),
+                ("code_challenge_method", "S256".into()),
+            ],
+        }
+    }
+}
+
 fn refuse(refusal: Refusal, request: Option<ValidAuthorizeRequest>) -> Response {
     match (refusal, request) {
         (Refusal::Redirect(error), Some(request)) => redirect_back(&request, &[("error", error)]),
@@ -113,7 +146,13 @@ pub async fn authorize_page(
 ) -> Response {
     let params = params.map(|Query(p)| p).unwrap_or_default();
     match validate(&provider, &params) {
-        Ok(request) => Html(consent_page::render(&request, "Demo User", "", None)).into_response(),
+        Ok(request) => Html(consent_page::render(
+            &request.consent_form(),
+            "Demo User",
+            "",
+            None,
+        ))
+        .into_response(),
         Err((refusal, request)) => refuse(refusal, request),
     }
 }
@@ -144,15 +183,9 @@ pub async fn authorize_decision(
             ],
         );
     }
-    let name = form.name.as_deref().unwrap_or_default().trim().to_owned();
-    let email = form.email.as_deref().unwrap_or_default().trim().to_owned();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        let page = consent_page::render(
-            &request,
-            &name,
-            &email,
-            Some("Please enter a name of up to 100 characters."),
-        );
+    let (name, email) = consented_identity_fields(&form.name, &form.email);
+    if !acceptable_name(&name) {
+        let page = consent_page::render(&request.consent_form(), &name, &email, Some(NAME_PROBLEM));
         return (StatusCode::BAD_REQUEST, Html(page)).into_response();
     }
     let identity = DemoIdentity {

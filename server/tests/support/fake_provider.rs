@@ -37,9 +37,18 @@ pub enum UserinfoMode {
     NotJson,
 }
 
+/// How the OAuth 1.0a request-token endpoint answers.
+#[derive(Clone, Debug)]
+pub enum RequestTokenMode {
+    Status500,
+    /// A token, but `oauth_callback_confirmed=false`.
+    Unconfirmed,
+}
+
 pub struct Script {
     pub token: TokenMode,
     pub userinfo: UserinfoMode,
+    pub request_token: RequestTokenMode,
 }
 
 #[derive(Default)]
@@ -76,6 +85,7 @@ impl FakeProvider {
             userinfo: UserinfoMode::Profile(json!({
                 "id": "10153000000000001", "name": "Fay Book", "email": "fay@example.com"
             })),
+            request_token: RequestTokenMode::Status500,
         }));
         let seen = Arc::new(Mutex::new(Seen::default()));
         let elsewhere_hits = Arc::new(AtomicUsize::new(0));
@@ -89,6 +99,7 @@ impl FakeProvider {
             .route("/oauth/access_token", post(token))
             .route("/me", get(userinfo))
             .route("/elsewhere", get(elsewhere).post(elsewhere))
+            .route("/oauth/request_token", post(request_token))
             .with_state(state);
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         FakeProvider {
@@ -101,6 +112,35 @@ impl FakeProvider {
 
     pub fn set_token(&self, mode: TokenMode) {
         self.script.lock().unwrap().token = mode;
+    }
+
+    pub fn set_request_token(&self, mode: RequestTokenMode) {
+        self.script.lock().unwrap().request_token = mode;
+    }
+
+    /// Configuration pointing the app's Twitter provider here.
+    pub fn twitter_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("OAUTH_TWITTER_CLIENT_ID", "tw-consumer".into()),
+            ("OAUTH_TWITTER_CLIENT_SECRET", "tw-consumer-secret".into()),
+            (
+                "OAUTH_TWITTER_REQUEST_TOKEN_URL",
+                format!("{}/oauth/request_token", self.base_url),
+            ),
+            (
+                "OAUTH_TWITTER_AUTHORIZE_URL",
+                format!("{}/oauth/authenticate", self.base_url),
+            ),
+            (
+                "OAUTH_TWITTER_ACCESS_TOKEN_URL",
+                format!("{}/oauth/access_token", self.base_url),
+            ),
+            (
+                "OAUTH_TWITTER_USERINFO_URL",
+                format!("{}/verify", self.base_url),
+            ),
+            ("OAUTH_HTTP_TIMEOUT_MS", "500".into()),
+        ]
     }
 
     pub fn set_userinfo(&self, mode: UserinfoMode) {
@@ -197,6 +237,18 @@ async fn userinfo(State(state): State<FakeState>, uri: Uri, headers: HeaderMap) 
         }
         UserinfoMode::Status500 => (StatusCode::INTERNAL_SERVER_ERROR, "down").into_response(),
         UserinfoMode::NotJson => "<html>not json</html>".into_response(),
+    }
+}
+
+async fn request_token(State(state): State<FakeState>) -> Response {
+    let mode = state.script.lock().unwrap().request_token.clone();
+    match mode {
+        RequestTokenMode::Status500 => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "over capacity").into_response()
+        }
+        RequestTokenMode::Unconfirmed => {
+            "oauth_token=t&oauth_token_secret=s&oauth_callback_confirmed=false".into_response()
+        }
     }
 }
 

@@ -8,7 +8,15 @@ use time::OffsetDateTime;
 
 use super::entities::{identities, prelude::*, users};
 use crate::backend::oauth::profile::Profile;
+use crate::backend::secret::Secret;
 use crate::models::{CurrentUser, LinkedIdentity};
+
+/// The provider's credentials for later API calls on the user's behalf.
+pub struct ProviderTokens {
+    pub access_token: Secret,
+    /// OAuth 1.0a only.
+    pub token_secret: Option<Secret>,
+}
 
 /// `facebook$10153...`: the provider-unique key of an identity.
 pub fn social_id(provider: &str, provider_user_id: &str) -> String {
@@ -23,11 +31,12 @@ pub async fn sign_in_identity(
     db: &DatabaseConnection,
     provider: &str,
     profile: &Profile,
+    tokens: &ProviderTokens,
 ) -> Result<i32, DbErr> {
     let social_id = social_id(provider, &profile.provider_user_id);
     let mut attempts_left = 2;
     loop {
-        match try_sign_in_identity(db, provider, &social_id, profile).await {
+        match try_sign_in_identity(db, provider, &social_id, profile, tokens).await {
             Err(err) if attempts_left > 0 && is_unique_violation(&err) => attempts_left -= 1,
             result => return result,
         }
@@ -39,7 +48,10 @@ async fn try_sign_in_identity(
     provider: &str,
     social_id: &str,
     profile: &Profile,
+    tokens: &ProviderTokens,
 ) -> Result<i32, DbErr> {
+    let access_token = Some(tokens.access_token.expose().to_owned());
+    let token_secret = tokens.token_secret.as_ref().map(|s| s.expose().to_owned());
     let now = OffsetDateTime::now_utc();
     let txn = db.begin().await?;
 
@@ -62,7 +74,12 @@ async fn try_sign_in_identity(
             if profile.avatar_url.is_some() {
                 user.avatar_url = Set(profile.avatar_url.clone());
             }
-            user.update(&txn).await?.id
+            let user_id = user.update(&txn).await?.id;
+            let mut identity: identities::ActiveModel = identity.into();
+            identity.access_token = Set(access_token);
+            identity.access_token_secret = Set(token_secret);
+            identity.update(&txn).await?;
+            user_id
         }
         None => {
             let user = users::ActiveModel {
@@ -80,6 +97,8 @@ async fn try_sign_in_identity(
                 provider: Set(provider.to_owned()),
                 provider_user_id: Set(profile.provider_user_id.clone()),
                 social_id: Set(social_id.to_owned()),
+                access_token: Set(access_token),
+                access_token_secret: Set(token_secret),
                 created_at: Set(now),
                 ..Default::default()
             }

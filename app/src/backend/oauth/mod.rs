@@ -1,6 +1,8 @@
 //! Talking to identity providers.
 
 pub mod http_client;
+pub mod oauth1_flow;
+pub mod oauth1_signature;
 pub mod oauth2_flow;
 pub mod profile;
 pub mod providers;

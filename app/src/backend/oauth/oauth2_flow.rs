@@ -4,13 +4,14 @@
 //! never in shared objects (security.md §4).
 
 use oauth2::{
-    basic::BasicClient, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    basic::BasicClient, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
     HttpClientError, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
     TokenResponse, TokenUrl,
 };
 use url::Url;
 
 use super::profile::Profile;
+use super::providers::Protocol;
 use crate::backend::config::ProviderConfig;
 use crate::backend::secret::Secret;
 use crate::error::AppError;
@@ -50,7 +51,16 @@ fn client(
         .set_auth_uri(AuthUrl::from_url(provider.authorize_url.clone()))
         .set_token_uri(TokenUrl::from_url(provider.token_url.clone()))
         .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()))
-        .set_auth_type(provider.spec.token_auth.clone())
+        .set_auth_type(settings(provider).1)
+}
+
+/// Scope and token-endpoint authentication of an OAuth 2 provider. Sign-in dispatches by
+/// protocol, so an OAuth 1.0a spec never gets here.
+fn settings(provider: &ProviderConfig) -> (&'static str, AuthType) {
+    match &provider.spec.protocol {
+        Protocol::OAuth2 { scope, token_auth } => (scope, token_auth.clone()),
+        Protocol::OAuth1 { .. } => ("", AuthType::BasicAuth),
+    }
 }
 
 /// Step 1: the provider's authorization URL with a fresh `state` and PKCE S256 challenge.
@@ -58,7 +68,7 @@ pub fn authorize_request(provider: &ProviderConfig, redirect_uri: &Url) -> Autho
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, csrf_state) = client(provider, redirect_uri)
         .authorize_url(CsrfToken::new_random)
-        .add_scope(Scope::new(provider.spec.scope.to_owned()))
+        .add_scope(Scope::new(settings(provider).0.to_owned()))
         .set_pkce_challenge(challenge)
         .url();
     AuthorizeRequest {
@@ -108,19 +118,32 @@ pub async fn fetch_profile(
     provider: &ProviderConfig,
     access_token: &Secret,
 ) -> Result<Profile, AppError> {
-    let name = provider.spec.name;
+    let response = http
+        .get(userinfo_url(provider))
+        .bearer_auth(access_token.expose())
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|err| transport_failure(provider.spec.name, "userinfo", &err))?;
+    read_profile(provider, response).await
+}
+
+/// The userinfo URL with the provider's extra query (e.g. Facebook's `fields`).
+pub fn userinfo_url(provider: &ProviderConfig) -> Url {
     let mut url = provider.userinfo_url.clone();
     if !provider.spec.userinfo_query.is_empty() {
         url.query_pairs_mut()
             .extend_pairs(provider.spec.userinfo_query);
     }
-    let response = http
-        .get(url)
-        .bearer_auth(access_token.expose())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|err| transport_failure(name, "userinfo", &err))?;
+    url
+}
+
+/// Checks and maps a userinfo response, whichever protocol fetched it.
+pub async fn read_profile(
+    provider: &ProviderConfig,
+    response: reqwest::Response,
+) -> Result<Profile, AppError> {
+    let name = provider.spec.name;
     let status = response.status();
     if !status.is_success() {
         tracing::warn!(provider = name, %status, "userinfo endpoint refused");

@@ -36,6 +36,19 @@ pub fn facebook(json: &Value) -> Result<Profile, ProfileError> {
     })
 }
 
+/// Twitter `account/verify_credentials.json`. `id_str`, not `id`: ids exceed 2^53 and lose
+/// digits as JSON numbers in many parsers.
+pub fn twitter(json: &Value) -> Result<Profile, ProfileError> {
+    let provider_user_id = user_id(json.get("id_str"))?;
+    let name = json.get("screen_name").and_then(Value::as_str);
+    Ok(Profile {
+        nickname: nickname(name, "Twitter user"),
+        email: email(json.get("email")),
+        avatar_url: avatar_url(json.get("profile_image_url_https")),
+        provider_user_id,
+    })
+}
+
 /// OpenID Connect userinfo shape (`sub`, `name`, `email`, `picture`), spoken by the demo
 /// provider.
 pub fn openid_userinfo(json: &Value) -> Result<Profile, ProfileError> {
@@ -144,6 +157,30 @@ mod tests {
         assert_eq!(profile.email, None);
         assert_eq!(profile.nickname, "No Mail");
         assert_eq!(profile.avatar_url, None);
+    }
+
+    #[test]
+    fn twitter_profile_uses_id_str_and_screen_name() {
+        let profile = twitter(&json!({
+            "id": 1234567890123456789u64,
+            "id_str": "1234567890123456789",
+            "name": "Tess Tweet",
+            "screen_name": "tess",
+            "profile_image_url_https": "https://pbs.twimg.com/profile_images/1/a_normal.jpg"
+        }))
+        .unwrap();
+        assert_eq!(profile.provider_user_id, "1234567890123456789");
+        assert_eq!(profile.nickname, "tess");
+        assert_eq!(profile.email, None);
+        assert_eq!(
+            profile.avatar_url.as_deref(),
+            Some("https://pbs.twimg.com/profile_images/1/a_normal.jpg")
+        );
+        // The seed's `twitter$None`: no id_str, no account.
+        assert_eq!(
+            twitter(&json!({"screen_name": "x"})),
+            Err(ProfileError::MissingId)
+        );
     }
 
     #[test]

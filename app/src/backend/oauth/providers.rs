@@ -1,10 +1,26 @@
-//! The providers we know, as data. Adding an OAuth 2 provider means adding a spec here and
-//! a profile mapping in `profile.rs`; the flow code is shared.
+//! The providers we know, as data. Adding a provider means adding a spec here and a profile
+//! mapping in `profile.rs`; the flow code is shared per protocol.
 
 use oauth2::AuthType;
 use serde_json::Value;
 
 use super::profile::{self, Profile, ProfileError};
+
+pub enum Protocol {
+    /// Authorization code + PKCE (RFC 6749, RFC 7636).
+    OAuth2 {
+        /// Facebook wants one comma-separated scope string.
+        scope: &'static str,
+        /// How the client authenticates at the token endpoint.
+        token_auth: AuthType,
+    },
+    /// RFC 5849 with HMAC-SHA1: request token, authorize, access token.
+    OAuth1 {
+        request_token_url: &'static str,
+        /// Used instead of `authorize_url` when `OAUTH_{env}_FORCE_LOGIN=on`.
+        force_login_authorize_url: &'static str,
+    },
+}
 
 pub struct ProviderSpec {
     /// Path segment in `/authorize/{name}` and the prefix of `social_id`.
@@ -13,30 +29,53 @@ pub struct ProviderSpec {
     pub label: &'static str,
     /// `OAUTH_{env}_CLIENT_ID` and friends.
     pub env: &'static str,
+    pub protocol: Protocol,
     pub authorize_url: &'static str,
+    /// OAuth 2 token endpoint, or OAuth 1.0a access-token endpoint.
     pub token_url: &'static str,
     pub userinfo_url: &'static str,
-    /// Facebook wants one comma-separated scope string.
-    pub scope: &'static str,
     /// Added to the userinfo request, e.g. Facebook's `fields`.
     pub userinfo_query: &'static [(&'static str, &'static str)],
-    /// How the client authenticates at the token endpoint.
-    pub token_auth: AuthType,
     pub map_profile: fn(&Value) -> Result<Profile, ProfileError>,
+}
+
+impl ProviderSpec {
+    pub fn is_oauth1(&self) -> bool {
+        matches!(self.protocol, Protocol::OAuth1 { .. })
+    }
 }
 
 pub const FACEBOOK: ProviderSpec = ProviderSpec {
     name: "facebook",
     label: "Facebook",
     env: "FACEBOOK",
+    protocol: Protocol::OAuth2 {
+        scope: "email,public_profile",
+        // Facebook documents client_id/client_secret as request parameters.
+        token_auth: AuthType::RequestBody,
+    },
     authorize_url: "https://www.facebook.com/v21.0/dialog/oauth",
     token_url: "https://graph.facebook.com/v21.0/oauth/access_token",
     userinfo_url: "https://graph.facebook.com/v21.0/me",
-    scope: "email,public_profile",
     userinfo_query: &[("fields", "id,name,email,picture")],
-    // Facebook documents client_id/client_secret as request parameters.
-    token_auth: AuthType::RequestBody,
     map_profile: profile::facebook,
+};
+
+pub const TWITTER: ProviderSpec = ProviderSpec {
+    name: "twitter",
+    label: "Twitter",
+    env: "TWITTER",
+    protocol: Protocol::OAuth1 {
+        request_token_url: "https://api.twitter.com/oauth/request_token",
+        force_login_authorize_url: "https://api.twitter.com/oauth/authorize",
+    },
+    // "Sign in with Twitter": asks for consent only the first time.
+    authorize_url: "https://api.twitter.com/oauth/authenticate",
+    token_url: "https://api.twitter.com/oauth/access_token",
+    userinfo_url: "https://api.twitter.com/1.1/account/verify_credentials.json",
+    // Email comes only if the app has that permission and the person has one.
+    userinfo_query: &[("include_email", "true"), ("skip_status", "true")],
+    map_profile: profile::twitter,
 };
 
 /// The built-in demo provider; its URLs are relative to `PUBLIC_URL`.
@@ -44,14 +83,16 @@ pub const DEMO: ProviderSpec = ProviderSpec {
     name: "demo",
     label: "Demo",
     env: "DEMO",
+    protocol: Protocol::OAuth2 {
+        scope: "profile email",
+        token_auth: AuthType::BasicAuth,
+    },
     authorize_url: "/demo-provider/authorize",
     token_url: "/demo-provider/token",
     userinfo_url: "/demo-provider/userinfo",
-    scope: "profile email",
     userinfo_query: &[],
-    token_auth: AuthType::BasicAuth,
     map_profile: profile::openid_userinfo,
 };
 
 /// Real providers configured from the environment, in button order.
-pub const CONFIGURABLE: &[&ProviderSpec] = &[&FACEBOOK];
+pub const CONFIGURABLE: &[&ProviderSpec] = &[&FACEBOOK, &TWITTER];

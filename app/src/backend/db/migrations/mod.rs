@@ -3,6 +3,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261127_000001_create_users;
 mod m20261127_000002_create_identities;
 mod m20261127_000003_create_sessions;
+mod m20261127_000004_add_identity_tokens;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_create_users::Migration),
             Box::new(m20261127_000002_create_identities::Migration),
             Box::new(m20261127_000003_create_sessions::Migration),
+            Box::new(m20261127_000004_add_identity_tokens::Migration),
         ]
     }
 }

@@ -1,0 +1,231 @@
+//! The OAuth 1.0a sign-in flow (RFC 5849, as Twitter speaks it), in its protocol steps:
+//! request token -> authorize redirect -> access token -> verify credentials. Every request
+//! is signed with HMAC-SHA1 by `oauth1_signature`. Tokens and secrets stay in the caller's
+//! session and locals, never in shared objects.
+
+use rand::distr::{Alphanumeric, SampleString};
+use reqwest::{header, Method, StatusCode};
+use time::OffsetDateTime;
+use url::Url;
+
+use super::oauth1_signature as signature;
+use super::oauth2_flow::{read_profile, transport_failure, userinfo_url};
+use super::profile::Profile;
+use crate::backend::config::ProviderConfig;
+use crate::backend::secret::Secret;
+use crate::error::AppError;
+
+/// Largest token-endpoint body we read; real ones are a few hundred bytes.
+const MAX_TOKEN_RESPONSE_BYTES: usize = 16 * 1024;
+
+/// A temporary credential: the token goes to the browser, the secret stays with us.
+pub struct RequestToken {
+    pub token: String,
+    pub secret: Secret,
+}
+
+pub struct AccessToken {
+    pub token: Secret,
+    pub secret: Secret,
+}
+
+/// The `Authorization` header for one request. `token` is `(token, token_secret)`.
+fn authorization(
+    provider: &ProviderConfig,
+    method: &Method,
+    url: &Url,
+    token: Option<(&str, &str)>,
+    protocol_extra: &[(&str, &str)],
+) -> String {
+    let mut oauth: Vec<(String, String)> = vec![
+        ("oauth_consumer_key".into(), provider.client_id.clone()),
+        (
+            "oauth_nonce".into(),
+            Alphanumeric.sample_string(&mut rand::rng(), 32),
+        ),
+        ("oauth_signature_method".into(), "HMAC-SHA1".into()),
+        (
+            "oauth_timestamp".into(),
+            OffsetDateTime::now_utc().unix_timestamp().to_string(),
+        ),
+        ("oauth_version".into(), "1.0".into()),
+    ];
+    if let Some((token, _)) = token {
+        oauth.push(("oauth_token".into(), token.to_owned()));
+    }
+    oauth.extend(
+        protocol_extra
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let base = signature::signature_base_string(method.as_str(), url, &oauth);
+    let signed = signature::hmac_sha1(
+        &base,
+        provider.client_secret.expose(),
+        token.map(|(_, secret)| secret),
+    );
+    oauth.push(("oauth_signature".into(), signed));
+    signature::authorization_header(&oauth)
+}
+
+/// POSTs a signed, body-less request to a token endpoint and reads the form-encoded answer.
+async fn token_endpoint(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    endpoint: &'static str,
+    url: &Url,
+    token: Option<(&str, &str)>,
+    protocol_extra: &[(&str, &str)],
+) -> Result<Vec<(String, String)>, AppError> {
+    let name = provider.spec.name;
+    let auth = authorization(provider, &Method::POST, url, token, protocol_extra);
+    let response = http
+        .post(url.clone())
+        .header(header::AUTHORIZATION, auth)
+        .header(header::CONTENT_LENGTH, "0")
+        .send()
+        .await
+        .map_err(|err| transport_failure(name, endpoint, &err))?;
+    let status = response.status();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|err| transport_failure(name, endpoint, &err))?;
+    if status != StatusCode::OK {
+        tracing::warn!(provider = name, endpoint, %status, "provider refused");
+        // At request_token nothing the person did can be wrong: any refusal is the
+        // provider's or our configuration's (e.g. a wrong consumer secret).
+        return Err(if status.is_client_error() && endpoint != "request_token" {
+            AppError::failed(
+                400,
+                "The provider did not accept the sign-in. Please try again.",
+            )
+        } else {
+            AppError::failed(502, "The provider failed to answer the sign-in.")
+        });
+    }
+    if body.len() > MAX_TOKEN_RESPONSE_BYTES {
+        return Err(AppError::failed(
+            502,
+            "The provider's answer was too large.",
+        ));
+    }
+    Ok(url::form_urlencoded::parse(&body).into_owned().collect())
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+fn unreadable(provider: &str, endpoint: &str) -> AppError {
+    tracing::warn!(provider, endpoint, "token response lacks required fields");
+    AppError::failed(502, "The provider's answer was not understood.")
+}
+
+/// Step 1 (RFC 5849 §2.1): a request token bound to our callback URL.
+pub async fn request_token(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    callback: &Url,
+) -> Result<RequestToken, AppError> {
+    let name = provider.spec.name;
+    let url = provider
+        .request_token_url
+        .as_ref()
+        .ok_or(AppError::Internal)?;
+    let fields = token_endpoint(
+        http,
+        provider,
+        "request_token",
+        url,
+        None,
+        &[("oauth_callback", callback.as_str())],
+    )
+    .await?;
+    // Without the confirmation the provider did not take our callback (RFC 5849 §2.1).
+    if field(&fields, "oauth_callback_confirmed") != Some("true") {
+        tracing::warn!(provider = name, "oauth_callback_confirmed is not true");
+        return Err(AppError::failed(
+            502,
+            "The provider did not confirm the sign-in callback.",
+        ));
+    }
+    match (
+        field(&fields, "oauth_token"),
+        field(&fields, "oauth_token_secret"),
+    ) {
+        (Some(token), Some(secret)) => Ok(RequestToken {
+            token: token.to_owned(),
+            secret: Secret::new(secret),
+        }),
+        _ => Err(unreadable(name, "request_token")),
+    }
+}
+
+/// Step 2: where to send the browser. `force_login` makes the provider ask every time.
+pub fn authorize_url(provider: &ProviderConfig, request_token: &str) -> Url {
+    let mut url = provider.authorize_url.clone();
+    url.query_pairs_mut()
+        .append_pair("oauth_token", request_token);
+    if provider.force_login {
+        url.query_pairs_mut().append_pair("force_login", "true");
+    }
+    url
+}
+
+/// Step 3 (§2.3): trade the authorized request token and its verifier for an access token.
+pub async fn access_token(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    request_token: &str,
+    request_token_secret: &Secret,
+    verifier: &str,
+) -> Result<AccessToken, AppError> {
+    let fields = token_endpoint(
+        http,
+        provider,
+        "access_token",
+        &provider.token_url,
+        Some((request_token, request_token_secret.expose())),
+        &[("oauth_verifier", verifier)],
+    )
+    .await?;
+    match (
+        field(&fields, "oauth_token"),
+        field(&fields, "oauth_token_secret"),
+    ) {
+        (Some(token), Some(secret)) => Ok(AccessToken {
+            token: Secret::new(token),
+            secret: Secret::new(secret),
+        }),
+        _ => Err(unreadable(provider.spec.name, "access_token")),
+    }
+}
+
+/// Step 4: who signed in, from a request signed with the access token.
+pub async fn fetch_profile(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    access: &AccessToken,
+) -> Result<Profile, AppError> {
+    let url = userinfo_url(provider);
+    let auth = authorization(
+        provider,
+        &Method::GET,
+        &url,
+        Some((access.token.expose(), access.secret.expose())),
+        &[],
+    );
+    let response = http
+        .get(url)
+        .header(header::AUTHORIZATION, auth)
+        .header(header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|err| transport_failure(provider.spec.name, "userinfo", &err))?;
+    read_profile(provider, response).await
+}

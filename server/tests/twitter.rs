@@ -1,0 +1,205 @@
+//! "Sign in with Twitter": OAuth 1.0a against the built-in provider's strict, signature-
+//! checking endpoints over real HTTP, and the provider failures a fake produces.
+
+mod support;
+
+use support::{
+    fake_provider::{FakeProvider, RequestTokenMode},
+    location, query_param, Browser, TestApp,
+};
+
+const CONSUMER_KEY: &str = "tw-local";
+const CONSUMER_SECRET: &str = "tw-local-secret";
+
+async fn app_with_local_twitter(consumer_secret: &str) -> TestApp {
+    let consumer_secret = consumer_secret.to_owned();
+    TestApp::start_with_env(move |base| {
+        let oauth1 = format!("{base}/demo-provider/oauth1");
+        vec![
+            (
+                "DEMO_PROVIDER_CLIENTS".into(),
+                format!("{CONSUMER_KEY}:{CONSUMER_SECRET}"),
+            ),
+            ("OAUTH_TWITTER_CLIENT_ID".into(), CONSUMER_KEY.into()),
+            ("OAUTH_TWITTER_CLIENT_SECRET".into(), consumer_secret),
+            (
+                "OAUTH_TWITTER_REQUEST_TOKEN_URL".into(),
+                format!("{oauth1}/request_token"),
+            ),
+            (
+                "OAUTH_TWITTER_AUTHORIZE_URL".into(),
+                format!("{oauth1}/authenticate"),
+            ),
+            (
+                "OAUTH_TWITTER_ACCESS_TOKEN_URL".into(),
+                format!("{oauth1}/access_token"),
+            ),
+            (
+                "OAUTH_TWITTER_USERINFO_URL".into(),
+                format!("{oauth1}/verify_credentials.json"),
+            ),
+        ]
+    })
+    .await
+}
+
+/// authorize -> consent page -> decision; returns the callback URL the provider sent.
+async fn consent(app: &TestApp, browser: &mut Browser, name: &str, decision: &str) -> String {
+    let start = browser
+        .get(&app.url("/authorize/twitter?remember=on"))
+        .await;
+    assert_eq!(start.status(), 302, "authorize redirects to the provider");
+    let authenticate = location(&start);
+    assert!(authenticate.starts_with(&app.url("/demo-provider/oauth1/authenticate?oauth_token=")));
+    let token = query_param(&authenticate, "oauth_token").unwrap();
+    let page = browser.get(&authenticate).await;
+    assert_eq!(page.status(), 200);
+    let decided = browser
+        .post_form(
+            &app.url("/demo-provider/oauth1/authorize"),
+            &[
+                ("oauth_token".into(), token),
+                ("name".into(), name.into()),
+                ("email".into(), String::new()),
+                ("decision".into(), decision.into()),
+            ],
+        )
+        .await;
+    assert_eq!(decided.status(), 302);
+    location(&decided)
+}
+
+async fn assert_nothing_written(app: &TestApp, browser: &mut Browser) {
+    assert_eq!(app.count("users").await, 0);
+    assert_eq!(app.count("identities").await, 0);
+    assert!(app.me(browser).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn twitter_sign_in_runs_the_signed_exchange_and_stores_the_tokens() {
+    let app = app_with_local_twitter(CONSUMER_SECRET).await;
+    let mut browser = app.browser();
+    let callback = consent(&app, &mut browser, "Tess Tweet", "allow").await;
+    assert!(callback.starts_with(&app.url("/callback/twitter?oauth_token=")));
+    assert!(query_param(&callback, "oauth_verifier").is_some());
+
+    let done = browser.get(&callback).await;
+    assert_eq!(done.status(), 302);
+    assert_eq!(location(&done), "/");
+    let me = app.me(&mut browser).await.expect("signed in");
+    assert_eq!(me["nickname"], "tess_tweet");
+    let social_id = me["identities"][0]["social_id"].as_str().unwrap();
+    assert!(
+        social_id.starts_with("twitter$1") && social_id[8..].chars().all(|c| c.is_ascii_digit()),
+        "{social_id}"
+    );
+    let page = browser.get(&app.url("/")).await.text().await.unwrap();
+    assert!(page.contains("Hi, tess_tweet!"));
+
+    // Access token and secret are kept for later API calls.
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM identities WHERE access_token IS NOT NULL AND access_token_secret IS NOT NULL").await, 1);
+
+    // The same person again is the same user.
+    let mut again = app.browser();
+    let callback = consent(&app, &mut again, "Tess Tweet", "allow").await;
+    browser.get(&callback).await;
+    again.get(&callback).await;
+    assert_eq!(app.count("users").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn denying_at_twitter_cancels() {
+    let app = app_with_local_twitter(CONSUMER_SECRET).await;
+    let mut browser = app.browser();
+    let callback = consent(&app, &mut browser, "No Thanks", "deny").await;
+    assert!(query_param(&callback, "denied").is_some());
+    let response = browser.get(&callback).await;
+    assert_eq!(response.status(), 400);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("Sign-in cancelled."));
+    assert_nothing_written(&app, &mut browser).await;
+    assert_eq!(app.count("sessions").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tampered_oauth_token_is_refused_and_uses_up_the_request_token() {
+    let app = app_with_local_twitter(CONSUMER_SECRET).await;
+    let mut browser = app.browser();
+    let callback = consent(&app, &mut browser, "Tamper", "allow").await;
+    let token = query_param(&callback, "oauth_token").unwrap();
+    let tampered = callback.replace(&token, "someone-elses-token");
+    let response = browser.get(&tampered).await;
+    assert_eq!(response.status(), 400);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Authentication failed.") && page.contains("token mismatch"));
+    assert!(!page.contains("someone-elses-token"));
+    // The genuine callback afterwards fails too: the request token was single use.
+    assert_eq!(browser.get(&callback).await.status(), 400);
+    assert_nothing_written(&app, &mut browser).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_verifier_is_refused() {
+    let app = app_with_local_twitter(CONSUMER_SECRET).await;
+    let mut browser = app.browser();
+    let callback = consent(&app, &mut browser, "Hasty", "allow").await;
+    let token = query_param(&callback, "oauth_token").unwrap();
+    let response = browser
+        .get(&app.url(&format!("/callback/twitter?oauth_token={token}")))
+        .await;
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("no verifier"));
+    assert_nothing_written(&app, &mut browser).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replayed_callback_is_refused_and_the_session_stays() {
+    let app = app_with_local_twitter(CONSUMER_SECRET).await;
+    let mut browser = app.browser();
+    let callback = consent(&app, &mut browser, "Once", "allow").await;
+    assert_eq!(browser.get(&callback).await.status(), 302);
+    let replay = browser.get(&callback).await;
+    assert_eq!(replay.status(), 400);
+    assert_eq!(app.me(&mut browser).await.unwrap()["nickname"], "once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_consumer_secret_is_caught_by_the_provider_and_shown_cleanly() {
+    // The provider verifies our signature; signed with the wrong secret, it refuses.
+    let app = app_with_local_twitter("not-the-secret").await;
+    let mut browser = app.browser();
+    let response = browser.get(&app.url("/authorize/twitter")).await;
+    assert_eq!(response.status(), 502);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Authentication failed."));
+    assert!(!page.contains("not-the-secret"));
+    assert_nothing_written(&app, &mut browser).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_token_failures_are_502_pages() {
+    for mode in [RequestTokenMode::Status500, RequestTokenMode::Unconfirmed] {
+        let fake = FakeProvider::start().await;
+        fake.set_request_token(mode.clone());
+        let env = fake.twitter_env();
+        let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let app = TestApp::start(&vars).await;
+        let mut browser = app.browser();
+        let response = browser.get(&app.url("/authorize/twitter")).await;
+        assert_eq!(response.status(), 502, "{mode:?}");
+        assert!(response
+            .text()
+            .await
+            .unwrap()
+            .contains("Authentication failed."));
+        assert_eq!(
+            app.count("sessions").await,
+            0,
+            "{mode:?}: no session for a failed start"
+        );
+        assert_nothing_written(&app, &mut browser).await;
+    }
+}
