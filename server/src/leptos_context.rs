@@ -43,6 +43,7 @@ pub async fn render_error_page(state: &AppState, parts: Parts, error: &AppError)
         move || {
             provide_context(context_state.clone());
             provide_context(flash.clone());
+            leptos::nonce::provide_nonce();
         },
         move || shell(leptos_options.clone()),
     );

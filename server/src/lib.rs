@@ -3,6 +3,7 @@
 pub mod demo_provider;
 pub mod leptos_context;
 pub mod routes;
+pub mod security;
 pub mod telemetry;
 
 use std::time::Duration;
@@ -41,18 +42,29 @@ pub fn app(state: AppState) -> Router {
         .route("/authorize/{provider}", get(routes::sign_in::authorize))
         .route("/callback/{provider}", get(routes::sign_in::callback))
         .route("/api/me", get(routes::me::me))
-        .leptos_routes_with_context(&state, page_routes, || (), {
+        .leptos_routes_with_context(&state, page_routes, leptos::nonce::provide_nonce, {
             let leptos_options = leptos_options.clone();
             move || shell(leptos_options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(leptos::nonce::provide_nonce, shell));
     if let Some(demo) = &state.config.demo_provider {
         router = router.nest(
             "/demo-provider",
             demo_provider::router(demo, &state.config.public_url),
         );
     }
-    router.layer(session_layer(&state)).with_state(state)
+    let origin = state.config.origin();
+    router
+        .layer(session_layer(&state))
+        .layer(axum::middleware::from_fn_with_state(
+            origin,
+            security::reject_cross_site,
+        ))
+        .layer(axum::middleware::from_fn(security::security_headers))
+        .with_state(state)
 }
 
 fn session_layer(state: &AppState) -> SessionManagerLayer<SeaOrmSessionStore> {

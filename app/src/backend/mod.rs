@@ -4,6 +4,7 @@
 pub mod auth_session;
 pub mod config;
 pub mod context;
+pub mod csp;
 pub mod db;
 pub mod oauth;
 pub mod return_to;

@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+const HTML: &str = "text/html,application/xhtml+xml";
+
 pub struct Browser {
     http: reqwest::Client,
     origin: String,
@@ -51,11 +53,9 @@ impl Browser {
         }
     }
 
+    /// A request with this browser's cookies and nothing else.
     pub fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
-        let mut request = self
-            .http
-            .request(method, url)
-            .header("accept", "text/html,application/xhtml+xml");
+        let mut request = self.http.request(method, url);
         if !self.cookies.is_empty() {
             request = request.header("cookie", self.cookie_header());
         }
@@ -68,8 +68,11 @@ impl Browser {
         response
     }
 
+    /// A navigation, as a page load or link click sends it.
     pub async fn get(&mut self, url: &str) -> reqwest::Response {
-        let request = self.request(reqwest::Method::GET, url);
+        let request = self
+            .request(reqwest::Method::GET, url)
+            .header("accept", HTML);
         self.send(request).await
     }
 
@@ -80,6 +83,7 @@ impl Browser {
             .finish();
         let request = self
             .request(reqwest::Method::POST, url)
+            .header("accept", HTML)
             .header("content-type", "application/x-www-form-urlencoded")
             .header("origin", self.origin.clone())
             .header("sec-fetch-site", "same-origin")

@@ -1,0 +1,165 @@
+//! security.md §2.20: full sign-in flows with every log at TRACE level captured, and no
+//! client secret, code, token, token secret, verifier or session id in them.
+
+mod support;
+
+use std::{
+    io::Write,
+    sync::{Arc, Mutex, OnceLock},
+};
+
+use support::{
+    fake_provider::{FakeProvider, ACCESS_TOKEN},
+    location, query_param, TestApp,
+};
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One global subscriber for this test binary (its own process), at TRACE for everything.
+fn capture() -> &'static Captured {
+    static CAPTURED: OnceLock<Captured> = OnceLock::new();
+    CAPTURED.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .init();
+        captured
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn full_flows_log_no_secrets() {
+    let logs = capture();
+    let mut secrets: Vec<String> = Vec::new();
+
+    // Facebook (OAuth 2) against the fake, with its client secret, code and token.
+    let fake = FakeProvider::start().await;
+    let mut env = fake.facebook_env();
+    env.push((
+        "DEMO_PROVIDER_CLIENTS",
+        "tw-log:tw-log-consumer-secret".into(),
+    ));
+    let env_for = env.clone();
+    let app = TestApp::start_with_env(move |base| {
+        let oauth1 = format!("{base}/demo-provider/oauth1");
+        let mut vars: Vec<(String, String)> = env_for
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        vars.extend([
+            ("OAUTH_TWITTER_CLIENT_ID".into(), "tw-log".into()),
+            (
+                "OAUTH_TWITTER_CLIENT_SECRET".into(),
+                "tw-log-consumer-secret".into(),
+            ),
+            (
+                "OAUTH_TWITTER_REQUEST_TOKEN_URL".into(),
+                format!("{oauth1}/request_token"),
+            ),
+            (
+                "OAUTH_TWITTER_AUTHORIZE_URL".into(),
+                format!("{oauth1}/authenticate"),
+            ),
+            (
+                "OAUTH_TWITTER_ACCESS_TOKEN_URL".into(),
+                format!("{oauth1}/access_token"),
+            ),
+            (
+                "OAUTH_TWITTER_USERINFO_URL".into(),
+                format!("{oauth1}/verify_credentials.json"),
+            ),
+        ]);
+        vars
+    })
+    .await;
+    secrets.extend([
+        "fb-client-secret-s3cr3t".into(),
+        "tw-log-consumer-secret".into(),
+    ]);
+    secrets.push(ACCESS_TOKEN.into());
+
+    let mut browser = app.browser();
+    let start = browser.get(&app.url("/authorize/facebook")).await;
+    let state = query_param(&location(&start), "state").unwrap();
+    secrets.push(state.clone());
+    secrets.push(browser.session_cookie().unwrap());
+    let code = "AQD-logged-code-8c1f";
+    secrets.push(code.into());
+    let done = browser
+        .get(&app.url(&format!("/callback/facebook?code={code}&state={state}")))
+        .await;
+    assert_eq!(done.status(), 302);
+    secrets.push(browser.session_cookie().unwrap());
+    browser.post_form(&app.url("/logout"), &[]).await;
+
+    // Demo (OAuth 2 with PKCE) end to end.
+    let mut browser = app.browser();
+    let callback = app
+        .consent(&mut browser, "demo", "", "Logged", "", "allow")
+        .await;
+    secrets.push(query_param(&callback, "code").unwrap());
+    secrets.push(query_param(&callback, "state").unwrap());
+    browser.get(&callback).await;
+    secrets.push(browser.session_cookie().unwrap());
+
+    // Twitter (OAuth 1.0a) end to end: request token, verifier, access token.
+    let mut browser = app.browser();
+    let start = browser.get(&app.url("/authorize/twitter")).await;
+    let authenticate = location(&start);
+    let request_token = query_param(&authenticate, "oauth_token").unwrap();
+    secrets.push(request_token.clone());
+    let decided = browser
+        .post_form(
+            &app.url("/demo-provider/oauth1/authorize"),
+            &[
+                ("oauth_token".into(), request_token),
+                ("name".into(), "Logged Tweet".into()),
+                ("decision".into(), "allow".into()),
+            ],
+        )
+        .await;
+    let callback = location(&decided);
+    secrets.push(query_param(&callback, "oauth_verifier").unwrap());
+    assert_eq!(browser.get(&callback).await.status(), 302);
+    secrets.push(browser.session_cookie().unwrap());
+    let stored_token = app
+        .text("SELECT access_token FROM identities WHERE provider = 'twitter'")
+        .await
+        .unwrap();
+    let stored_secret = app
+        .text("SELECT access_token_secret FROM identities WHERE provider = 'twitter'")
+        .await
+        .unwrap();
+    secrets.extend([stored_token, stored_secret]);
+
+    // A failing flow logs its failure, still without the secrets.
+    let mut browser = app.browser();
+    browser
+        .get(&app.url("/callback/facebook?code=AQD-forged-code-77&state=forged"))
+        .await;
+    secrets.push("AQD-forged-code-77".into());
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("signed in"), "the capture saw the flows");
+    assert!(text.lines().count() > 50, "TRACE-level logs were captured");
+    for secret in &secrets {
+        assert!(
+            !text.contains(secret.as_str()),
+            "a secret reached the logs: {secret}"
+        );
+    }
+}

@@ -1,0 +1,133 @@
+//! Hardening that applies to every route: CSRF on state-changing requests, security
+//! headers with a CSP the hydrated app satisfies, concurrent first sign-ins.
+
+mod support;
+
+use leptos::server_fn::ServerFn;
+use support::{query_param, TestApp};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn state_changing_requests_from_other_sites_are_refused() {
+    let app = TestApp::start(&[]).await;
+    let mut browser = app.browser();
+    app.sign_in_with_demo(&mut browser, "Csrf Target", true)
+        .await;
+    let server_fn = app.url(<app::api::GetCurrentUser as ServerFn>::PATH);
+
+    for (name, value) in [
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "https://evil.example"),
+    ] {
+        let forged = browser
+            .request(reqwest::Method::POST, &server_fn)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header(name, value);
+        let response = browser.send(forged).await;
+        assert_eq!(response.status(), 403, "{name}: {value}");
+        let forged_logout = browser
+            .request(reqwest::Method::POST, &app.url("/logout"))
+            .header(name, value);
+        assert_eq!(browser.send(forged_logout).await.status(), 403);
+    }
+    assert!(app.me(&mut browser).await.is_some(), "still signed in");
+
+    // The page's own (same-origin) call goes through.
+    let own = browser
+        .request(reqwest::Method::POST, &server_fn)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .header("sec-fetch-site", "same-origin");
+    let response = browser.send(own).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("Csrf Target"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_carry_security_headers_and_a_nonce_csp() {
+    let app = TestApp::start(&[]).await;
+    let mut browser = app.browser();
+    let response = browser.get(&app.url("/")).await;
+    let headers = response.headers().clone();
+    let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+    assert_eq!(header("x-frame-options").as_deref(), Some("DENY"));
+    assert_eq!(header("cache-control").as_deref(), Some("no-store"));
+    let csp = header("content-security-policy").expect("a CSP");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("'wasm-unsafe-eval'"), "{csp}");
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a script nonce")
+        .to_owned();
+    assert!(nonce.len() >= 16);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains(&format!("nonce=\"{nonce}\"")),
+        "hydration scripts carry the nonce"
+    );
+    let inline_scripts = page.matches("<script").count();
+    let with_nonce = page
+        .matches(&format!("<script type=\"module\" nonce=\"{nonce}\""))
+        .count()
+        + page.matches(&format!("<script nonce=\"{nonce}\"")).count();
+    assert_eq!(inline_scripts, with_nonce, "every script carries the nonce");
+
+    // A second response has a different nonce.
+    let again = browser.get(&app.url("/")).await;
+    let csp_again = again.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(!csp_again.contains(&nonce));
+
+    // Non-page responses get the strict default policy.
+    let me = browser.get(&app.url("/api/me")).await;
+    assert_eq!(me.headers()["x-content-type-options"], "nosniff");
+    assert!(me.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("default-src 'self'"));
+
+    // The callback keeps its own stricter referrer policy.
+    let callback = browser.get(&app.url("/callback/demo?code=x&state=y")).await;
+    assert_eq!(callback.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(callback.headers()["cache-control"], "no-store");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_first_sign_ins_of_one_identity_make_one_user() {
+    const N: usize = 8;
+    let app = TestApp::start(&[]).await;
+    let mut browsers = Vec::new();
+    for _ in 0..N {
+        let mut browser = app.browser();
+        let callback = app
+            .consent(&mut browser, "demo", "", "Crowd", "", "allow")
+            .await;
+        assert!(query_param(&callback, "code").is_some());
+        browsers.push((browser, callback));
+    }
+    let tasks: Vec<_> = browsers
+        .into_iter()
+        .map(|(mut browser, callback)| {
+            tokio::spawn(async move {
+                let status = browser.get(&callback).await.status();
+                (browser, status)
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for task in tasks {
+        let (mut browser, status) = task.await.unwrap();
+        assert_eq!(status, 302);
+        ids.push(app.me(&mut browser).await.expect("signed in")["id"].clone());
+    }
+    assert_eq!(app.count("users").await, 1);
+    assert_eq!(app.count("identities").await, 1);
+    assert!(
+        ids.iter().all(|id| *id == ids[0]),
+        "all signed in as the same user"
+    );
+}
