@@ -2,6 +2,7 @@
 
 pub mod demo_provider;
 pub mod leptos_context;
+pub mod rate_limit;
 pub mod routes;
 pub mod security;
 pub mod telemetry;
@@ -38,9 +39,15 @@ pub fn app(state: AppState) -> Router {
         .filter(|route| !routes::sign_in::is_sign_in_path(route.path()))
         .collect();
 
-    let mut router = Router::new()
+    let mut sign_in_routes = Router::new()
         .route("/authorize/{provider}", get(routes::sign_in::authorize))
-        .route("/callback/{provider}", get(routes::sign_in::callback))
+        .route("/callback/{provider}", get(routes::sign_in::callback));
+    if let Some(limit) = state.config.sign_in_rate_limit {
+        sign_in_routes = rate_limit::limit(sign_in_routes, limit);
+    }
+
+    let mut router = Router::new()
+        .merge(sign_in_routes)
         .route("/api/me", get(routes::me::me))
         .leptos_routes_with_context(&state, page_routes, leptos::nonce::provide_nonce, {
             let leptos_options = leptos_options.clone();

@@ -40,8 +40,12 @@ async fn main() {
         .await
         .unwrap_or_else(|err| panic!("cannot listen on {addr}: {err}"));
     tracing::info!(%addr, %public_url, "listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(server::shutdown_signal())
-        .await
-        .expect("server error");
+    // The peer address keys the sign-in rate limit.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(server::shutdown_signal())
+    .await
+    .expect("server error");
 }

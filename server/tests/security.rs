@@ -131,3 +131,32 @@ async fn concurrent_first_sign_ins_of_one_identity_make_one_user() {
         "all signed in as the same user"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_in_routes_are_rate_limited_per_client_with_a_readable_page() {
+    let app = TestApp::start(&[
+        ("SIGN_IN_RATE_LIMIT_BURST", "3"),
+        ("SIGN_IN_RATE_LIMIT_REFILL_MS", "60000"),
+    ])
+    .await;
+    let mut browser = app.browser();
+    for _ in 0..3 {
+        assert_eq!(browser.get(&app.url("/authorize/demo")).await.status(), 302);
+    }
+    let limited = browser.get(&app.url("/callback/demo?code=x&state=y")).await;
+    assert_eq!(limited.status(), 429);
+    let wait: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert!(limited
+        .text()
+        .await
+        .unwrap()
+        .contains("Too many sign-in attempts"));
+    // Everything else keeps working.
+    assert_eq!(browser.get(&app.url("/")).await.status(), 200);
+    assert_eq!(browser.get(&app.url("/api/me")).await.status(), 401);
+}

@@ -27,6 +27,15 @@ pub struct Config {
     pub providers: Vec<ProviderConfig>,
     /// Upper bound for one request to a provider.
     pub http_timeout: Duration,
+    /// Per client IP on the sign-in routes; `None` when `SIGN_IN_RATE_LIMIT_BURST=0`.
+    pub sign_in_rate_limit: Option<RateLimit>,
+}
+
+/// A token bucket: `burst` requests at once, then one more every `refill`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub burst: u32,
+    pub refill: Duration,
 }
 
 /// The clients the built-in demo provider accepts.
@@ -95,6 +104,23 @@ impl Config {
             },
         };
 
+        let burst = parse_number(
+            get("SIGN_IN_RATE_LIMIT_BURST"),
+            "SIGN_IN_RATE_LIMIT_BURST",
+            30,
+            0..=100_000,
+        )?;
+        let refill_ms = parse_number(
+            get("SIGN_IN_RATE_LIMIT_REFILL_MS"),
+            "SIGN_IN_RATE_LIMIT_REFILL_MS",
+            1_000,
+            1..=3_600_000,
+        )?;
+        let sign_in_rate_limit = (burst > 0).then(|| RateLimit {
+            burst: burst as u32,
+            refill: Duration::from_millis(refill_ms),
+        });
+
         let mut providers = Vec::new();
         let demo_provider = if parse_switch("DEMO_PROVIDER", get("DEMO_PROVIDER"), true)? {
             let secret = Secret::new(Alphanumeric.sample_string(&mut rand::rng(), 40));
@@ -128,6 +154,7 @@ impl Config {
             demo_provider,
             providers,
             http_timeout,
+            sign_in_rate_limit,
         })
     }
 
@@ -170,6 +197,26 @@ fn parse_public_url(raw: Option<&str>) -> Result<Url, ConfigError> {
         ));
     }
     Ok(url)
+}
+
+fn parse_number(
+    raw: Option<String>,
+    variable: &str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    let Some(raw) = raw else { return Ok(default) };
+    match raw.trim().parse::<u64>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(config_error(
+            variable,
+            format!(
+                "must be a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        )),
+    }
 }
 
 fn parse_switch(variable: &str, raw: Option<String>, default: bool) -> Result<bool, ConfigError> {
@@ -395,6 +442,25 @@ mod tests {
                 .variable,
             "OAUTH_HTTP_TIMEOUT_MS"
         );
+        assert_eq!(
+            config(&[("SIGN_IN_RATE_LIMIT_BURST", "-1")])
+                .unwrap_err()
+                .variable,
+            "SIGN_IN_RATE_LIMIT_BURST"
+        );
+    }
+
+    #[test]
+    fn sign_in_rate_limit_defaults_and_can_be_turned_off() {
+        assert_eq!(
+            config(&[]).unwrap().sign_in_rate_limit,
+            Some(RateLimit {
+                burst: 30,
+                refill: Duration::from_secs(1)
+            })
+        );
+        let off = config(&[("SIGN_IN_RATE_LIMIT_BURST", "0")]).unwrap();
+        assert_eq!(off.sign_in_rate_limit, None);
     }
 
     #[test]

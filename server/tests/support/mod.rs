@@ -125,7 +125,12 @@ impl TestApp {
         let db = state.db.clone();
         let router = server::app(state);
         let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("serve");
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .expect("serve");
         });
         TestApp {
             base_url,

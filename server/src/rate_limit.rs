@@ -1,0 +1,64 @@
+//! Per-IP rate limiting of the sign-in routes (tower_governor), with a readable 429 page.
+//! The key is the TCP peer address: behind a reverse proxy every client shares the
+//! proxy's bucket, so raise the burst there (or limit at the proxy).
+
+use std::{sync::Arc, time::Duration};
+
+use app::backend::config::RateLimit;
+use axum::{body::Body, Router};
+use http::{header, Response, StatusCode};
+use tower_governor::{
+    governor::GovernorConfigBuilder, key_extractor::PeerIpKeyExtractor, GovernorError,
+    GovernorLayer,
+};
+
+const FORGET_IDLE_CLIENTS_EVERY: Duration = Duration::from_secs(60);
+
+/// Puts `router`'s routes behind the limit.
+pub fn limit<S: Clone + Send + Sync + 'static>(router: Router<S>, limit: RateLimit) -> Router<S> {
+    let config = Arc::new(
+        GovernorConfigBuilder::default()
+            .key_extractor(PeerIpKeyExtractor)
+            .period(limit.refill)
+            .burst_size(limit.burst)
+            .finish()
+            .expect("burst and period are positive"),
+    );
+    // The limiter remembers every client it has seen; forget the idle ones now and then.
+    let limiter = config.limiter().clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(FORGET_IDLE_CLIENTS_EVERY);
+        loop {
+            every.tick().await;
+            limiter.retain_recent();
+        }
+    });
+    router.route_layer(GovernorLayer::new(config).error_handler(too_many_requests))
+}
+
+fn too_many_requests(error: GovernorError) -> Response<Body> {
+    let (status, wait) = match error {
+        GovernorError::TooManyRequests { wait_time, .. } => {
+            (StatusCode::TOO_MANY_REQUESTS, wait_time)
+        }
+        other => {
+            tracing::error!(error = ?other, "rate limiter could not key the request");
+            (StatusCode::INTERNAL_SERVER_ERROR, 0)
+        }
+    };
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"/>\
+         <title>Too many sign-in attempts</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/social-signin.css\"/></head><body>\
+         <main class=\"page\"><section class=\"card\"><h1>Too many sign-in attempts</h1>\
+         <p class=\"flash flash-error\" role=\"alert\">Please wait {wait} seconds and try again.</p>\
+         <p><a href=\"/\">Back to the start page</a></p></section></main></body></html>"
+    );
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+        .header(header::RETRY_AFTER, wait.max(1).to_string())
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::from(page))
+        .expect("static response parts")
+}
