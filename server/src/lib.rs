@@ -20,6 +20,7 @@ use tower_sessions::{
 
 /// Anonymous sessions only carry a pending sign-in; they need not outlive it by much.
 const ANONYMOUS_SESSION_IDLE: time::Duration = time::Duration::minutes(15);
+const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
 const SESSION_CLEANUP_EVERY: Duration = Duration::from_secs(15 * 60);
 
 pub async fn build_state(
@@ -65,6 +66,8 @@ pub fn app(state: AppState) -> Router {
     }
     let origin = state.config.origin();
     router
+        // Nothing here takes large bodies: forms and server-function arguments are small.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
         .layer(session_layer(&state))
         .layer(axum::middleware::from_fn_with_state(
             origin,

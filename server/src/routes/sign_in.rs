@@ -35,9 +35,9 @@ pub async fn authorize(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    let outcome = match query {
-        Err(_) => Err(malformed()),
-        Ok(Query(query)) => {
+    let outcome = match query.ok().filter(|_| well_formed(&parts.uri)) {
+        None => Err(malformed()),
+        Some(Query(query)) => {
             let remember = query.remember.as_deref() == Some("on");
             let (result, response) = run_server_fn(&state, parts.clone(), || {
                 start_sign_in(provider, remember, query.next)
@@ -56,8 +56,8 @@ pub async fn callback(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    let outcome = match query {
-        Err(_) => {
+    let outcome = match query.ok().filter(|_| well_formed(&parts.uri)) {
+        None => {
             // Still consume the pending sign-in: a malformed answer ends the attempt.
             if let Some(session) = parts.extensions.get::<Session>() {
                 if let Err(err) = abandon(session).await {
@@ -66,13 +66,31 @@ pub async fn callback(
             }
             Err(malformed())
         }
-        Ok(Query(params)) => {
+        Some(Query(params)) => {
             let (result, response) =
                 run_server_fn(&state, parts.clone(), || finish_sign_in(provider, params)).await;
             result.map(|()| response)
         }
     };
     respond(&state, parts, outcome).await
+}
+
+/// Longest query string a sign-in route reads.
+const MAX_QUERY_LEN: usize = 8 * 1024;
+
+/// Refuses what serde would quietly repair: percent-escapes that are not UTF-8 (decoded
+/// lossily otherwise), NUL bytes, and oversized queries. Duplicates are refused by the
+/// `Query` extractor itself.
+fn well_formed(uri: &http::Uri) -> bool {
+    let Some(query) = uri.query() else {
+        return true;
+    };
+    query.len() <= MAX_QUERY_LEN
+        && query.split('&').all(|pair| {
+            percent_encoding::percent_decode_str(pair)
+                .decode_utf8()
+                .is_ok_and(|decoded| !decoded.contains('\0'))
+        })
 }
 
 fn malformed() -> AppError {

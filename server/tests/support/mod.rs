@@ -170,6 +170,16 @@ impl TestApp {
         row.try_get_by_index::<i64>(0).expect("integer")
     }
 
+    pub async fn execute(&self, sql: &str) {
+        self.db
+            .execute_raw(Statement::from_string(
+                self.db.get_database_backend(),
+                sql.to_owned(),
+            ))
+            .await
+            .expect("statement");
+    }
+
     pub async fn text(&self, sql: &str) -> Option<String> {
         let row = self
             .db

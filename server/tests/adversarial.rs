@@ -1,0 +1,132 @@
+//! security.md §2 cases not covered elsewhere: expired state, code substitution, malformed
+//! parameters, hostile nicknames, a database failure in the middle of a callback.
+
+mod support;
+
+use support::{location, query_param, TestApp};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_pending_sign_in_is_refused() {
+    let app = TestApp::start(&[]).await;
+    let mut browser = app.browser();
+    let callback = app
+        .consent(&mut browser, "demo", "", "Late", "", "allow")
+        .await;
+    // Eleven minutes pass (the pending sign-in lives ten).
+    app.execute(
+        "UPDATE sessions SET data = json_set(data, '$.\"signin.pending\".started_at', \
+         CAST(strftime('%s','now') AS INTEGER) - 660)",
+    )
+    .await;
+    let response = browser.get(&callback).await;
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("took too long"));
+    assert_eq!(app.count("users").await, 0);
+    assert!(app.me(&mut browser).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_code_substituted_into_another_browsers_flow_fails_pkce() {
+    // RFC 6819 §4.4.1.13: the attacker pastes the victim's code into their own flow. The
+    // state is the attacker's own, so only PKCE (bound to the attacker's verifier) stops it.
+    let app = TestApp::start(&[]).await;
+    let mut victim = app.browser();
+    let victim_callback = app
+        .consent(&mut victim, "demo", "", "Victim", "", "allow")
+        .await;
+    let victim_code = query_param(&victim_callback, "code").unwrap();
+
+    let mut attacker = app.browser();
+    let start = attacker.get(&app.url("/authorize/demo")).await;
+    let attacker_state = query_param(&location(&start), "state").unwrap();
+    let response = attacker
+        .get(&app.url(&format!(
+            "/callback/demo?code={victim_code}&state={attacker_state}"
+        )))
+        .await;
+    assert_eq!(response.status(), 400);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("did not accept the sign-in"));
+    assert!(app.me(&mut attacker).await.is_none());
+    assert_eq!(app.count("users").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_callback_parameters_are_400_with_nothing_reflected() {
+    let app = TestApp::start(&[]).await;
+    let long = "A".repeat(9000);
+    for query in [
+        "code=dup-one-q7&code=dup-two-q7&state=s".to_owned(),
+        "code=%FF%FEbad-q7&state=s".to_owned(),
+        "code=c&state=nul-q7%00byte".to_owned(),
+        format!("code={long}&state=s"),
+    ] {
+        let mut browser = app.browser();
+        let response = browser
+            .get(&app.url(&format!("/callback/demo?{query}")))
+            .await;
+        assert_eq!(response.status(), 400, "{}", &query[..20]);
+        let page = response.text().await.unwrap();
+        assert!(page.contains("malformed"), "{}", &query[..20]);
+        for echo in ["dup-one-q7", "dup-two-q7", "bad-q7", "nul-q7", &long[..100]] {
+            assert!(!page.contains(echo), "reflected {echo}");
+        }
+    }
+
+    // A malformed answer also ends a real pending sign-in.
+    let mut browser = app.browser();
+    let callback = app
+        .consent(&mut browser, "demo", "", "Odd", "", "allow")
+        .await;
+    let response = browser.get(&format!("{callback}&code=second")).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(browser.get(&callback).await.status(), 400);
+    assert_eq!(app.count("users").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_nicknames_are_rendered_as_text() {
+    let app = TestApp::start(&[]).await;
+    let mut browser = app.browser();
+    let name = "</script><script>alert(1)</script>\u{202E}evil";
+    app.sign_in_with_demo(&mut browser, name, true).await;
+    let page = browser.get(&app.url("/")).await.text().await.unwrap();
+    assert!(
+        !page.contains("<script>alert(1)"),
+        "markup from the provider is never live"
+    );
+    assert!(page.contains("Hi, &lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;evil!"));
+    assert!(!page.contains('\u{202E}'), "bidi overrides are dropped");
+    // Serialized hydration data escapes `<` too.
+    assert!(
+        page.contains("\\u003c/script>"),
+        "hydration data escapes the closing tag"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_failure_mid_callback_leaves_no_user_and_no_session() {
+    let app = TestApp::start(&[]).await;
+    // The user row goes in, then the identity insert fails: the transaction must undo both.
+    app.execute(
+        "CREATE TRIGGER fail_identity BEFORE INSERT ON identities \
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+    )
+    .await;
+    let mut browser = app.browser();
+    let response = app.sign_in_with_demo(&mut browser, "Unlucky", true).await;
+    assert_eq!(response.status(), 500);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Something went wrong on our side"));
+    assert!(
+        !page.contains("injected failure"),
+        "database errors are not shown"
+    );
+    assert_eq!(app.count("users").await, 0);
+    assert_eq!(app.count("identities").await, 0);
+    assert_eq!(app.count("sessions").await, 0);
+    assert!(app.me(&mut browser).await.is_none());
+}
