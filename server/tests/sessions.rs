@@ -128,3 +128,24 @@ async fn garbage_session_cookies_mean_signed_out() {
         assert_eq!(page.status(), 200);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_https_the_cookie_is_secure_and_host_prefixed() {
+    let app = TestApp::start(&[("PUBLIC_URL", "https://signin.example.com")]).await;
+    let mut browser = app.browser();
+    let start = browser.get(&app.url("/authorize/demo")).await;
+    assert_eq!(start.status(), 302);
+    let cookie = browser
+        .set_cookie_log
+        .last()
+        .expect("a session cookie")
+        .clone();
+    assert!(cookie.starts_with("__Host-session="), "{cookie}");
+    for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+    }
+    assert!(
+        !cookie.contains("Domain="),
+        "__Host- cookies carry no Domain: {cookie}"
+    );
+}

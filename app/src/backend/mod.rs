@@ -7,6 +7,7 @@ pub mod context;
 pub mod csp;
 pub mod db;
 pub mod oauth;
+pub mod query_guard;
 pub mod return_to;
 pub mod same_origin;
 pub mod secret;

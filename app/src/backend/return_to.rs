@@ -55,4 +55,23 @@ mod tests {
         }
         assert_eq!(safe_next(Some(&format!("/{}", "a".repeat(600)))), "/");
     }
+
+    mod properties {
+        use super::super::safe_next;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever comes in, what goes out is a local path a browser cannot read as
+            /// another host.
+            #[test]
+            fn prop_next_is_always_local(raw in "\\PC{0,80}|/[/\\\\a-z%:.\t\r\n ]{0,20}") {
+                let next = safe_next(Some(&raw));
+                prop_assert!(next == "/" || next == raw);
+                prop_assert!(next.starts_with('/'));
+                prop_assert!(!next.starts_with("//"));
+                prop_assert!(!next.contains('\\'));
+                prop_assert!(!next.chars().any(|c| c.is_control() || c.is_whitespace()));
+            }
+        }
+    }
 }

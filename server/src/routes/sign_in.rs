@@ -3,7 +3,7 @@
 //! or into the start page with a message and a 4xx/5xx status.
 
 use app::api::{finish_sign_in, start_sign_in};
-use app::backend::{sign_in::abandon, state::AppState};
+use app::backend::{query_guard::well_formed_query, sign_in::abandon, state::AppState};
 use app::error::AppError;
 use app::models::CallbackParams;
 use axum::{
@@ -75,22 +75,9 @@ pub async fn callback(
     respond(&state, parts, outcome).await
 }
 
-/// Longest query string a sign-in route reads.
-const MAX_QUERY_LEN: usize = 8 * 1024;
-
-/// Refuses what serde would quietly repair: percent-escapes that are not UTF-8 (decoded
-/// lossily otherwise), NUL bytes, and oversized queries. Duplicates are refused by the
-/// `Query` extractor itself.
+/// See `query_guard`: non-UTF-8 escapes, NUL bytes and oversized queries are refused.
 fn well_formed(uri: &http::Uri) -> bool {
-    let Some(query) = uri.query() else {
-        return true;
-    };
-    query.len() <= MAX_QUERY_LEN
-        && query.split('&').all(|pair| {
-            percent_encoding::percent_decode_str(pair)
-                .decode_utf8()
-                .is_ok_and(|decoded| !decoded.contains('\0'))
-        })
+    well_formed_query(uri.query())
 }
 
 fn malformed() -> AppError {

@@ -95,7 +95,12 @@ pub fn authorization_header(oauth_params: &[(String, String)]) -> String {
 /// Reads an `Authorization: OAuth k="v", ...` header into decoded pairs, without `realm`
 /// (which is not signed, §3.4.1.3.1). `None` for anything malformed or repeated.
 pub fn parse_authorization_header(value: &str) -> Option<Vec<(String, String)>> {
-    let rest = value.trim().strip_prefix("OAuth ")?;
+    let rest = value.trim().strip_prefix("OAuth")?;
+    if rest.is_empty() {
+        // A header with no parameters at all (found by the round-trip property test).
+        return Some(Vec::new());
+    }
+    let rest = rest.strip_prefix(|c: char| c.is_ascii_whitespace())?;
     let mut params: Vec<(String, String)> = Vec::new();
     for part in rest.split(',') {
         let (name, quoted) = part.trim().split_once('=')?;
@@ -362,5 +367,59 @@ mod tests {
             header,
             "OAuth oauth_consumer_key=\"key\", oauth_signature=\"hCtSmYh%2BiHYCEqBWrE7C7hYmtUk%3D\""
         );
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// What we put in an Authorization header is exactly what a provider reads back.
+            #[test]
+            fn prop_header_round_trips(
+                params in proptest::collection::btree_map("oauth_[a-z_]{1,12}", "\\PC{0,40}", 0..8)
+            ) {
+                let params: Vec<(String, String)> = params.into_iter().collect();
+                let header = authorization_header(&params);
+                prop_assert_eq!(parse_authorization_header(&header), Some(params));
+            }
+
+            /// Encoding leaves only unreserved characters and uppercase escapes, and decodes back.
+            #[test]
+            fn prop_encoding_is_rfc5849_and_reversible(value in "\\PC{0,60}") {
+                let encoded = encode(&value);
+                let mut chars = encoded.chars().peekable();
+                while let Some(c) = chars.next() {
+                    if c == '%' {
+                        let hex: String = chars.by_ref().take(2).collect();
+                        prop_assert!(hex.chars().all(|h| h.is_ascii_digit() || ('A'..='F').contains(&h)), "{}", hex);
+                    } else {
+                        prop_assert!(c.is_ascii_alphanumeric() || "-._~".contains(c), "{}", c);
+                    }
+                }
+                let decoded = percent_decode_str(&encoded).decode_utf8().unwrap();
+                prop_assert_eq!(decoded, value);
+            }
+
+            /// Arbitrary header text is judged without panicking.
+            #[test]
+            fn prop_header_parser_never_panics(raw in "OAuth \\PC{0,200}") {
+                let _ = parse_authorization_header(&raw);
+            }
+
+            /// Parameter order does not change the base string (normalisation sorts).
+            #[test]
+            fn prop_base_string_ignores_parameter_order(
+                params in proptest::collection::vec(("[a-z]{1,5}", "\\PC{0,10}"), 0..6)
+            ) {
+                let url = Url::parse("https://api.example.com/1.1/x.json").unwrap();
+                let mut reversed = params.clone();
+                reversed.reverse();
+                prop_assert_eq!(
+                    signature_base_string("POST", &url, &params),
+                    signature_base_string("POST", &url, &reversed)
+                );
+            }
+        }
     }
 }
