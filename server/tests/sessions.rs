@@ -149,3 +149,16 @@ async fn on_https_the_cookie_is_secure_and_host_prefixed() {
         "__Host- cookies carry no Domain: {cookie}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_session_record_means_signed_out() {
+    let app = TestApp::start(&[]).await;
+    let mut browser = app.browser();
+    app.sign_in_with_demo(&mut browser, "Expired", true).await;
+    assert!(app.me(&mut browser).await.is_some());
+    app.execute("UPDATE sessions SET expires_at = 0").await;
+    assert!(app.me(&mut browser).await.is_none());
+    let page = browser.get(&app.url("/")).await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Sign in with Demo"));
+}
