@@ -10,7 +10,7 @@ use std::{
 
 use support::{
     fake_provider::{FakeProvider, ACCESS_TOKEN},
-    location, query_param, TestApp,
+    local_twitter_env, location, query_param, TestApp,
 };
 
 #[derive(Clone, Default)]
@@ -48,41 +48,18 @@ async fn full_flows_log_no_secrets() {
 
     // Facebook (OAuth 2) against the fake, with its client secret, code and token.
     let fake = FakeProvider::start().await;
-    let mut env = fake.facebook_env();
-    env.push((
-        "DEMO_PROVIDER_CLIENTS",
-        "tw-log:tw-log-consumer-secret".into(),
-    ));
-    let env_for = env.clone();
+    let facebook = fake.facebook_env();
     let app = TestApp::start_with_env(move |base| {
-        let oauth1 = format!("{base}/demo-provider/oauth1");
-        let mut vars: Vec<(String, String)> = env_for
+        let mut vars: Vec<(String, String)> = facebook
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
-        vars.extend([
-            ("OAUTH_TWITTER_CLIENT_ID".into(), "tw-log".into()),
-            (
-                "OAUTH_TWITTER_CLIENT_SECRET".into(),
-                "tw-log-consumer-secret".into(),
-            ),
-            (
-                "OAUTH_TWITTER_REQUEST_TOKEN_URL".into(),
-                format!("{oauth1}/request_token"),
-            ),
-            (
-                "OAUTH_TWITTER_AUTHORIZE_URL".into(),
-                format!("{oauth1}/authenticate"),
-            ),
-            (
-                "OAUTH_TWITTER_ACCESS_TOKEN_URL".into(),
-                format!("{oauth1}/access_token"),
-            ),
-            (
-                "OAUTH_TWITTER_USERINFO_URL".into(),
-                format!("{oauth1}/verify_credentials.json"),
-            ),
-        ]);
+        vars.extend(local_twitter_env(
+            base,
+            "tw-log",
+            "tw-log-consumer-secret",
+            "tw-log-consumer-secret",
+        ));
         vars
     })
     .await;

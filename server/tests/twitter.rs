@@ -5,7 +5,7 @@ mod support;
 
 use support::{
     fake_provider::{FakeProvider, RequestTokenMode},
-    location, query_param, Browser, TestApp,
+    local_twitter_env, location, query_param, Browser, TestApp,
 };
 
 const CONSUMER_KEY: &str = "tw-local";
@@ -14,31 +14,7 @@ const CONSUMER_SECRET: &str = "tw-local-secret";
 async fn app_with_local_twitter(consumer_secret: &str) -> TestApp {
     let consumer_secret = consumer_secret.to_owned();
     TestApp::start_with_env(move |base| {
-        let oauth1 = format!("{base}/demo-provider/oauth1");
-        vec![
-            (
-                "DEMO_PROVIDER_CLIENTS".into(),
-                format!("{CONSUMER_KEY}:{CONSUMER_SECRET}"),
-            ),
-            ("OAUTH_TWITTER_CLIENT_ID".into(), CONSUMER_KEY.into()),
-            ("OAUTH_TWITTER_CLIENT_SECRET".into(), consumer_secret),
-            (
-                "OAUTH_TWITTER_REQUEST_TOKEN_URL".into(),
-                format!("{oauth1}/request_token"),
-            ),
-            (
-                "OAUTH_TWITTER_AUTHORIZE_URL".into(),
-                format!("{oauth1}/authenticate"),
-            ),
-            (
-                "OAUTH_TWITTER_ACCESS_TOKEN_URL".into(),
-                format!("{oauth1}/access_token"),
-            ),
-            (
-                "OAUTH_TWITTER_USERINFO_URL".into(),
-                format!("{oauth1}/verify_credentials.json"),
-            ),
-        ]
+        local_twitter_env(base, CONSUMER_KEY, CONSUMER_SECRET, &consumer_secret)
     })
     .await
 }

@@ -22,9 +22,28 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Compares two credentials without an early exit, so response timing says nothing
+/// about how much of a guess was right.
+pub fn constant_time_eq(expected: &str, received: &str) -> bool {
+    expected.len() == received.len()
+        && expected
+            .bytes()
+            .zip(received.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn constant_time_eq_is_plain_equality() {
+        assert!(constant_time_eq("abc", "abc"));
+        assert!(!constant_time_eq("abc", "abd"));
+        assert!(!constant_time_eq("abc", "abcd"));
+        assert!(!constant_time_eq("abc", ""));
+    }
 
     #[test]
     fn debug_never_shows_the_value() {

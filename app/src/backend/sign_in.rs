@@ -10,7 +10,7 @@ use super::auth_session::{self, session_failure};
 use super::db::users::{self, ProviderTokens};
 use super::oauth::{oauth1_flow, oauth2_flow};
 use super::return_to::safe_next;
-use super::secret::Secret;
+use super::secret::{constant_time_eq, Secret};
 use super::state::AppState;
 use crate::error::AppError;
 use crate::models::CallbackParams;
@@ -163,7 +163,7 @@ async fn complete(
             if let Some(error) = params.error.as_deref() {
                 return Err(provider_error(error));
             }
-            if !constant_time_eq(csrf_state, params.state.as_deref()) {
+            if !matches_pending(csrf_state, params.state.as_deref()) {
                 return Err(AppError::failed(
                     400,
                     "The sign-in answer does not belong to this browser (state mismatch).",
@@ -202,7 +202,7 @@ async fn complete(
             if params.denied.is_some() {
                 return Err(AppError::Cancelled);
             }
-            if !constant_time_eq(request_token, params.oauth_token.as_deref()) {
+            if !matches_pending(request_token, params.oauth_token.as_deref()) {
                 return Err(AppError::failed(
                     400,
                     "The sign-in answer does not belong to this browser (token mismatch).",
@@ -280,17 +280,9 @@ fn check_param_sizes(params: &CallbackParams) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Compares without an early exit, so response timing says nothing about the expected value.
-fn constant_time_eq(expected: &str, received: Option<&str>) -> bool {
-    let Some(received) = received else {
-        return false;
-    };
-    expected.len() == received.len()
-        && expected
-            .bytes()
-            .zip(received.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+/// The callback's value against the one kept in the session; absent never matches.
+fn matches_pending(expected: &str, received: Option<&str>) -> bool {
+    received.is_some_and(|received| constant_time_eq(expected, received))
 }
 
 #[cfg(test)]
@@ -299,11 +291,10 @@ mod tests {
 
     #[test]
     fn state_must_match_exactly() {
-        assert!(constant_time_eq("abc", Some("abc")));
-        assert!(!constant_time_eq("abc", Some("abd")));
-        assert!(!constant_time_eq("abc", Some("abcd")));
-        assert!(!constant_time_eq("abc", Some("")));
-        assert!(!constant_time_eq("abc", None));
+        assert!(matches_pending("abc", Some("abc")));
+        assert!(!matches_pending("abc", Some("abd")));
+        assert!(!matches_pending("abc", Some("")));
+        assert!(!matches_pending("abc", None));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use app::backend::oauth::oauth1_signature as signature;
+use app::backend::{oauth::oauth1_signature as signature, secret::constant_time_eq};
 use axum::{
     extract::{rejection::QueryRejection, OriginalUri, Query, State},
     response::{Html, IntoResponse, Response},
@@ -139,7 +139,7 @@ fn verify(
         consumer_secret.expose(),
         token.as_ref().map(|t| t.secret.as_str()),
     );
-    if !signature::signatures_match(&expected, &received_signature) {
+    if !constant_time_eq(&expected, &received_signature) {
         return Err("invalid signature");
     }
     // Only a correctly signed request uses up its nonce.
@@ -151,6 +151,16 @@ fn verify(
         protocol,
         token,
     })
+}
+
+fn unusable_request_token() -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Html(consent_page::render_error(
+            "This request token is unknown, used or expired.",
+        )),
+    )
+        .into_response()
 }
 
 fn grants(provider: &DemoProvider) -> &OAuth1Grants {
@@ -200,13 +210,7 @@ pub async fn authenticate_page(
         .and_then(|Query(q)| q.oauth_token)
         .unwrap_or_default();
     let Some(pending) = grants(&provider).pending_authorization(&token) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            Html(consent_page::render_error(
-                "This request token is unknown, used or expired.",
-            )),
-        )
-            .into_response();
+        return unusable_request_token();
     };
     let form = consent_page::ConsentForm {
         client_id: &pending.consumer_key,
@@ -231,13 +235,7 @@ pub async fn authorize_decision(
     let token = form.oauth_token.clone().unwrap_or_default();
     let grants = grants(&provider);
     let Some(pending) = grants.pending_authorization(&token) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            Html(consent_page::render_error(
-                "This request token is unknown, used or expired.",
-            )),
-        )
-            .into_response();
+        return unusable_request_token();
     };
     let mut callback = Url::parse(&pending.callback).expect("validated at request_token");
     if form.decision.as_deref() != Some("allow") {

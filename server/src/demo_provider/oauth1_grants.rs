@@ -137,8 +137,7 @@ impl OAuth1Grants {
             .expect("request tokens lock")
             .remove(token)?;
         let (expected, identity) = grant.authorized?;
-        app::backend::oauth::oauth1_signature::signatures_match(&expected, verifier)
-            .then_some(identity)
+        app::backend::secret::constant_time_eq(&expected, verifier).then_some(identity)
     }
 
     pub fn issue_access_token(

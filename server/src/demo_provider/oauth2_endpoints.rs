@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use app::backend::secret::constant_time_eq;
 use axum::{
     extract::{rejection::QueryRejection, Query, State},
     response::{Html, IntoResponse, Response},
@@ -244,14 +245,6 @@ fn client_credentials(headers: &HeaderMap, form: &TokenForm) -> Option<(String, 
     Some((form.client_id.clone()?, form.client_secret.clone()?))
 }
 
-fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 pub async fn token(
     State(provider): State<Arc<DemoProvider>>,
     headers: HeaderMap,
@@ -263,7 +256,7 @@ pub async fn token(
     let known = provider
         .clients
         .get(&client_id)
-        .is_some_and(|secret| same_secret(secret.expose(), &client_secret));
+        .is_some_and(|secret| constant_time_eq(secret.expose(), &client_secret));
     if !known {
         return token_error(StatusCode::UNAUTHORIZED, "invalid_client");
     }

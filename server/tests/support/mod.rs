@@ -257,6 +257,41 @@ impl TestApp {
     }
 }
 
+/// Configuration pointing the app's Twitter provider at the built-in provider's OAuth 1.0a
+/// endpoints on `base`, registered there as `consumer_key`/`consumer_secret`.
+pub fn local_twitter_env(
+    base: &str,
+    consumer_key: &str,
+    consumer_secret: &str,
+    app_secret: &str,
+) -> Vec<(String, String)> {
+    let oauth1 = format!("{base}/demo-provider/oauth1");
+    vec![
+        (
+            "DEMO_PROVIDER_CLIENTS".into(),
+            format!("{consumer_key}:{consumer_secret}"),
+        ),
+        ("OAUTH_TWITTER_CLIENT_ID".into(), consumer_key.into()),
+        ("OAUTH_TWITTER_CLIENT_SECRET".into(), app_secret.into()),
+        (
+            "OAUTH_TWITTER_REQUEST_TOKEN_URL".into(),
+            format!("{oauth1}/request_token"),
+        ),
+        (
+            "OAUTH_TWITTER_AUTHORIZE_URL".into(),
+            format!("{oauth1}/authenticate"),
+        ),
+        (
+            "OAUTH_TWITTER_ACCESS_TOKEN_URL".into(),
+            format!("{oauth1}/access_token"),
+        ),
+        (
+            "OAUTH_TWITTER_USERINFO_URL".into(),
+            format!("{oauth1}/verify_credentials.json"),
+        ),
+    ]
+}
+
 pub fn location(response: &reqwest::Response) -> String {
     response
         .headers()

@@ -120,16 +120,6 @@ pub fn parse_authorization_header(value: &str) -> Option<Vec<(String, String)>> 
     Some(params)
 }
 
-/// Constant-time comparison of two signatures (for verifying, in the demo provider).
-pub fn signatures_match(expected: &str, received: &str) -> bool {
-    expected.len() == received.len()
-        && expected
-            .bytes()
-            .zip(received.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
