@@ -2,6 +2,7 @@
 # already installed at the pinned version. Source it; do not run it.
 
 CARGO_LEPTOS_VERSION=0.3.10   # 0.3.11 needs a newer rustc than this toolchain
+CARGO_DENY_VERSION=0.20.2
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
@@ -38,6 +39,13 @@ ensure_build_tools() {
     echo "== installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
     # No --locked: its lock file names a webpki-roots release the registry no longer has.
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  fi
+}
+
+ensure_cargo_deny() {
+  if ! cargo deny --version 2>/dev/null | grep -qx "cargo-deny $CARGO_DENY_VERSION"; then
+    echo "== installing cargo-deny $CARGO_DENY_VERSION (~7 minutes once)"
+    cargo install cargo-deny --locked --version "$CARGO_DENY_VERSION"
   fi
 }
 
