@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{location, query_param, TestApp};
+use support::{query_param, TestApp};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_pending_sign_in_is_refused() {
@@ -37,8 +37,7 @@ async fn a_code_substituted_into_another_browsers_flow_fails_pkce() {
     let victim_code = query_param(&victim_callback, "code").unwrap();
 
     let mut attacker = app.browser();
-    let start = attacker.get(&app.url("/authorize/demo")).await;
-    let attacker_state = query_param(&location(&start), "state").unwrap();
+    let attacker_state = app.start_sign_in(&mut attacker, "demo", "").await;
     let response = attacker
         .get(&app.url(&format!(
             "/callback/demo?code={victim_code}&state={attacker_state}"

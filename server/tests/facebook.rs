@@ -19,11 +19,7 @@ async fn app_with(fake: &FakeProvider) -> TestApp {
 
 /// Starts a Facebook sign-in and plays the provider's redirect back with a code.
 async fn callback_with_code(app: &TestApp, browser: &mut Browser) -> reqwest::Response {
-    let start = browser
-        .get(&app.url("/authorize/facebook?remember=on"))
-        .await;
-    assert_eq!(start.status(), 302);
-    let state = query_param(&location(&start), "state").unwrap();
+    let state = app.start_sign_in(browser, "facebook", "?remember=on").await;
     browser
         .get(&app.url(&format!(
             "/callback/facebook?code=AQD-the-code&state={state}"
@@ -231,8 +227,7 @@ async fn facebook_denial_is_a_cancellation_without_a_token_call() {
     let fake = FakeProvider::start().await;
     let app = app_with(&fake).await;
     let mut browser = app.browser();
-    let start = browser.get(&app.url("/authorize/facebook")).await;
-    let state = query_param(&location(&start), "state").unwrap();
+    let state = app.start_sign_in(&mut browser, "facebook", "").await;
     let response = browser
         .get(&app.url(&format!(
             "/callback/facebook?error_reason=user_denied&error=access_denied&error_description=Permissions+error.&state={state}"
@@ -253,8 +248,7 @@ async fn a_state_from_another_provider_is_refused() {
     let fake = FakeProvider::start().await;
     let app = app_with(&fake).await;
     let mut browser = app.browser();
-    let start = browser.get(&app.url("/authorize/demo")).await;
-    let state = query_param(&location(&start), "state").unwrap();
+    let state = app.start_sign_in(&mut browser, "demo", "").await;
     let response = browser
         .get(&app.url(&format!(
             "/callback/facebook?code=AQD-the-code&state={state}"

@@ -70,8 +70,7 @@ async fn full_flows_log_no_secrets() {
     secrets.push(ACCESS_TOKEN.into());
 
     let mut browser = app.browser();
-    let start = browser.get(&app.url("/authorize/facebook")).await;
-    let state = query_param(&location(&start), "state").unwrap();
+    let state = app.start_sign_in(&mut browser, "facebook", "").await;
     secrets.push(state.clone());
     secrets.push(browser.session_cookie().unwrap());
     let code = "AQD-logged-code-8c1f";

@@ -207,6 +207,21 @@ impl TestApp {
         browser.get(&callback_url).await
     }
 
+    /// `GET /authorize/{provider}{query}`, which must redirect to the provider; returns the
+    /// `state` the provider was sent.
+    pub async fn start_sign_in(
+        &self,
+        browser: &mut Browser,
+        provider: &str,
+        query: &str,
+    ) -> String {
+        let start = browser
+            .get(&self.url(&format!("/authorize/{provider}{query}")))
+            .await;
+        assert_eq!(start.status(), 302, "authorize redirects to the provider");
+        query_param(&location(&start), "state").expect("a state for the provider")
+    }
+
     /// Walks from `/authorize/{provider}{query}` through the demo provider's consent page,
     /// submitting `decision`; returns the callback URL the provider redirected to.
     pub async fn consent(
