@@ -19,7 +19,8 @@ cargo_test_as_leptos_builds() {
   env RUSTFLAGS="--cfg erase_components" \
     LEPTOS_OUTPUT_NAME=social-signin LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg \
     LEPTOS_SITE_ADDR=127.0.0.1:3000 LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=frontend \
-    LEPTOS_BIN_DIR=server LEPTOS_JS_MINIFY=false LEPTOS_HASH_FILES=false \
+    LEPTOS_BIN_DIR=server LEPTOS_JS_MINIFY=false LEPTOS_HASH_FILES=true \
+    LEPTOS_HASH_FILE_NAME=hash.txt \
     cargo test "$@"
 }
 
@@ -63,4 +64,24 @@ ensure_chromium() {
     as_root apt-get update
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
   fi
+}
+
+# The built bundle file with extension $1 (names carry a content hash).
+bundle_file() {
+  ls "$ROOT"/target/site/pkg/social-signin*."$1" | head -1
+}
+
+# The local PostgreSQL server (127.0.0.1:5432, trust auth) that the PostgreSQL test run and
+# the benchmark use. These machines start it before a session; start it if it is down.
+ensure_postgres() {
+  if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    echo "== starting PostgreSQL"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && return 0; sleep 1; done
+    echo "PostgreSQL did not start" >&2; return 1
+  fi
+}
+
+psql_admin() {
+  psql -h 127.0.0.1 -U postgres -d test -v ON_ERROR_STOP=1 "$@"
 }

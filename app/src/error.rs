@@ -25,6 +25,9 @@ pub enum AppError {
     Forbidden,
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
+    /// The database is down or overloaded: worth a retry in a moment.
+    #[error("The service is temporarily unavailable. Please try again in a moment.")]
+    Unavailable,
     #[error("{0}")]
     ServerFn(ServerFnErrorErr),
 }
@@ -45,6 +48,7 @@ impl AppError {
             AppError::UnknownProvider => 404,
             AppError::Forbidden => 403,
             AppError::Internal => 500,
+            AppError::Unavailable => 503,
             AppError::ServerFn(_) => 400,
         }
     }
@@ -73,6 +77,19 @@ impl AppError {
                 title: other.to_string(),
                 detail: None,
             },
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl AppError {
+    /// A database error as the person sees it: 503 while the database is unreachable,
+    /// otherwise a plain internal error. Log the error itself before calling this.
+    pub fn from_db(err: &sea_orm::DbErr) -> Self {
+        if crate::backend::db::is_unavailable(err) {
+            AppError::Unavailable
+        } else {
+            AppError::Internal
         }
     }
 }

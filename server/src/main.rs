@@ -32,7 +32,7 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    server::spawn_session_cleanup(&state);
+    server::sessions::spawn_cleanup(&state);
     let public_url = state.config.public_url.clone();
     let app = server::app(state);
 

@@ -13,11 +13,9 @@ async fn an_expired_pending_sign_in_is_refused() {
         .consent(&mut browser, "demo", "", "Late", "", "allow")
         .await;
     // Eleven minutes pass (the pending sign-in lives ten).
-    app.execute(
-        "UPDATE sessions SET data = json_set(data, '$.\"signin.pending\".started_at', \
-         CAST(strftime('%s','now') AS INTEGER) - 660)",
-    )
-    .await;
+    let eleven_minutes_ago = time::OffsetDateTime::now_utc().unix_timestamp() - 660;
+    app.edit_sessions(|data| data["signin.pending"]["started_at"] = eleven_minutes_ago.into())
+        .await;
     let response = browser.get(&callback).await;
     assert_eq!(response.status(), 400);
     assert!(response.text().await.unwrap().contains("took too long"));
@@ -110,11 +108,7 @@ async fn hostile_nicknames_are_rendered_as_text() {
 async fn a_database_failure_mid_callback_leaves_no_user_and_no_session() {
     let app = TestApp::start(&[]).await;
     // The user row goes in, then the identity insert fails: the transaction must undo both.
-    app.execute(
-        "CREATE TRIGGER fail_identity BEFORE INSERT ON identities \
-         BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-    )
-    .await;
+    app.fail_inserts_into("identities").await;
     let mut browser = app.browser();
     let response = app.sign_in_with_demo(&mut browser, "Unlucky", true).await;
     assert_eq!(response.status(), 500);

@@ -21,6 +21,7 @@ pub struct Config {
     pub public_url: Url,
     /// May hold a password, hence a [`Secret`].
     pub database_url: Secret,
+    pub database_tuning: DatabaseTuning,
     /// `None` when `DEMO_PROVIDER=off`.
     pub demo_provider: Option<DemoProviderConfig>,
     /// Offered providers, in button order.
@@ -29,6 +30,16 @@ pub struct Config {
     pub http_timeout: Duration,
     /// Per client IP on the sign-in routes; `None` when `SIGN_IN_RATE_LIMIT_BURST=0`.
     pub sign_in_rate_limit: Option<RateLimit>,
+}
+
+/// How the database is used; defaults suit one machine. See `db::connect`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DatabaseTuning {
+    /// `DATABASE_POOL_SIZE`: connections per instance (default 4 on SQLite, 16 on PostgreSQL).
+    pub pool_size: Option<u32>,
+    /// `SQLITE_SYNCHRONOUS=full`: sync at every commit, so a power cut loses no commit
+    /// (default `normal`: sync at checkpoints).
+    pub sqlite_full_sync: bool,
 }
 
 /// A token bucket: `burst` requests at once, then one more every `refill`.
@@ -91,6 +102,20 @@ impl Config {
         let public_url = parse_public_url(get("PUBLIC_URL").as_deref())?;
         let database_url =
             Secret::new(get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()));
+        let database_tuning = DatabaseTuning {
+            pool_size: get("DATABASE_POOL_SIZE")
+                .map(|raw| parse_number(Some(raw), "DATABASE_POOL_SIZE", 4, 1..=1_000))
+                .transpose()?
+                .map(|n| n as u32),
+            sqlite_full_sync: match get("SQLITE_SYNCHRONOUS")
+                .map(|v| v.trim().to_ascii_lowercase())
+                .as_deref()
+            {
+                None | Some("normal") => false,
+                Some("full") => true,
+                Some(_) => return Err(config_error("SQLITE_SYNCHRONOUS", "must be normal or full")),
+            },
+        };
         let http_timeout = match get("OAUTH_HTTP_TIMEOUT_MS") {
             None => Duration::from_millis(DEFAULT_HTTP_TIMEOUT_MS),
             Some(raw) => match raw.trim().parse::<u64>() {
@@ -151,6 +176,7 @@ impl Config {
         Ok(Config {
             public_url,
             database_url,
+            database_tuning,
             demo_provider,
             providers,
             http_timeout,

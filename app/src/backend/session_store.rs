@@ -1,11 +1,19 @@
 //! A tower-sessions store on the application's own database (SQLite or PostgreSQL), so that
-//! sign-ins survive restarts. No published store fits tower-sessions 0.15 with SeaORM 2.
+//! sign-ins survive restarts and are shared by every instance. No published store fits
+//! tower-sessions 0.15 with SeaORM 2.
+//!
+//! - Rows are keyed by a SHA-256 hash of the session id: a read-only leak of the table
+//!   (a backup, an SQL injection elsewhere) gives nobody a cookie that signs in.
+//! - `save` only updates: a session deleted meanwhile (logout, id cycled, expired) stays
+//!   deleted even if a request that loaded it earlier writes to it afterwards.
 
 use async_trait::async_trait;
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use sea_orm::{
-    sea_query::OnConflict, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    sea_query::Expr, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
     TryInsertResult,
 };
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use tower_sessions::{
     session::{Id, Record},
@@ -14,6 +22,11 @@ use tower_sessions::{
 };
 
 use super::db::entities::{prelude::Sessions, sessions};
+
+/// Session data key holding a unix time after which the server forgets the session, when
+/// that is sooner than the record's own expiry (a browser-session cookie has no expiry of
+/// its own, but the server still ends it after an idle limit).
+pub const DEADLINE_KEY: &str = "session.deadline";
 
 #[derive(Clone)]
 pub struct SeaOrmSessionStore {
@@ -26,24 +39,40 @@ impl std::fmt::Debug for SeaOrmSessionStore {
     }
 }
 
+/// The primary key a session id is stored under.
+pub fn storage_key(id: &Id) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(id.to_string().as_bytes()))
+}
+
+/// When the server forgets this record: its expiry, or the sooner deadline in its data.
+fn expires_at(record: &Record) -> i64 {
+    let expiry = record.expiry_date.unix_timestamp();
+    match record.data.get(DEADLINE_KEY).and_then(|v| v.as_i64()) {
+        Some(deadline) => deadline.min(expiry),
+        None => expiry,
+    }
+}
+
+fn encode_data(record: &Record) -> session_store::Result<String> {
+    serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))
+}
+
+/// Starts the message of a store error caused by an unreachable database; tower-sessions
+/// keeps only the text of store errors.
+pub const UNAVAILABLE_PREFIX: &str = "database unavailable: ";
+
+fn backend(err: sea_orm::DbErr) -> session_store::Error {
+    if super::db::is_unavailable(&err) {
+        session_store::Error::Backend(format!("{UNAVAILABLE_PREFIX}{err}"))
+    } else {
+        session_store::Error::Backend(err.to_string())
+    }
+}
+
 impl SeaOrmSessionStore {
     pub fn new(db: DatabaseConnection) -> Self {
         Self { db }
     }
-
-    fn active_model(record: &Record) -> session_store::Result<sessions::ActiveModel> {
-        let data = serde_json::to_string(&record.data)
-            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        Ok(sessions::ActiveModel {
-            id: Set(record.id.to_string()),
-            data: Set(data),
-            expires_at: Set(record.expiry_date.unix_timestamp()),
-        })
-    }
-}
-
-fn backend(err: sea_orm::DbErr) -> session_store::Error {
-    session_store::Error::Backend(err.to_string())
 }
 
 #[async_trait]
@@ -51,8 +80,14 @@ impl SessionStore for SeaOrmSessionStore {
     /// Inserts under a fresh id, drawing again on the (astronomically unlikely) collision,
     /// so an existing session is never overwritten by a new one.
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let data = encode_data(record)?;
         loop {
-            let inserted = Sessions::insert(Self::active_model(record)?)
+            let row = sessions::ActiveModel {
+                id: Set(storage_key(&record.id)),
+                data: Set(data.clone()),
+                expires_at: Set(expires_at(record)),
+            };
+            let inserted = Sessions::insert(row)
                 .on_conflict_do_nothing_on([sessions::Column::Id])
                 .exec_without_returning(&self.db)
                 .await
@@ -64,22 +99,24 @@ impl SessionStore for SeaOrmSessionStore {
         }
     }
 
+    /// Updates the row if it still exists; never inserts one.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        Sessions::insert(Self::active_model(record)?)
-            .on_conflict(
-                OnConflict::column(sessions::Column::Id)
-                    .update_columns([sessions::Column::Data, sessions::Column::ExpiresAt])
-                    .to_owned(),
-            )
-            .exec_without_returning(&self.db)
+        let updated = Sessions::update_many()
+            .col_expr(sessions::Column::Data, Expr::value(encode_data(record)?))
+            .col_expr(sessions::Column::ExpiresAt, Expr::value(expires_at(record)))
+            .filter(sessions::Column::Id.eq(storage_key(&record.id)))
+            .exec(&self.db)
             .await
             .map_err(backend)?;
+        if updated.rows_affected == 0 {
+            tracing::debug!("not saving a session that has ended meanwhile");
+        }
         Ok(())
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        let Some(row) = Sessions::find_by_id(session_id.to_string())
+        let Some(row) = Sessions::find_by_id(storage_key(session_id))
             .filter(sessions::Column::ExpiresAt.gt(now))
             .one(&self.db)
             .await
@@ -99,7 +136,7 @@ impl SessionStore for SeaOrmSessionStore {
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
-        Sessions::delete_by_id(session_id.to_string())
+        Sessions::delete_by_id(storage_key(session_id))
             .exec(&self.db)
             .await
             .map_err(backend)?;
@@ -117,5 +154,33 @@ impl ExpiredDeletion for SeaOrmSessionStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stored_key_is_the_sha256_of_the_cookie_value() {
+        let id = Id(0);
+        assert_eq!(id.to_string(), "A".repeat(22), "the cookie value");
+        // Python: base64.urlsafe_b64encode(hashlib.sha256(b"A" * 22).digest()).rstrip(b"=")
+        assert_eq!(storage_key(&id), "ilvbTMFRZBJsbvJmjendJA0pnOY5ekLJWpQRuT0IDtg");
+        assert_ne!(storage_key(&Id(1)), storage_key(&Id(2)));
+    }
+
+    #[test]
+    fn a_deadline_in_the_data_shortens_the_record_expiry_but_never_extends_it() {
+        let mut record = Record {
+            id: Id(1),
+            data: Default::default(),
+            expiry_date: OffsetDateTime::from_unix_timestamp(1_000).unwrap(),
+        };
+        assert_eq!(expires_at(&record), 1_000);
+        record.data.insert(DEADLINE_KEY.into(), 500.into());
+        assert_eq!(expires_at(&record), 500);
+        record.data.insert(DEADLINE_KEY.into(), 5_000.into());
+        assert_eq!(expires_at(&record), 1_000);
     }
 }

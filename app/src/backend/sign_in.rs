@@ -239,7 +239,7 @@ async fn complete(
         .await
         .map_err(|err| {
             tracing::error!(error = %err, provider = provider_name, "could not save the sign-in");
-            AppError::Internal
+            AppError::from_db(&err)
         })?;
     auth_session::sign_in(session, user_id, pending.remember).await?;
     tracing::info!(provider = provider_name, user_id, "signed in");

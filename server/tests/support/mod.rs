@@ -1,17 +1,15 @@
-//! Test harness: the whole app on an ephemeral 127.0.0.1 port with a fresh SQLite file,
-//! and a minimal cookie-keeping "browser" that never follows redirects by itself.
-//!
-//! Run these tests one at a time (`RUST_TEST_THREADS=1`, as `.dev/test-all` does): several
-//! apps on several tokio runtimes in one process occasionally stall a Leptos SSR render
-//! (a lost wake-up, all threads idle; not seen with one app per process, which is how the
-//! server runs). Cause not found yet.
+//! Test harness: the whole app on an ephemeral 127.0.0.1 port with a fresh database (a
+//! SQLite file, or a PostgreSQL database with `TEST_DATABASE=postgres`), and a minimal
+//! cookie-keeping "browser" that never follows redirects by itself.
 
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod database;
 pub mod fake_provider;
 
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
+
 
 use app::backend::{config::Config, state::AppState};
 use leptos::config::LeptosOptions;
@@ -19,6 +17,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use tokio::{net::TcpListener, task::JoinHandle};
 
 pub use browser::Browser;
+pub use database::TestDatabase;
 
 /// A directory under the system temp dir, removed when dropped.
 pub struct TempDir(PathBuf);
@@ -47,9 +46,9 @@ impl Drop for TempDir {
 pub struct TestApp {
     pub base_url: String,
     pub db: DatabaseConnection,
-    pub db_path: PathBuf,
     server: JoinHandle<()>,
-    _dir: Option<TempDir>,
+    /// Declared last: dropped after the server stops.
+    database: Option<TestDatabase>,
 }
 
 impl Drop for TestApp {
@@ -61,42 +60,41 @@ impl Drop for TestApp {
 impl TestApp {
     /// Starts the app with the default configuration plus `vars`.
     pub async fn start(vars: &[(&str, &str)]) -> TestApp {
-        let dir = TempDir::new();
-        let db_path = dir.path().join("app.db");
-        let mut app = Self::start_on(&db_path, None, vars).await;
-        app._dir = Some(dir);
+        let database = TestDatabase::new().await;
+        let mut app = Self::start_on(&database, None, vars).await;
+        app.database = Some(database);
         app
     }
 
     /// Starts the app with configuration that depends on its own base URL (to point a
     /// provider at the built-in demo provider).
     pub async fn start_with_env(vars: impl FnOnce(&str) -> Vec<(String, String)>) -> TestApp {
-        let dir = TempDir::new();
+        let database = TestDatabase::new().await;
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let vars = vars(&base_url);
         let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let mut app = Self::start_listening(listener, &dir.path().join("app.db"), &vars).await;
-        app._dir = Some(dir);
+        let mut app = Self::start_listening(listener, database.url(), &vars).await;
+        app.database = Some(database);
         app
     }
 
-    /// Starts the app on an existing database file and, optionally, a fixed address
-    /// (to play a restart).
+    /// Starts the app on an existing database and, optionally, a fixed address (to play a
+    /// restart, or a second instance sharing the database).
     pub async fn start_on(
-        db_path: &std::path::Path,
+        database: &TestDatabase,
         addr: Option<SocketAddr>,
         vars: &[(&str, &str)],
     ) -> TestApp {
         let listener = TcpListener::bind(addr.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap()))
             .await
             .expect("bind");
-        Self::start_listening(listener, db_path, vars).await
+        Self::start_listening(listener, database.url(), vars).await
     }
 
     async fn start_listening(
         listener: TcpListener,
-        db_path: &std::path::Path,
+        database_url: &str,
         vars: &[(&str, &str)],
     ) -> TestApp {
         // TEST_LOG=debug shows the app's logs, to debug a test.
@@ -105,10 +103,9 @@ impl TestApp {
         }
         let addr = listener.local_addr().unwrap();
         let base_url = format!("http://{addr}");
-        let database_url = format!("sqlite://{}?mode=rwc", db_path.display());
         let mut env: HashMap<String, String> = HashMap::from([
             ("PUBLIC_URL".into(), base_url.clone()),
-            ("DATABASE_URL".into(), database_url),
+            ("DATABASE_URL".into(), database_url.to_owned()),
         ]);
         for (k, v) in vars {
             env.insert(k.to_string(), v.to_string());
@@ -135,9 +132,8 @@ impl TestApp {
         TestApp {
             base_url,
             db,
-            db_path: db_path.to_owned(),
             server,
-            _dir: None,
+            database: None,
         }
     }
 
@@ -178,6 +174,48 @@ impl TestApp {
             ))
             .await
             .expect("statement");
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres
+    }
+
+    /// Rewrites every session's data through `edit` (plays time passing, or tampering).
+    pub async fn edit_sessions(&self, edit: impl Fn(&mut serde_json::Value)) {
+        use sea_orm::EntityTrait;
+        use app::backend::db::entities::sessions;
+        for row in sessions::Entity::find().all(&self.db).await.expect("sessions") {
+            let mut data: serde_json::Value = serde_json::from_str(&row.data).unwrap();
+            edit(&mut data);
+            let mut row: sessions::ActiveModel = row.into();
+            row.data = sea_orm::Set(data.to_string());
+            sea_orm::ActiveModelTrait::update(row, &self.db)
+                .await
+                .expect("session update");
+        }
+    }
+
+    /// Makes every insert into `table` fail inside the database, as a broken disk or a
+    /// violated constraint would.
+    pub async fn fail_inserts_into(&self, table: &str) {
+        if self.is_postgres() {
+            self.execute(
+                "CREATE FUNCTION injected_failure() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$",
+            )
+            .await;
+            self.execute(&format!(
+                "CREATE TRIGGER fail_{table} BEFORE INSERT ON {table} \
+                 FOR EACH ROW EXECUTE FUNCTION injected_failure()"
+            ))
+            .await;
+        } else {
+            self.execute(&format!(
+                "CREATE TRIGGER fail_{table} BEFORE INSERT ON {table} \
+                 BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+            ))
+            .await;
+        }
     }
 
     pub async fn text(&self, sql: &str) -> Option<String> {
@@ -323,4 +361,16 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
         .query_pairs()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
+}
+
+/// A Set-Cookie header's `Max-Age`, in seconds.
+pub fn max_age(set_cookie: &str) -> Option<i64> {
+    set_cookie
+        .split(';')
+        .find_map(|attribute| attribute.trim().strip_prefix("Max-Age="))
+        .map(|value| value.parse().expect("a number"))
+}
+
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
 }

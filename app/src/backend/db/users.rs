@@ -2,7 +2,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set, SqlErr, TransactionTrait,
+    Set, SqlErr,
 };
 use time::OffsetDateTime;
 
@@ -53,7 +53,7 @@ async fn try_sign_in_identity(
     let access_token = Some(tokens.access_token.expose().to_owned());
     let token_secret = tokens.token_secret.as_ref().map(|s| s.expose().to_owned());
     let now = OffsetDateTime::now_utc();
-    let txn = db.begin().await?;
+    let txn = super::write_transaction(db).await?;
 
     let existing = Identities::find()
         .filter(identities::Column::SocialId.eq(social_id))

@@ -4,6 +4,7 @@ mod m20261127_000001_create_users;
 mod m20261127_000002_create_identities;
 mod m20261127_000003_create_sessions;
 mod m20261127_000004_add_identity_tokens;
+mod m20261127_000005_hash_session_ids;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_create_identities::Migration),
             Box::new(m20261127_000003_create_sessions::Migration),
             Box::new(m20261127_000004_add_identity_tokens::Migration),
+            Box::new(m20261127_000005_hash_session_ids::Migration),
         ]
     }
 }

@@ -1,0 +1,147 @@
+//! Opening the database: pool sizes, SQLite's journal and durability settings, fast
+//! failure when the database is away, and write transactions that cannot dead-end.
+
+use std::time::Duration;
+
+use sea_orm::sqlx;
+use sea_orm::{
+    ConnAcquireErr, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    RuntimeErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+
+use super::migrations::Migrator;
+use crate::backend::config::DatabaseTuning;
+
+/// SQLite in WAL mode lets readers run beside the one writer, so a few connections help
+/// pages that only read; writers queue on the database lock (`busy_timeout`).
+const SQLITE_POOL_SIZE: u32 = 4;
+/// A waiting writer gives up after this; far above any write we make (a few ms).
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const POSTGRES_POOL_SIZE: u32 = 16;
+/// How long a request waits for a pooled connection before it is answered 503. Short:
+/// while the database is away, people should see that at once rather than a spinner.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Start-up tries to reach a database server before giving up, one second apart.
+const START_UP_TRIES: u32 = 5;
+
+/// Connects to `database_url` and brings the schema up to date.
+pub async fn connect_and_migrate(
+    database_url: &str,
+    tuning: DatabaseTuning,
+) -> Result<DatabaseConnection, DbErr> {
+    if database_url.starts_with("postgres") {
+        wait_for_postgres(database_url).await?;
+    }
+    let db = Database::connect(connect_options(database_url, tuning)).await?;
+    Migrator::up(&db, None).await?;
+    Ok(db)
+}
+
+fn connect_options(database_url: &str, tuning: DatabaseTuning) -> ConnectOptions {
+    let mut options = ConnectOptions::new(database_url.to_owned());
+    // Statement logging would print session ids and tokens bound as parameters.
+    options
+        .sqlx_logging(false)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_timeout(ACQUIRE_TIMEOUT);
+    if database_url.starts_with("sqlite") {
+        // Each in-memory connection would be a database of its own.
+        let in_memory = database_url.contains(":memory:") || database_url.contains("mode=memory");
+        let pool_size = if in_memory { 1 } else { tuning.pool_size.unwrap_or(SQLITE_POOL_SIZE) };
+        // With WAL, NORMAL syncs at checkpoints, not at every commit: a power cut can lose
+        // the last commits (sign-ins, session writes: people sign in again) but never
+        // corrupts the file, and an application crash loses nothing. FULL on request.
+        let synchronous = if tuning.sqlite_full_sync {
+            sqlx::sqlite::SqliteSynchronous::Full
+        } else {
+            sqlx::sqlite::SqliteSynchronous::Normal
+        };
+        options
+            .max_connections(pool_size)
+            .min_connections(1)
+            .map_sqlx_sqlite_opts(move |opts| {
+                opts.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(synchronous)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    .foreign_keys(true)
+            });
+    } else {
+        options
+            .max_connections(tuning.pool_size.unwrap_or(POSTGRES_POOL_SIZE))
+            .min_connections(1);
+    }
+    options
+}
+
+/// Reaches the server with one plain connection first: the pool would only say "timed out",
+/// hiding "connection refused" or a bad password. Each failed try is logged.
+async fn wait_for_postgres(database_url: &str) -> Result<(), DbErr> {
+    use sqlx::{postgres::PgConnectOptions, ConnectOptions as _, Connection as _};
+    let options: PgConnectOptions = database_url
+        .parse()
+        .map_err(|err| DbErr::Custom(format!("DATABASE_URL is not a PostgreSQL URL: {err}")))?;
+    let target = format!(
+        "PostgreSQL at {}:{} (database {})",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("-")
+    );
+    let mut last_error = String::new();
+    for attempt in 1..=START_UP_TRIES {
+        match tokio::time::timeout(ACQUIRE_TIMEOUT, options.connect()).await {
+            Ok(Ok(connection)) => {
+                let _ = connection.close().await;
+                return Ok(());
+            }
+            Ok(Err(err)) => last_error = err.to_string(),
+            Err(_) => last_error = format!("no answer within {ACQUIRE_TIMEOUT:?}"),
+        }
+        tracing::warn!(attempt, of = START_UP_TRIES, error = %last_error, "cannot reach {target}");
+        if attempt < START_UP_TRIES {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    Err(DbErr::Custom(format!("cannot reach {target}: {last_error}")))
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock up front
+/// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later fails
+/// with `SQLITE_BUSY` when another writer got there in between, instead of waiting.
+pub async fn write_transaction(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
+/// The database could not be reached (down, restarting, pool exhausted), as opposed to a
+/// query that failed: worth a 503 and a retry, not a 500.
+pub fn is_unavailable(err: &DbErr) -> bool {
+    let runtime = match err {
+        DbErr::ConnectionAcquire(ConnAcquireErr::Timeout | ConnAcquireErr::ConnectionClosed) => {
+            return true
+        }
+        DbErr::Conn(runtime) | DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
+        _ => return false,
+    };
+    match runtime {
+        RuntimeErr::SqlxError(err) => matches!(
+            err.as_ref(),
+            sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed
+        ) || is_admin_shutdown(err),
+        _ => false,
+    }
+}
+
+/// PostgreSQL's "terminating connection due to administrator command" and friends (SQLSTATE
+/// class 57P: the server is going away).
+fn is_admin_shutdown(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .and_then(|db| db.code())
+        .is_some_and(|code| code.starts_with("57P"))
+}
