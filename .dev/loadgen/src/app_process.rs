@@ -1,0 +1,83 @@
+//! The app under test as a child process: start-up time, CPU used, memory held.
+
+use std::{
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use tokio::process::{Child, Command};
+
+pub struct AppProcess {
+    child: Child,
+    pub pid: u32,
+    pub startup: Duration,
+}
+
+impl AppProcess {
+    /// Starts `binary` with `env` and waits until `GET /` answers 200.
+    pub async fn start(binary: &str, port: u16, env: &[(String, String)]) -> AppProcess {
+        let base_url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let child = Command::new(binary)
+            .envs(env.iter().cloned())
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("PUBLIC_URL", &base_url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+        let pid = child.id().expect("pid");
+        let client = reqwest::Client::new();
+        let deadline = started + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = client.get(format!("{base_url}/")).send().await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "the app did not answer within 30 s");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        AppProcess {
+            child,
+            pid,
+            startup: started.elapsed(),
+        }
+    }
+
+    /// (current, peak) resident memory in KiB.
+    pub fn memory_kib(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+pub fn cpu_of(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+    // Linux reports in USER_HZ, 100 per second on every architecture we run on.
+    Duration::from_millis(ticks * 10)
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}

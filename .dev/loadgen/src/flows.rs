@@ -1,0 +1,147 @@
+//! What one simulated person does: a complete sign-in (authorize -> provider -> callback
+//! -> signed-in page), checked, and page loads with a session.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{header, Client, Response, StatusCode};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Provider {
+    Facebook,
+    Twitter,
+}
+
+impl Provider {
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Facebook => "facebook",
+            Provider::Twitter => "twitter",
+        }
+    }
+}
+
+/// A cookie jar of one: the app sets only its session cookie.
+#[derive(Default, Clone)]
+pub struct Jar {
+    session: Option<String>,
+}
+
+impl Jar {
+    fn header(&self) -> Option<String> {
+        self.session.as_ref().map(|v| format!("session={v}"))
+    }
+
+    fn take(&mut self, response: &Response) {
+        for raw in response.headers().get_all(header::SET_COOKIE) {
+            let Ok(raw) = raw.to_str() else { continue };
+            let Some(value) = raw.split(';').next().and_then(|p| p.strip_prefix("session=")) else {
+                continue;
+            };
+            if value.is_empty() || raw.contains("Max-Age=0") {
+                self.session = None;
+            } else {
+                self.session = Some(value.to_owned());
+            }
+        }
+    }
+}
+
+pub async fn get(client: &Client, jar: &mut Jar, url: &str) -> Result<Response, String> {
+    let mut request = client.get(url).header(header::ACCEPT, "text/html");
+    if let Some(cookie) = jar.header() {
+        request = request.header(header::COOKIE, cookie);
+    }
+    let response = request.send().await.map_err(|e| format!("GET {url}: {e}"))?;
+    jar.take(&response);
+    Ok(response)
+}
+
+fn location(response: &Response, step: &str) -> Result<String, String> {
+    if response.status() != StatusCode::FOUND {
+        return Err(format!("{step}: status {}", response.status()));
+    }
+    response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .ok_or_else(|| format!("{step}: no Location"))
+}
+
+/// Signs `user` in through `provider` in a fresh browser and loads the page it lands on.
+/// With `check`, also confirms through `/api/me` that the right person is signed in.
+/// Returns the browser's jar (signed in).
+pub async fn sign_in(
+    client: &Client,
+    app: &str,
+    provider: Provider,
+    user: &str,
+    check: bool,
+) -> Result<Jar, String> {
+    let mut jar = Jar::default();
+    let start = get(client, &mut jar, &format!("{app}/authorize/{}?remember=on", provider.name())).await?;
+    let at_provider = location(&start, "authorize")?;
+    let hint = format!("{at_provider}&login_hint={user}");
+    let approved = get(client, &mut jar, &hint).await?;
+    let callback = location(&approved, "provider")?;
+    let finished = get(client, &mut jar, &callback).await?;
+    let next = location(&finished, "callback")?;
+    let page = get(client, &mut jar, &format!("{app}{next}")).await?;
+    if page.status() != StatusCode::OK {
+        return Err(format!("signed-in page: status {}", page.status()));
+    }
+    let body = page.text().await.map_err(|e| e.to_string())?;
+    if check {
+        let greeting = format!("Hi, User {user}!");
+        if !body.contains(&greeting) {
+            return Err(format!("the page does not greet {user}"));
+        }
+        let me = get(client, &mut jar, &format!("{app}/api/me")).await?;
+        let me = me.bytes().await.map_err(|e| e.to_string())?;
+        let me: serde_json::Value = serde_json::from_slice(&me).map_err(|e| e.to_string())?;
+        let expected = format!("{}${user}", provider.name());
+        if me["identities"][0]["social_id"] != expected.as_str() {
+            return Err(format!("signed in as {me}, expected {expected}"));
+        }
+    }
+    Ok(jar)
+}
+
+/// What a timed run measured.
+#[derive(Default)]
+pub struct Outcome {
+    pub latencies: Vec<Duration>,
+    pub errors: u64,
+    pub first_error: Option<String>,
+    pub checked: u64,
+}
+
+impl Outcome {
+    pub fn merge(&mut self, other: Outcome) {
+        self.latencies.extend(other.latencies);
+        self.errors += other.errors;
+        self.checked += other.checked;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+    }
+
+    pub fn record(&mut self, started: Instant, result: Result<(), String>) {
+        match result {
+            Ok(()) => self.latencies.push(started.elapsed()),
+            Err(err) => {
+                self.errors += 1;
+                self.first_error.get_or_insert(err);
+            }
+        }
+    }
+
+    pub fn percentile(&mut self, p: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        self.latencies.sort_unstable();
+        let index = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies[index]
+    }
+}

@@ -1,0 +1,280 @@
+//! Load generator for `.dev/bench`: starts the release app against a fast provider
+//! stand-in and a bare axum handler, drives complete sign-ins and page loads over
+//! 127.0.0.1 for a bounded time each, and prints Markdown tables.
+//!
+//! `loadgen run <server binary> <DATABASE_URL> <seconds per step>`
+//! `loadgen bare <port>` (started by `run`: the same-run yardstick)
+
+mod app_process;
+mod flows;
+mod stand_in;
+
+use std::{
+    future::Future,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use app_process::{cpu_of, free_port, AppProcess};
+use flows::{Jar, Outcome, Provider};
+
+const CONCURRENCY: [usize; 3] = [1, 16, 64];
+/// Every Nth sign-in is checked end to end (greeting and `/api/me` identity).
+const CHECK_EVERY: u64 = 10;
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("bare") => bare(args[2].parse().expect("port")).await,
+        Some("run") => {
+            let seconds: f64 = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(5.0);
+            run(&args[2], &args[3], Duration::from_secs_f64(seconds)).await
+        }
+        _ => {
+            eprintln!("usage: loadgen run <server binary> <DATABASE_URL> [seconds] | loadgen bare <port>");
+            std::process::exit(2);
+        }
+    }
+}
+
+async fn bare(port: u16) {
+    let router = axum::Router::new().route("/", axum::routing::get(|| async { "Hello, World!" }));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
+    axum::serve(listener, router).await.expect("serve");
+}
+
+async fn run(binary: &str, database_url: &str, step: Duration) {
+    let stand_in_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stand_in_base = format!("http://{}", stand_in_listener.local_addr().unwrap());
+    let app_port = free_port();
+    let app_base = format!("http://127.0.0.1:{app_port}");
+    let stand_in = stand_in::router(&app_base);
+    tokio::spawn(async move { axum::serve(stand_in_listener, stand_in).await });
+
+    let mut env = stand_in::app_env(&stand_in_base);
+    for (k, v) in [
+        ("DATABASE_URL", database_url),
+        ("DEMO_PROVIDER", "off"),
+        ("SIGN_IN_RATE_LIMIT_BURST", "0"),
+        ("RUST_LOG", "warn"),
+    ] {
+        env.push((k.into(), v.into()));
+    }
+    let app = AppProcess::start(binary, app_port, &env).await;
+    println!("## Start-up\n");
+    println!(
+        "From spawning the server to its first 200 (migrations on an empty database): **{:.0} ms**\n",
+        app.startup.as_secs_f64() * 1000.0
+    );
+
+    let bare_port = free_port();
+    let mut bare = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args(["bare", &bare_port.to_string()])
+        .kill_on_drop(true)
+        .spawn()
+        .expect("bare handler");
+    let bare_pid = bare.id().unwrap();
+    let bare_base = format!("http://127.0.0.1:{bare_port}");
+
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
+
+    let sign_ins = Arc::new(AtomicU64::new(0));
+    println!("## Complete sign-ins (authorize -> provider -> callback -> signed-in page)\n");
+    println!("Each row runs {:.0} s; every {CHECK_EVERY}th flow is checked to greet the right person and to show that person's identity in `/api/me`.\n", step.as_secs_f64());
+    println!("| provider | users | c | flows/s | p50 ms | p99 ms | errors | checked | app CPU (cores) |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let mut registered = [0u64; 2];
+    for (p, provider) in [Provider::Facebook, Provider::Twitter].into_iter().enumerate() {
+        for returning in [false, true] {
+            for c in CONCURRENCY {
+                let counter = Arc::new(AtomicU64::new(0));
+                let known = registered[p];
+                let (mut outcome, rate, cores) = measure(&app, c, step, {
+                    let client = client.clone();
+                    let app_base = app_base.clone();
+                    let counter = counter.clone();
+                    let sign_ins = sign_ins.clone();
+                    move || {
+                        let client = client.clone();
+                        let app_base = app_base.clone();
+                        let counter = counter.clone();
+                        let sign_ins = sign_ins.clone();
+                        async move {
+                            let n = counter.fetch_add(1, Ordering::Relaxed);
+                            let user = if returning {
+                                format!("{}{}", &provider.name()[..2], n % known.max(1))
+                            } else {
+                                format!("{}{}", &provider.name()[..2], known + n)
+                            };
+                            let check = n % CHECK_EVERY == 0;
+                            let result = flows::sign_in(&client, &app_base, provider, &user, check)
+                                .await
+                                .map(|_| ());
+                            if result.is_ok() {
+                                sign_ins.fetch_add(1, Ordering::Relaxed);
+                            }
+                            (result, check)
+                        }
+                    }
+                })
+                .await;
+                if !returning {
+                    registered[p] = known + outcome.latencies.len() as u64 + outcome.errors;
+                }
+                println!(
+                    "| {} | {} | {c} | {rate:.0} | {:.1} | {:.1} | {} | {} | {cores:.2} |",
+                    provider.name(),
+                    if returning { "returning" } else { "new" },
+                    ms(outcome.percentile(0.5)),
+                    ms(outcome.percentile(0.99)),
+                    outcome.errors,
+                    outcome.checked,
+                );
+                if let Some(err) = &outcome.first_error {
+                    println!("\nfirst error: {err}\n");
+                }
+            }
+        }
+    }
+
+    println!("\n## Page loads at c=16 (same run, same machine)\n");
+    println!("| what | req/s | p50 ms | p99 ms | errors | CPU (cores) | of bare handler |");
+    println!("|---|---|---|---|---|---|---|");
+    let jar = flows::sign_in(&client, &app_base, Provider::Facebook, "reader", true)
+        .await
+        .expect("a signed-in reader");
+    let bare_url = format!("{bare_base}/");
+    let (mut bare_outcome, bare_rate, bare_cores) =
+        measure_pid(bare_pid, 16, step, page_loader(&client, &bare_url, &Jar::default(), None)).await;
+    let mut rows = Vec::new();
+    for (what, path, expect) in [
+        ("signed-in page `GET /`", "/", Some("Hi, User reader!")),
+        ("`GET /api/me`", "/api/me", Some("facebook$reader")),
+    ] {
+        let url = format!("{app_base}{path}");
+        let (outcome, rate, cores) =
+            measure(&app, 16, step, page_loader(&client, &url, &jar, expect)).await;
+        rows.push((what, outcome, rate, cores));
+    }
+    for (what, mut outcome, rate, cores) in rows {
+        println!(
+            "| {what} | {rate:.0} | {:.2} | {:.2} | {} | {cores:.2} | {:.1}% |",
+            ms(outcome.percentile(0.5)),
+            ms(outcome.percentile(0.99)),
+            outcome.errors,
+            100.0 * rate / bare_rate
+        );
+        if let Some(err) = &outcome.first_error {
+            println!("\nfirst error: {err}\n");
+        }
+    }
+    println!(
+        "| bare axum handler | {bare_rate:.0} | {:.2} | {:.2} | {} | {bare_cores:.2} | 100% |",
+        ms(bare_outcome.percentile(0.5)),
+        ms(bare_outcome.percentile(0.99)),
+        bare_outcome.errors
+    );
+
+    let (rss, peak) = app.memory_kib();
+    println!("\n## Memory\n");
+    println!(
+        "After {} complete sign-ins: resident {:.1} MiB, peak {:.1} MiB.",
+        sign_ins.load(Ordering::Relaxed),
+        rss as f64 / 1024.0,
+        peak as f64 / 1024.0
+    );
+    let _ = bare.kill().await;
+    app.stop().await;
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// One request per call, with a signed-in jar; checks the body for `expect`.
+fn page_loader(
+    client: &reqwest::Client,
+    url: &str,
+    jar: &Jar,
+    expect: Option<&'static str>,
+) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = (Result<(), String>, bool)> + Send>>
+       + Clone
+       + Send
+       + 'static {
+    let client = client.clone();
+    let url = url.to_owned();
+    let jar = jar.clone();
+    move || {
+        let client = client.clone();
+        let url = url.clone();
+        let mut jar = jar.clone();
+        Box::pin(async move {
+            let result = async {
+                let response = flows::get(&client, &mut jar, &url).await?;
+                if !response.status().is_success() {
+                    return Err(format!("{url}: status {}", response.status()));
+                }
+                let body = response.text().await.map_err(|e| e.to_string())?;
+                match expect {
+                    Some(text) if !body.contains(text) => Err(format!("{url}: no {text:?}")),
+                    _ => Ok(()),
+                }
+            }
+            .await;
+            (result, expect.is_some())
+        })
+    }
+}
+
+async fn measure<F, Fut>(app: &AppProcess, c: usize, step: Duration, task: F) -> (Outcome, f64, f64)
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = (Result<(), String>, bool)> + Send,
+{
+    measure_pid(app.pid, c, step, task).await
+}
+
+/// Runs `task` in a loop on `c` workers for `step`; returns the outcome, successes per
+/// second, and the CPU cores process `pid` used meanwhile.
+async fn measure_pid<F, Fut>(pid: u32, c: usize, step: Duration, task: F) -> (Outcome, f64, f64)
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = (Result<(), String>, bool)> + Send,
+{
+    let cpu_before = cpu_of(pid);
+    let started = Instant::now();
+    let deadline = started + step;
+    let workers: Vec<_> = (0..c)
+        .map(|_| {
+            let task = task.clone();
+            tokio::spawn(async move {
+                let mut outcome = Outcome::default();
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    let (result, checked) = task().await;
+                    if checked && result.is_ok() {
+                        outcome.checked += 1;
+                    }
+                    outcome.record(t, result);
+                }
+                outcome
+            })
+        })
+        .collect();
+    let mut outcome = Outcome::default();
+    for worker in workers {
+        outcome.merge(worker.await.expect("worker"));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let cores = (cpu_of(pid) - cpu_before).as_secs_f64() / elapsed;
+    let rate = outcome.latencies.len() as f64 / elapsed;
+    (outcome, rate, cores)
+}
