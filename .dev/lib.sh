@@ -11,17 +11,21 @@ WASM_BINDGEN_VERSION=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's
 
 export PATH="$ROOT/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
-# `cargo test` under the environment cargo-leptos 0.3.10 compiles the server with (debug
-# mode), so the tests reuse that build instead of compiling everything a second time
-# (RUSTFLAGS and LEPTOS_OUTPUT_NAME are part of every crate's fingerprint). Only for this one
-# command: cargo-leptos itself must not inherit them.
-cargo_test_as_leptos_builds() {
+# A cargo command (`test`, `nextest run`) under the environment cargo-leptos 0.3.10 compiles
+# the server with (debug mode), so the tests reuse that build instead of compiling
+# everything a second time (RUSTFLAGS and LEPTOS_OUTPUT_NAME are part of every crate's
+# fingerprint). Only for this one command: cargo-leptos itself must not inherit them.
+cargo_as_leptos_builds() {
   env RUSTFLAGS="--cfg erase_components" \
     LEPTOS_OUTPUT_NAME=social-signin LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg \
     LEPTOS_SITE_ADDR=127.0.0.1:3000 LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=frontend \
     LEPTOS_BIN_DIR=server LEPTOS_JS_MINIFY=false LEPTOS_HASH_FILES=true \
     LEPTOS_HASH_FILE_NAME=hash.txt \
-    cargo test "$@"
+    cargo "$@"
+}
+
+cargo_test_as_leptos_builds() {
+  cargo_as_leptos_builds test "$@"
 }
 
 as_root() {
@@ -40,6 +44,15 @@ ensure_build_tools() {
     echo "== installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
     # No --locked: its lock file names a webpki-roots release the registry no longer has.
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  fi
+}
+
+# The test runner: one process per test, so tests run in parallel without sharing a
+# process (see .config/nextest.toml). The machine image ships it; install it otherwise.
+ensure_nextest() {
+  if ! cargo nextest --version >/dev/null 2>&1; then
+    echo "== installing cargo-nextest"
+    cargo install cargo-nextest --locked
   fi
 }
 

@@ -20,6 +20,16 @@ pub async fn session() -> Result<Session, AppError> {
     })
 }
 
+/// Sets the status of the response being produced (a page or a server-function call).
+pub fn set_status(status: u16) {
+    if let (Some(response), Ok(status)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::StatusCode::from_u16(status),
+    ) {
+        response.set_status(status);
+    }
+}
+
 /// Refuses state-changing requests that a browser sent on behalf of another site
 /// (`Sec-Fetch-Site: cross-site`, or a foreign `Origin`).
 pub fn require_same_origin(expected_origin: &str) -> Result<(), AppError> {

@@ -62,6 +62,14 @@ impl TestDatabase {
     pub fn is_postgres(&self) -> bool {
         matches!(self, TestDatabase::Postgres { .. })
     }
+
+    /// The PostgreSQL database's name.
+    pub fn postgres_name(&self) -> Option<&str> {
+        match self {
+            TestDatabase::Postgres { name, .. } => Some(name),
+            TestDatabase::Sqlite { .. } => None,
+        }
+    }
 }
 
 impl Drop for TestDatabase {
@@ -83,6 +91,11 @@ impl Drop for TestDatabase {
         })
         .join();
     }
+}
+
+/// Runs `sql` as the administrator of the test PostgreSQL server.
+pub async fn postgres_admin(sql: &str) {
+    execute(&admin_connection().await, sql).await;
 }
 
 async fn admin_connection() -> DatabaseConnection {

@@ -137,6 +137,10 @@ impl TestApp {
         }
     }
 
+    pub fn database(&self) -> &TestDatabase {
+        self.database.as_ref().expect("started with a database of its own")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sea_orm::sqlx;
 use sea_orm::{
-    ConnAcquireErr, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
     RuntimeErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
@@ -116,14 +116,13 @@ pub async fn write_transaction(db: &DatabaseConnection) -> Result<DatabaseTransa
     .await
 }
 
-/// The database could not be reached (down, restarting, pool exhausted), as opposed to a
-/// query that failed: worth a 503 and a retry, not a 500.
+/// The database could not be reached (down, restarting, refusing connections, pool
+/// exhausted), as opposed to a query that failed: worth a 503 and a retry, not a 500.
 pub fn is_unavailable(err: &DbErr) -> bool {
     let runtime = match err {
-        DbErr::ConnectionAcquire(ConnAcquireErr::Timeout | ConnAcquireErr::ConnectionClosed) => {
-            return true
-        }
-        DbErr::Conn(runtime) | DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
+        // Failing to get a connection at all, whatever the server said.
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
         _ => return false,
     };
     match runtime {
@@ -133,15 +132,15 @@ pub fn is_unavailable(err: &DbErr) -> bool {
                 | sqlx::Error::PoolTimedOut
                 | sqlx::Error::PoolClosed
                 | sqlx::Error::WorkerCrashed
-        ) || is_admin_shutdown(err),
+        ) || is_connection_lost(err),
         _ => false,
     }
 }
 
-/// PostgreSQL's "terminating connection due to administrator command" and friends (SQLSTATE
-/// class 57P: the server is going away).
-fn is_admin_shutdown(err: &sqlx::Error) -> bool {
+/// PostgreSQL ending the connection under a running query: SQLSTATE class 08 (connection
+/// exception) or 57P (operator intervention: shutdown, `pg_terminate_backend`).
+fn is_connection_lost(err: &sqlx::Error) -> bool {
     err.as_database_error()
         .and_then(|db| db.code())
-        .is_some_and(|code| code.starts_with("57P"))
+        .is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
 }

@@ -25,31 +25,59 @@ pub fn social_id(provider: &str, provider_user_id: &str) -> String {
 
 /// Finds the user behind this provider identity, registering them on first sign-in, and
 /// stamps `last_login_at`. All writes happen in one transaction: a failure leaves no
-/// half-created user. When two first sign-ins of one identity race, the loser's insert hits
-/// the unique `social_id` index, rolls back, and re-reads the winner's user.
+/// half-created user.
+///
+/// Two first sign-ins of one identity at once end in one user either way:
+/// - SQLite: the transaction takes the write lock before reading (`BEGIN IMMEDIATE`), so the
+///   second waits for the first and then finds its identity;
+/// - PostgreSQL: both may read "no identity"; the second insert hits the unique `social_id`
+///   index, rolls back, and the retry finds the winner's user.
 pub async fn sign_in_identity(
     db: &DatabaseConnection,
     provider: &str,
     profile: &Profile,
     tokens: &ProviderTokens,
 ) -> Result<i32, DbErr> {
+    sign_in_identity_pausing(db, provider, profile, tokens, || async {}).await
+}
+
+/// [`sign_in_identity`], awaiting `after_read` between looking the identity up and writing
+/// (on the first attempt), so that tests can interleave two sign-ins deterministically.
+#[doc(hidden)]
+pub async fn sign_in_identity_pausing<F, Fut>(
+    db: &DatabaseConnection,
+    provider: &str,
+    profile: &Profile,
+    tokens: &ProviderTokens,
+    after_read: F,
+) -> Result<i32, DbErr>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let social_id = social_id(provider, &profile.provider_user_id);
+    let mut pause = Some(after_read);
     let mut attempts_left = 2;
     loop {
-        match try_sign_in_identity(db, provider, &social_id, profile, tokens).await {
+        match try_sign_in_identity(db, provider, &social_id, profile, tokens, pause.take()).await {
             Err(err) if attempts_left > 0 && is_unique_violation(&err) => attempts_left -= 1,
             result => return result,
         }
     }
 }
 
-async fn try_sign_in_identity(
+async fn try_sign_in_identity<F, Fut>(
     db: &DatabaseConnection,
     provider: &str,
     social_id: &str,
     profile: &Profile,
     tokens: &ProviderTokens,
-) -> Result<i32, DbErr> {
+    after_read: Option<F>,
+) -> Result<i32, DbErr>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let access_token = Some(tokens.access_token.expose().to_owned());
     let token_secret = tokens.token_secret.as_ref().map(|s| s.expose().to_owned());
     let now = OffsetDateTime::now_utc();
@@ -59,6 +87,9 @@ async fn try_sign_in_identity(
         .filter(identities::Column::SocialId.eq(social_id))
         .one(&txn)
         .await?;
+    if let Some(after_read) = after_read {
+        after_read().await;
+    }
     let user_id = match existing {
         Some(identity) => {
             let mut user: users::ActiveModel = Users::find_by_id(identity.user_id)
