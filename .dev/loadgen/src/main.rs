@@ -32,7 +32,9 @@ async fn main() {
         Some("bare") => bare(args[2].parse().expect("port")).await,
         Some("run") => {
             let seconds: f64 = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(5.0);
-            run(&args[2], &args[3], Duration::from_secs_f64(seconds)).await
+            // `pages`: skip the sign-in table (for profiling the page path).
+            let pages_only = args.get(5).is_some_and(|a| a == "pages");
+            run(&args[2], &args[3], Duration::from_secs_f64(seconds), pages_only).await
         }
         _ => {
             eprintln!("usage: loadgen run <server binary> <DATABASE_URL> [seconds] | loadgen bare <port>");
@@ -47,7 +49,7 @@ async fn bare(port: u16) {
     axum::serve(listener, router).await.expect("serve");
 }
 
-async fn run(binary: &str, database_url: &str, step: Duration) {
+async fn run(binary: &str, database_url: &str, step: Duration, pages_only: bool) {
     let stand_in_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let stand_in_base = format!("http://{}", stand_in_listener.local_addr().unwrap());
     let app_port = free_port();
@@ -92,7 +94,8 @@ async fn run(binary: &str, database_url: &str, step: Duration) {
     println!("| provider | users | c | flows/s | p50 ms | p99 ms | errors | checked | app CPU (cores) |");
     println!("|---|---|---|---|---|---|---|---|---|");
     let mut registered = [0u64; 2];
-    for (p, provider) in [Provider::Facebook, Provider::Twitter].into_iter().enumerate() {
+    let providers = if pages_only { vec![] } else { vec![Provider::Facebook, Provider::Twitter] };
+    for (p, provider) in providers.into_iter().enumerate() {
         for returning in [false, true] {
             for c in CONCURRENCY {
                 let counter = Arc::new(AtomicU64::new(0));
