@@ -12,7 +12,7 @@ pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
     use crate::backend::{auth_session, context};
     let state = context::app_state()?;
     let session = context::session().await?;
-    let user = auth_session::current_user(&state.db, &session).await;
+    let user = auth_session::current_user(&state.db.read, &session).await;
     if let Err(err) = &user {
         // The page that shows the error carries its status (503 while the database is away).
         context::set_status(err.status());

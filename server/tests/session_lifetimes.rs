@@ -169,7 +169,7 @@ async fn a_write_that_races_logout_does_not_bring_the_session_back() {
     let mut browser = app.browser();
     app.sign_in_with_demo(&mut browser, "Racer", true).await;
     let id = Id::from_str(&browser.session_cookie().unwrap()).unwrap();
-    let store = Arc::new(SeaOrmSessionStore::new(app.db.clone()));
+    let store = Arc::new(SeaOrmSessionStore::new(app.state_db.clone()));
 
     // A slow request loads the session...
     let slow_request = Session::new(Some(id), store.clone(), None);

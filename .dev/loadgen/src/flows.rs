@@ -114,6 +114,8 @@ pub struct Outcome {
     pub errors: u64,
     pub first_error: Option<String>,
     pub checked: u64,
+    /// CPU the load generator (with the provider stand-in) used meanwhile, in cores.
+    pub loadgen_cores: f64,
 }
 
 impl Outcome {

@@ -91,8 +91,8 @@ async fn run(binary: &str, database_url: &str, step: Duration, pages_only: bool)
     let sign_ins = Arc::new(AtomicU64::new(0));
     println!("## Complete sign-ins (authorize -> provider -> callback -> signed-in page)\n");
     println!("Each row runs {:.0} s; every {CHECK_EVERY}th flow is checked to greet the right person and to show that person's identity in `/api/me`.\n", step.as_secs_f64());
-    println!("| provider | users | c | flows/s | p50 ms | p99 ms | errors | checked | app CPU (cores) |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("| provider | users | c | flows/s | p50 ms | p99 ms | errors | checked | app CPU (cores) | load generator + stand-in CPU |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut registered = [0u64; 2];
     let providers = if pages_only { vec![] } else { vec![Provider::Facebook, Provider::Twitter] };
     for (p, provider) in providers.into_iter().enumerate() {
@@ -133,13 +133,14 @@ async fn run(binary: &str, database_url: &str, step: Duration, pages_only: bool)
                     registered[p] = known + outcome.latencies.len() as u64 + outcome.errors;
                 }
                 println!(
-                    "| {} | {} | {c} | {rate:.0} | {:.1} | {:.1} | {} | {} | {cores:.2} |",
+                    "| {} | {} | {c} | {rate:.0} | {:.1} | {:.1} | {} | {} | {cores:.2} | {:.2} |",
                     provider.name(),
                     if returning { "returning" } else { "new" },
                     ms(outcome.percentile(0.5)),
                     ms(outcome.percentile(0.99)),
                     outcome.errors,
                     outcome.checked,
+                    outcome.loadgen_cores,
                 );
                 if let Some(err) = &outcome.first_error {
                     println!("\nfirst error: {err}\n");
@@ -253,6 +254,7 @@ where
     Fut: Future<Output = (Result<(), String>, bool)> + Send,
 {
     let cpu_before = cpu_of(pid);
+    let own_before = cpu_of(std::process::id());
     let started = Instant::now();
     let deadline = started + step;
     let workers: Vec<_> = (0..c)
@@ -278,6 +280,7 @@ where
     }
     let elapsed = started.elapsed().as_secs_f64();
     let cores = (cpu_of(pid) - cpu_before).as_secs_f64() / elapsed;
+    outcome.loadgen_cores = (cpu_of(std::process::id()) - own_before).as_secs_f64() / elapsed;
     let rate = outcome.latencies.len() as f64 / elapsed;
     (outcome, rate, cores)
 }

@@ -35,7 +35,8 @@ pub struct Config {
 /// How the database is used; defaults suit one machine. See `db::connect`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DatabaseTuning {
-    /// `DATABASE_POOL_SIZE`: connections per instance (default 4 on SQLite, 16 on PostgreSQL).
+    /// `DATABASE_POOL_SIZE`: connections per instance: PostgreSQL's pool (default 16), or
+    /// SQLite's readers (default 4; SQLite always has one writer besides).
     pub pool_size: Option<u32>,
     /// `SQLITE_SYNCHRONOUS=full`: sync at every commit, so a power cut loses no commit
     /// (default `normal`: sync at checkpoints).

@@ -10,7 +10,7 @@
 use async_trait::async_trait;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use sea_orm::{
-    sea_query::Expr, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, Set,
     TryInsertResult,
 };
 use sha2::{Digest, Sha256};
@@ -22,6 +22,7 @@ use tower_sessions::{
 };
 
 use super::db::entities::{prelude::Sessions, sessions};
+use super::db::Db;
 
 /// Session data key holding a unix time after which the server forgets the session, when
 /// that is sooner than the record's own expiry (a browser-session cookie has no expiry of
@@ -30,7 +31,7 @@ pub const DEADLINE_KEY: &str = "session.deadline";
 
 #[derive(Clone)]
 pub struct SeaOrmSessionStore {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl std::fmt::Debug for SeaOrmSessionStore {
@@ -70,7 +71,7 @@ fn backend(err: sea_orm::DbErr) -> session_store::Error {
 }
 
 impl SeaOrmSessionStore {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: Db) -> Self {
         Self { db }
     }
 }
@@ -89,7 +90,7 @@ impl SessionStore for SeaOrmSessionStore {
             };
             let inserted = Sessions::insert(row)
                 .on_conflict_do_nothing_on([sessions::Column::Id])
-                .exec_without_returning(&self.db)
+                .exec_without_returning(&self.db.write)
                 .await
                 .map_err(backend)?;
             if matches!(inserted, TryInsertResult::Inserted(1)) {
@@ -105,7 +106,7 @@ impl SessionStore for SeaOrmSessionStore {
             .col_expr(sessions::Column::Data, Expr::value(encode_data(record)?))
             .col_expr(sessions::Column::ExpiresAt, Expr::value(expires_at(record)))
             .filter(sessions::Column::Id.eq(storage_key(&record.id)))
-            .exec(&self.db)
+            .exec(&self.db.write)
             .await
             .map_err(backend)?;
         if updated.rows_affected == 0 {
@@ -118,7 +119,7 @@ impl SessionStore for SeaOrmSessionStore {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let Some(row) = Sessions::find_by_id(storage_key(session_id))
             .filter(sessions::Column::ExpiresAt.gt(now))
-            .one(&self.db)
+            .one(&self.db.read)
             .await
             .map_err(backend)?
         else {
@@ -137,7 +138,7 @@ impl SessionStore for SeaOrmSessionStore {
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
         Sessions::delete_by_id(storage_key(session_id))
-            .exec(&self.db)
+            .exec(&self.db.write)
             .await
             .map_err(backend)?;
         Ok(())
@@ -150,7 +151,7 @@ impl ExpiredDeletion for SeaOrmSessionStore {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         Sessions::delete_many()
             .filter(sessions::Column::ExpiresAt.lte(now))
-            .exec(&self.db)
+            .exec(&self.db.write)
             .await
             .map_err(backend)?;
         Ok(())

@@ -4,22 +4,22 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use sea_orm::DatabaseConnection;
 
 use super::config::Config;
+use super::db::Db;
 use super::oauth::http_client;
 
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub db: DatabaseConnection,
+    pub db: Db,
     pub config: Arc<Config>,
     /// Shared connection pool for provider calls; holds no per-flow data.
     pub http: reqwest::Client,
 }
 
 impl AppState {
-    pub fn new(leptos_options: LeptosOptions, db: DatabaseConnection, config: Config) -> Self {
+    pub fn new(leptos_options: LeptosOptions, db: Db, config: Config) -> Self {
         let http = http_client::build(config.http_timeout);
         Self {
             leptos_options,

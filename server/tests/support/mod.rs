@@ -45,7 +45,10 @@ impl Drop for TempDir {
 
 pub struct TestApp {
     pub base_url: String,
+    /// The app's writing connection (on PostgreSQL its one pool).
     pub db: DatabaseConnection,
+    /// Both of the app's connections, as its code uses them.
+    pub state_db: app::backend::db::Db,
     server: JoinHandle<()>,
     /// Declared last: dropped after the server stops.
     database: Option<TestDatabase>,
@@ -119,7 +122,9 @@ impl TestApp {
         let state: AppState = server::build_state(config, leptos_options)
             .await
             .expect("state");
-        let db = state.db.clone();
+        // The writing connection: tests also change rows to play time passing.
+        let db = state.db.write.clone();
+        let state_db = state.db.clone();
         let router = server::app(state);
         let server = tokio::spawn(async move {
             axum::serve(
@@ -132,6 +137,7 @@ impl TestApp {
         TestApp {
             base_url,
             db,
+            state_db,
             server,
             database: None,
         }

@@ -5,4 +5,4 @@ pub mod entities;
 pub mod migrations;
 pub mod users;
 
-pub use connect::{connect_and_migrate, is_unavailable, write_transaction};
+pub use connect::{connect_and_migrate, is_unavailable, write_transaction, Db};
