@@ -36,7 +36,7 @@ async fn a_first_sign_in_overtaken_between_read_and_write_still_makes_one_user()
     let (reached_tx, reached_rx) = tokio::sync::oneshot::channel();
     let (resume_tx, resume_rx) = tokio::sync::oneshot::channel::<()>();
 
-    let db = app.db.clone();
+    let db = app.state_db.clone();
     let first = tokio::spawn(async move {
         users::sign_in_identity_pausing(&db, "facebook", &profile(), &tokens(), || async {
             reached_tx.send(()).unwrap();
@@ -47,7 +47,7 @@ async fn a_first_sign_in_overtaken_between_read_and_write_still_makes_one_user()
     reached_rx.await.unwrap();
 
     // The first has read "no such identity" inside its transaction. Now the second runs.
-    let db = app.db.clone();
+    let db = app.state_db.clone();
     let second =
         tokio::spawn(async move { users::sign_in_identity(&db, "facebook", &profile(), &tokens()).await });
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -235,7 +235,7 @@ async fn complete(
         }
     };
 
-    let user_id = users::sign_in_identity(&state.db.write, provider_name, &profile, &tokens)
+    let user_id = users::sign_in_identity(&state.db, provider_name, &profile, &tokens)
         .await
         .map_err(|err| {
             tracing::error!(error = %err, provider = provider_name, "could not save the sign-in");

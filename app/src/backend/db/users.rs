@@ -1,12 +1,13 @@
 //! Users and their provider identities: auto-registration on first sign-in, look-ups.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set, SqlErr,
+    sea_query::Expr, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, Set, SqlErr,
 };
 use time::OffsetDateTime;
 
 use super::entities::{identities, prelude::*, users};
+use super::Db;
 use crate::backend::oauth::profile::Profile;
 use crate::backend::secret::Secret;
 use crate::models::{CurrentUser, LinkedIdentity};
@@ -24,16 +25,18 @@ pub fn social_id(provider: &str, provider_user_id: &str) -> String {
 }
 
 /// Finds the user behind this provider identity, registering them on first sign-in, and
-/// stamps `last_login_at`. All writes happen in one transaction: a failure leaves no
-/// half-created user.
+/// stamps `last_login_at`.
 ///
-/// Two first sign-ins of one identity at once end in one user either way:
+/// A returning identity (the common case) is looked up on the readers and updated with two
+/// single-statement writes, so the writer is held as briefly as possible. A first sign-in
+/// creates user and identity in one transaction: a failure leaves no half-created user.
+/// Two first sign-ins of one identity at once still end in one user:
 /// - SQLite: the transaction takes the write lock before reading (`BEGIN IMMEDIATE`), so the
 ///   second waits for the first and then finds its identity;
 /// - PostgreSQL: both may read "no identity"; the second insert hits the unique `social_id`
 ///   index, rolls back, and the retry finds the winner's user.
 pub async fn sign_in_identity(
-    db: &DatabaseConnection,
+    db: &Db,
     provider: &str,
     profile: &Profile,
     tokens: &ProviderTokens,
@@ -41,11 +44,12 @@ pub async fn sign_in_identity(
     sign_in_identity_pausing(db, provider, profile, tokens, || async {}).await
 }
 
-/// [`sign_in_identity`], awaiting `after_read` between looking the identity up and writing
-/// (on the first attempt), so that tests can interleave two sign-ins deterministically.
+/// [`sign_in_identity`], awaiting `after_read` inside a first sign-in's transaction between
+/// looking the identity up and writing (first attempt only), so that tests can interleave
+/// two sign-ins deterministically.
 #[doc(hidden)]
 pub async fn sign_in_identity_pausing<F, Fut>(
-    db: &DatabaseConnection,
+    db: &Db,
     provider: &str,
     profile: &Profile,
     tokens: &ProviderTokens,
@@ -56,18 +60,66 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     let social_id = social_id(provider, &profile.provider_user_id);
+    if let Some(identity) = find_identity(&db.read, &social_id).await? {
+        record_returning_sign_in(&db.write, &identity, profile, tokens).await?;
+        return Ok(identity.user_id);
+    }
     let mut pause = Some(after_read);
     let mut attempts_left = 2;
     loop {
-        match try_sign_in_identity(db, provider, &social_id, profile, tokens, pause.take()).await {
+        let attempt = try_first_sign_in(&db.write, provider, &social_id, profile, tokens, pause.take());
+        match attempt.await {
             Err(err) if attempts_left > 0 && is_unique_violation(&err) => attempts_left -= 1,
             result => return result,
         }
     }
 }
 
-async fn try_sign_in_identity<F, Fut>(
-    db: &DatabaseConnection,
+async fn find_identity(
+    conn: &impl ConnectionTrait,
+    social_id: &str,
+) -> Result<Option<identities::Model>, DbErr> {
+    Identities::find()
+        .filter(identities::Column::SocialId.eq(social_id))
+        .one(conn)
+        .await
+}
+
+/// Fresh tokens on the identity; login time, and the email or picture the provider may
+/// have gained since, on the user. Each update is atomic on its own.
+async fn record_returning_sign_in(
+    conn: &impl ConnectionTrait,
+    identity: &identities::Model,
+    profile: &Profile,
+    tokens: &ProviderTokens,
+) -> Result<(), DbErr> {
+    let mut user = Users::update_many()
+        .col_expr(users::Column::LastLoginAt, Expr::value(OffsetDateTime::now_utc()))
+        .filter(users::Column::Id.eq(identity.user_id));
+    if let Some(email) = &profile.email {
+        user = user.col_expr(users::Column::Email, Expr::value(email.clone()));
+    }
+    if let Some(avatar_url) = &profile.avatar_url {
+        user = user.col_expr(users::Column::AvatarUrl, Expr::value(avatar_url.clone()));
+    }
+    user.exec(conn).await?;
+    Identities::update_many()
+        .col_expr(
+            identities::Column::AccessToken,
+            Expr::value(tokens.access_token.expose().to_owned()),
+        )
+        .col_expr(
+            identities::Column::AccessTokenSecret,
+            Expr::value(tokens.token_secret.as_ref().map(|s| s.expose().to_owned())),
+        )
+        .filter(identities::Column::Id.eq(identity.id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+async fn try_first_sign_in<F, Fut>(
+    write: &DatabaseConnection,
     provider: &str,
     social_id: &str,
     profile: &Profile,
@@ -78,66 +130,41 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let access_token = Some(tokens.access_token.expose().to_owned());
-    let token_secret = tokens.token_secret.as_ref().map(|s| s.expose().to_owned());
     let now = OffsetDateTime::now_utc();
-    let txn = super::write_transaction(db).await?;
-
-    let existing = Identities::find()
-        .filter(identities::Column::SocialId.eq(social_id))
-        .one(&txn)
-        .await?;
+    let txn = super::write_transaction(write).await?;
+    let existing = find_identity(&txn, social_id).await?;
     if let Some(after_read) = after_read {
         after_read().await;
     }
-    let user_id = match existing {
-        Some(identity) => {
-            let mut user: users::ActiveModel = Users::find_by_id(identity.user_id)
-                .one(&txn)
-                .await?
-                .ok_or_else(|| DbErr::RecordNotFound(format!("user {}", identity.user_id)))?
-                .into();
-            user.last_login_at = Set(now);
-            // The provider may have gained an email or a new picture since last time.
-            if profile.email.is_some() {
-                user.email = Set(profile.email.clone());
-            }
-            if profile.avatar_url.is_some() {
-                user.avatar_url = Set(profile.avatar_url.clone());
-            }
-            let user_id = user.update(&txn).await?.id;
-            let mut identity: identities::ActiveModel = identity.into();
-            identity.access_token = Set(access_token);
-            identity.access_token_secret = Set(token_secret);
-            identity.update(&txn).await?;
-            user_id
-        }
-        None => {
-            let user = users::ActiveModel {
-                nickname: Set(profile.nickname.clone()),
-                email: Set(profile.email.clone()),
-                avatar_url: Set(profile.avatar_url.clone()),
-                created_at: Set(now),
-                last_login_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-            identities::ActiveModel {
-                user_id: Set(user.id),
-                provider: Set(provider.to_owned()),
-                provider_user_id: Set(profile.provider_user_id.clone()),
-                social_id: Set(social_id.to_owned()),
-                access_token: Set(access_token),
-                access_token_secret: Set(token_secret),
-                created_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-            user.id
-        }
-    };
+    if let Some(identity) = existing {
+        // Someone else's first sign-in of this identity won meanwhile.
+        record_returning_sign_in(&txn, &identity, profile, tokens).await?;
+        txn.commit().await?;
+        return Ok(identity.user_id);
+    }
+    let user_id = Users::insert(users::ActiveModel {
+        nickname: Set(profile.nickname.clone()),
+        email: Set(profile.email.clone()),
+        avatar_url: Set(profile.avatar_url.clone()),
+        created_at: Set(now),
+        last_login_at: Set(now),
+        ..Default::default()
+    })
+    .exec(&txn)
+    .await?
+    .last_insert_id;
+    Identities::insert(identities::ActiveModel {
+        user_id: Set(user_id),
+        provider: Set(provider.to_owned()),
+        provider_user_id: Set(profile.provider_user_id.clone()),
+        social_id: Set(social_id.to_owned()),
+        access_token: Set(Some(tokens.access_token.expose().to_owned())),
+        access_token_secret: Set(tokens.token_secret.as_ref().map(|s| s.expose().to_owned())),
+        created_at: Set(now),
+        ..Default::default()
+    })
+    .exec(&txn)
+    .await?;
     txn.commit().await?;
     Ok(user_id)
 }

@@ -1,0 +1,69 @@
+//! What a returning sign-in changes: fresh tokens, the login time, and an email or picture
+//! the provider has gained; nothing the provider no longer sends is wiped.
+
+mod support;
+
+use app::backend::db::users::{self, ProviderTokens};
+use app::backend::oauth::profile::Profile;
+use app::backend::secret::Secret;
+use support::TestApp;
+
+fn profile(email: Option<&str>, avatar: Option<&str>) -> Profile {
+    Profile {
+        provider_user_id: "4242".into(),
+        nickname: "Back Again".into(),
+        email: email.map(Into::into),
+        avatar_url: avatar.map(Into::into),
+    }
+}
+
+fn tokens(token: &str, secret: Option<&str>) -> ProviderTokens {
+    ProviderTokens {
+        access_token: Secret::new(token),
+        token_secret: secret.map(Secret::new),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_returning_sign_in_refreshes_tokens_and_keeps_what_the_provider_left_out() {
+    let app = TestApp::start(&[]).await;
+    let db = &app.state_db;
+    let first = users::sign_in_identity(db, "twitter", &profile(None, None), &tokens("t1", Some("s1")))
+        .await
+        .unwrap();
+    app.execute("UPDATE users SET last_login_at = '2001-01-01 00:00:00+00:00'").await;
+
+    let again = users::sign_in_identity(
+        db,
+        "twitter",
+        &profile(Some("back@example.com"), Some("https://img.example/a.png")),
+        &tokens("t2", Some("s2")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again, first, "the same user");
+    assert_eq!(app.text("SELECT email FROM users").await.as_deref(), Some("back@example.com"));
+    assert_eq!(app.text("SELECT access_token FROM identities").await.as_deref(), Some("t2"));
+    assert_eq!(
+        app.text("SELECT access_token_secret FROM identities").await.as_deref(),
+        Some("s2")
+    );
+    let year = if app.is_postgres() {
+        "SELECT CAST(EXTRACT(YEAR FROM last_login_at) AS BIGINT) FROM users"
+    } else {
+        "SELECT CAST(substr(last_login_at, 1, 4) AS INTEGER) FROM users"
+    };
+    assert!(app.scalar(year).await >= 2026, "login time stamped");
+
+    // Signing in once more without email or picture keeps the ones we have.
+    users::sign_in_identity(db, "twitter", &profile(None, None), &tokens("t3", None))
+        .await
+        .unwrap();
+    assert_eq!(app.text("SELECT email FROM users").await.as_deref(), Some("back@example.com"));
+    assert_eq!(
+        app.text("SELECT avatar_url FROM users").await.as_deref(),
+        Some("https://img.example/a.png")
+    );
+    assert_eq!(app.text("SELECT access_token_secret FROM identities").await, None);
+    assert_eq!(app.count("users").await, 1);
+}
