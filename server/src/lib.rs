@@ -44,6 +44,7 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(sign_in_routes)
         .route("/api/me", get(routes::me::me))
+        .route("/healthz", get(routes::health::healthz))
         .nest_service(
             &format!("/{}", leptos_options.site_pkg_dir),
             assets::pkg_router::<()>(&leptos_options),

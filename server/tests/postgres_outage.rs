@@ -15,6 +15,7 @@ async fn postgres_away_means_a_quick_readable_503_and_the_app_recovers_by_itself
     );
     let app = TestApp::start(&[]).await;
     let mut browser = app.browser();
+    assert_eq!(browser.get(&app.url("/healthz")).await.status(), 200);
     app.sign_in_with_demo(&mut browser, "Steady", true).await;
     assert!(app.me(&mut browser).await.is_some());
     let name = app.database().postgres_name().unwrap().to_owned();
@@ -25,6 +26,7 @@ async fn postgres_away_means_a_quick_readable_503_and_the_app_recovers_by_itself
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
     ))
     .await;
+    assert_eq!(browser.get(&app.url("/healthz")).await.status(), 503);
     for path in ["/api/me", "/"] {
         let started = Instant::now();
         let response = browser.get(&app.url(path)).await;
@@ -49,4 +51,5 @@ async fn postgres_away_means_a_quick_readable_503_and_the_app_recovers_by_itself
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(browser.get(&app.url("/")).await.status(), 200);
+    assert_eq!(browser.get(&app.url("/healthz")).await.status(), 200);
 }

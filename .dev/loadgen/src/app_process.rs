@@ -46,8 +46,9 @@ impl AppProcess {
         }
     }
 
-    /// (current, peak) resident memory in KiB.
-    pub fn memory_kib(&self) -> (u64, u64) {
+    /// (resident, peak resident, anonymous resident) memory in KiB. Resident memory also
+    /// counts pages of the SQLite file mapped into memory (file-backed, reclaimable).
+    pub fn memory_kib(&self) -> (u64, u64, u64) {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
         let field = |name: &str| {
             status
@@ -56,7 +57,7 @@ impl AppProcess {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
                 .unwrap_or(0)
         };
-        (field("VmRSS:"), field("VmHWM:"))
+        (field("VmRSS:"), field("VmHWM:"), field("RssAnon:"))
     }
 
     pub async fn stop(mut self) {

@@ -187,12 +187,13 @@ async fn run(binary: &str, database_url: &str, step: Duration, pages_only: bool)
         bare_outcome.errors
     );
 
-    let (rss, peak) = app.memory_kib();
+    let (rss, peak, anon) = app.memory_kib();
     println!("\n## Memory\n");
     println!(
-        "After {} complete sign-ins: resident {:.1} MiB, peak {:.1} MiB.",
+        "After {} complete sign-ins: resident {:.1} MiB (of which {:.1} MiB the process's own, the rest mapped database file), peak {:.1} MiB.",
         sign_ins.load(Ordering::Relaxed),
         rss as f64 / 1024.0,
+        anon as f64 / 1024.0,
         peak as f64 / 1024.0
     );
     let _ = bare.kill().await;

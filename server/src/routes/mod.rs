@@ -1,2 +1,3 @@
+pub mod health;
 pub mod me;
 pub mod sign_in;
