@@ -10,7 +10,7 @@ pub mod models;
 pub mod routes;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, Link, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
@@ -40,6 +40,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
+                // The bundle's file names carry a content hash (hash-files); this reads it.
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -63,7 +65,6 @@ pub fn App() -> impl IntoView {
     // Pages that read the session render fully before the response starts (`Async`), so
     // they work without JavaScript and session cookies are set on time.
     view! {
-        <Stylesheet id="leptos" href="/pkg/social-signin.css"/>
         <Title text="Social Sign-in"/>
         <Link rel="icon" href="data:,"/>
         <div id="app-root" data-hydrated=move || hydrated.get().to_string()>

@@ -27,6 +27,7 @@ pub async fn build_state(
 
 pub fn app(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
+    assets::init_stylesheet_href(&leptos_options);
     // The sign-in routes are served by our own handlers below; the Leptos router only
     // knows them so that their error pages hydrate.
     let page_routes = generate_route_list(App)

@@ -46,10 +46,11 @@ fn too_many_requests(error: GovernorError) -> Response<Body> {
             (StatusCode::INTERNAL_SERVER_ERROR, 0)
         }
     };
+    let css = crate::assets::stylesheet_href();
     let page = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"/>\
          <title>Too many sign-in attempts</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/social-signin.css\"/></head><body>\
+         <link rel=\"stylesheet\" href=\"{css}\"/></head><body>\
          <main class=\"page\"><section class=\"card\"><h1>Too many sign-in attempts</h1>\
          <p class=\"flash flash-error\" role=\"alert\">Please wait {wait} seconds and try again.</p>\
          <p><a href=\"/\">Back to the start page</a></p></section></main></body></html>"

@@ -52,11 +52,12 @@ pub fn render(form: &ConsentForm, name: &str, email: &str, problem: Option<&str>
         }
         .to_html()
     });
+    let css = crate::assets::stylesheet_href();
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"/>\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\
          <title>Demo provider: consent</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/social-signin.css\"/><link rel=\"icon\" href=\"data:,\"/>\
+         <link rel=\"stylesheet\" href=\"{css}\"/><link rel=\"icon\" href=\"data:,\"/>\
          </head><body>{body}</body></html>"
     )
 }
@@ -75,9 +76,10 @@ pub fn render_error(message: &str) -> String {
         }
         .to_html()
     });
+    let css = crate::assets::stylesheet_href();
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"/>\
          <title>Demo provider: bad request</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/social-signin.css\"/></head><body>{body}</body></html>"
+         <link rel=\"stylesheet\" href=\"{css}\"/></head><body>{body}</body></html>"
     )
 }
