@@ -16,7 +16,11 @@ const REVALIDATE: &str = "no-cache";
 pub fn pkg_router<S: Clone + Send + Sync + 'static>(options: &LeptosOptions) -> Router<S> {
     let dir = std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
     let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
-    let cache_control = if options.hash_files { FOREVER } else { REVALIDATE };
+    let cache_control = if options.hash_files {
+        FOREVER
+    } else {
+        REVALIDATE
+    };
     Router::new()
         .fallback_service(files)
         .layer(SetResponseHeaderLayer::overriding(
@@ -40,14 +44,20 @@ pub fn init_stylesheet_href(options: &LeptosOptions) {
             .hash_files
             .then(|| {
                 let exe_dir = std::env::current_exe().ok()?.parent()?.to_path_buf();
-                let hashes = std::fs::read_to_string(exe_dir.join(options.hash_file.as_ref())).ok()?;
-                hashes
-                    .lines()
-                    .find_map(|line| line.trim().strip_prefix("css:").map(|h| h.trim().to_owned()))
+                let hashes =
+                    std::fs::read_to_string(exe_dir.join(options.hash_file.as_ref())).ok()?;
+                hashes.lines().find_map(|line| {
+                    line.trim()
+                        .strip_prefix("css:")
+                        .map(|h| h.trim().to_owned())
+                })
             })
             .flatten();
         match hash {
-            Some(hash) => format!("/{}/{}.{hash}.css", options.site_pkg_dir, options.output_name),
+            Some(hash) => format!(
+                "/{}/{}.{hash}.css",
+                options.site_pkg_dir, options.output_name
+            ),
             None => format!("/{}/{}.css", options.site_pkg_dir, options.output_name),
         }
     });

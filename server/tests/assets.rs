@@ -36,7 +36,9 @@ async fn fetch(router: &Router, accept_encoding: Option<&str>) -> (http::HeaderM
         .unwrap();
     assert_eq!(response.status(), 200);
     let headers = response.headers().clone();
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
     (headers, body.to_vec())
 }
 

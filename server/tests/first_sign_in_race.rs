@@ -48,11 +48,15 @@ async fn a_first_sign_in_overtaken_between_read_and_write_still_makes_one_user()
 
     // The first has read "no such identity" inside its transaction. Now the second runs.
     let db = app.state_db.clone();
-    let second =
-        tokio::spawn(async move { users::sign_in_identity(&db, "facebook", &profile(), &tokens()).await });
+    let second = tokio::spawn(async move {
+        users::sign_in_identity(&db, "facebook", &profile(), &tokens()).await
+    });
     tokio::time::sleep(Duration::from_millis(300)).await;
     if app.is_postgres() {
-        assert!(second.is_finished(), "PostgreSQL lets the second commit meanwhile");
+        assert!(
+            second.is_finished(),
+            "PostgreSQL lets the second commit meanwhile"
+        );
     } else {
         assert!(
             !second.is_finished(),

@@ -32,7 +32,9 @@ async fn a_sign_in_started_on_one_instance_finishes_on_the_other_and_logout_ends
     let (a, b) = two_instances(&database, &fake).await;
 
     let mut browser = a.browser();
-    let state = a.start_sign_in(&mut browser, "facebook", "?remember=on").await;
+    let state = a
+        .start_sign_in(&mut browser, "facebook", "?remember=on")
+        .await;
     // The provider sends the browser back; the balancer hands the callback to B.
     let callback = browser
         .get(&b.url(&format!("/callback/facebook?code=abc&state={state}")))
@@ -51,7 +53,11 @@ async fn a_sign_in_started_on_one_instance_finishes_on_the_other_and_logout_ends
 #[tokio::test(flavor = "multi_thread")]
 async fn simultaneous_first_sign_ins_of_one_identity_over_two_instances_make_one_user() {
     // The figure on PostgreSQL; SQLite serialises writers, so fewer there.
-    let n = if support::database::testing_postgres() { 1000 } else { 200 };
+    let n = if support::database::testing_postgres() {
+        1000
+    } else {
+        200
+    };
     let database = TestDatabase::new().await;
     let fake = FakeProvider::start().await;
     let (a, b) = two_instances(&database, &fake).await;
@@ -74,7 +80,11 @@ async fn simultaneous_first_sign_ins_of_one_identity_over_two_instances_make_one
     let tasks: Vec<_> = pending
         .into_iter()
         .map(|(mut browser, state, i)| {
-            let base = if i % 3 == 0 { a_url.clone() } else { b_url.clone() };
+            let base = if i % 3 == 0 {
+                a_url.clone()
+            } else {
+                b_url.clone()
+            };
             let in_flight = in_flight.clone();
             tokio::spawn(async move {
                 let _slot = in_flight.acquire().await.unwrap();

@@ -31,7 +31,10 @@ async fn postgres_away_means_a_quick_readable_503_and_the_app_recovers_by_itself
         let started = Instant::now();
         let response = browser.get(&app.url(path)).await;
         assert_eq!(response.status(), 503, "{path}");
-        assert!(started.elapsed() < Duration::from_secs(5), "{path}: fails fast");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{path}: fails fast"
+        );
         let body = response.text().await.unwrap();
         assert!(body.contains("temporarily unavailable"), "{path}: {body}");
     }

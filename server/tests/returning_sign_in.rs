@@ -28,10 +28,16 @@ fn tokens(token: &str, secret: Option<&str>) -> ProviderTokens {
 async fn a_returning_sign_in_refreshes_tokens_and_keeps_what_the_provider_left_out() {
     let app = TestApp::start(&[]).await;
     let db = &app.state_db;
-    let first = users::sign_in_identity(db, "twitter", &profile(None, None), &tokens("t1", Some("s1")))
-        .await
-        .unwrap();
-    app.execute("UPDATE users SET last_login_at = '2001-01-01 00:00:00+00:00'").await;
+    let first = users::sign_in_identity(
+        db,
+        "twitter",
+        &profile(None, None),
+        &tokens("t1", Some("s1")),
+    )
+    .await
+    .unwrap();
+    app.execute("UPDATE users SET last_login_at = '2001-01-01 00:00:00+00:00'")
+        .await;
 
     let again = users::sign_in_identity(
         db,
@@ -42,10 +48,20 @@ async fn a_returning_sign_in_refreshes_tokens_and_keeps_what_the_provider_left_o
     .await
     .unwrap();
     assert_eq!(again, first, "the same user");
-    assert_eq!(app.text("SELECT email FROM users").await.as_deref(), Some("back@example.com"));
-    assert_eq!(app.text("SELECT access_token FROM identities").await.as_deref(), Some("t2"));
     assert_eq!(
-        app.text("SELECT access_token_secret FROM identities").await.as_deref(),
+        app.text("SELECT email FROM users").await.as_deref(),
+        Some("back@example.com")
+    );
+    assert_eq!(
+        app.text("SELECT access_token FROM identities")
+            .await
+            .as_deref(),
+        Some("t2")
+    );
+    assert_eq!(
+        app.text("SELECT access_token_secret FROM identities")
+            .await
+            .as_deref(),
         Some("s2")
     );
     let year = if app.is_postgres() {
@@ -59,11 +75,17 @@ async fn a_returning_sign_in_refreshes_tokens_and_keeps_what_the_provider_left_o
     users::sign_in_identity(db, "twitter", &profile(None, None), &tokens("t3", None))
         .await
         .unwrap();
-    assert_eq!(app.text("SELECT email FROM users").await.as_deref(), Some("back@example.com"));
+    assert_eq!(
+        app.text("SELECT email FROM users").await.as_deref(),
+        Some("back@example.com")
+    );
     assert_eq!(
         app.text("SELECT avatar_url FROM users").await.as_deref(),
         Some("https://img.example/a.png")
     );
-    assert_eq!(app.text("SELECT access_token_secret FROM identities").await, None);
+    assert_eq!(
+        app.text("SELECT access_token_secret FROM identities").await,
+        None
+    );
     assert_eq!(app.count("users").await, 1);
 }

@@ -42,8 +42,15 @@ async fn sessions_are_stored_under_a_hash_of_their_id() {
     let id = Id::from_str(&cookie).unwrap();
 
     let plain = format!("SELECT COUNT(*) FROM sessions WHERE id = '{cookie}'");
-    assert_eq!(app.scalar(&plain).await, 0, "the cookie value is not stored");
-    let hashed = format!("SELECT COUNT(*) FROM sessions WHERE id = '{}'", storage_key(&id));
+    assert_eq!(
+        app.scalar(&plain).await,
+        0,
+        "the cookie value is not stored"
+    );
+    let hashed = format!(
+        "SELECT COUNT(*) FROM sessions WHERE id = '{}'",
+        storage_key(&id)
+    );
     assert_eq!(app.scalar(&hashed).await, 1);
 
     // Someone who read the table and presents the stored key as a cookie gets nothing.
@@ -117,8 +124,15 @@ async fn without_remember_me_the_cookie_ends_with_the_browser_and_the_server_aft
     let mut browser = app.browser();
     app.sign_in_with_demo(&mut browser, "Brief", false).await;
     let cookie = session_set_cookies(&browser).last().unwrap().to_string();
-    assert!(!cookie.contains("Max-Age") && !cookie.contains("Expires"), "{cookie}");
-    assert_near(stored_expiry(&app).await, now() + 12 * HOUR, "server idle limit");
+    assert!(
+        !cookie.contains("Max-Age") && !cookie.contains("Expires"),
+        "{cookie}"
+    );
+    assert_near(
+        stored_expiry(&app).await,
+        now() + 12 * HOUR,
+        "server idle limit",
+    );
 
     // Used after more than an hour: renewed to twelve hours from now, cookie still a
     // browser-session one.
@@ -173,7 +187,11 @@ async fn a_write_that_races_logout_does_not_bring_the_session_back() {
 
     // A slow request loads the session...
     let slow_request = Session::new(Some(id), store.clone(), None);
-    assert!(slow_request.get_value("auth.user_id").await.unwrap().is_some());
+    assert!(slow_request
+        .get_value("auth.user_id")
+        .await
+        .unwrap()
+        .is_some());
     // ...meanwhile the person logs out...
     let logout = browser.post_form(&app.url("/logout"), &[]).await;
     assert!(logout.status().is_redirection() || logout.status().is_success());

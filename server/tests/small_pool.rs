@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::TestApp;
+use support::{consent_at, Consent, TestApp};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn everything_works_with_one_connection_per_pool_under_concurrency() {
@@ -14,31 +14,27 @@ async fn everything_works_with_one_connection_per_pool_under_concurrency() {
             let app_url = app.base_url.clone();
             let mut browser = app.browser();
             async move {
-                let callback = {
-                    // The same walk as `TestApp::consent`, inline: the tasks run at once.
-                    let start = browser.get(&format!("{app_url}/authorize/demo?remember=on")).await;
-                    assert_eq!(start.status(), 302);
-                    let authorize = support::location(&start);
-                    let mut form: Vec<(String, String)> = url::Url::parse(&authorize)
-                        .unwrap()
-                        .query_pairs()
-                        .into_owned()
-                        .filter(|(k, _)| k != "scope")
-                        .collect();
-                    form.push(("name".into(), format!("Person {i}")));
-                    form.push(("email".into(), String::new()));
-                    form.push(("decision".into(), "allow".into()));
-                    let decided = browser
-                        .post_form(&format!("{app_url}/demo-provider/authorize"), &form)
-                        .await;
-                    assert_eq!(decided.status(), 302);
-                    support::location(&decided)
+                let name = format!("Person {i}");
+                let choice = Consent {
+                    name: &name,
+                    email: "",
+                    decision: "allow",
                 };
-                assert_eq!(browser.get(&callback).await.status(), 302, "person {i} signed in");
+                let callback =
+                    consent_at(&app_url, &mut browser, "demo", "?remember=on", choice).await;
+                assert_eq!(
+                    browser.get(&callback).await.status(),
+                    302,
+                    "person {i} signed in"
+                );
                 for _ in 0..3 {
                     let page = browser.get(&format!("{app_url}/")).await;
                     assert_eq!(page.status(), 200);
-                    assert!(page.text().await.unwrap().contains(&format!("Hi, Person {i}!")));
+                    assert!(page
+                        .text()
+                        .await
+                        .unwrap()
+                        .contains(&format!("Hi, Person {i}!")));
                     let me = browser.get(&format!("{app_url}/api/me")).await;
                     assert_eq!(me.status(), 200);
                 }

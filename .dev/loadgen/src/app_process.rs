@@ -36,7 +36,10 @@ impl AppProcess {
                     break;
                 }
             }
-            assert!(Instant::now() < deadline, "the app did not answer within 30 s");
+            assert!(
+                Instant::now() < deadline,
+                "the app did not answer within 30 s"
+            );
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         AppProcess {
@@ -49,7 +52,8 @@ impl AppProcess {
     /// (resident, peak resident, anonymous resident) memory in KiB. Resident memory also
     /// counts pages of the SQLite file mapped into memory (file-backed, reclaimable).
     pub fn memory_kib(&self) -> (u64, u64, u64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
         let field = |name: &str| {
             status
                 .lines()

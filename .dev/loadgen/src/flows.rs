@@ -34,7 +34,11 @@ impl Jar {
     fn take(&mut self, response: &Response) {
         for raw in response.headers().get_all(header::SET_COOKIE) {
             let Ok(raw) = raw.to_str() else { continue };
-            let Some(value) = raw.split(';').next().and_then(|p| p.strip_prefix("session=")) else {
+            let Some(value) = raw
+                .split(';')
+                .next()
+                .and_then(|p| p.strip_prefix("session="))
+            else {
                 continue;
             };
             if value.is_empty() || raw.contains("Max-Age=0") {
@@ -51,7 +55,10 @@ pub async fn get(client: &Client, jar: &mut Jar, url: &str) -> Result<Response, 
     if let Some(cookie) = jar.header() {
         request = request.header(header::COOKIE, cookie);
     }
-    let response = request.send().await.map_err(|e| format!("GET {url}: {e}"))?;
+    let response = request
+        .send()
+        .await
+        .map_err(|e| format!("GET {url}: {e}"))?;
     jar.take(&response);
     Ok(response)
 }
@@ -79,7 +86,12 @@ pub async fn sign_in(
     check: bool,
 ) -> Result<Jar, String> {
     let mut jar = Jar::default();
-    let start = get(client, &mut jar, &format!("{app}/authorize/{}?remember=on", provider.name())).await?;
+    let start = get(
+        client,
+        &mut jar,
+        &format!("{app}/authorize/{}?remember=on", provider.name()),
+    )
+    .await?;
     let at_provider = location(&start, "authorize")?;
     let hint = format!("{at_provider}&login_hint={user}");
     let approved = get(client, &mut jar, &hint).await?;

@@ -34,10 +34,18 @@ async fn main() {
             let seconds: f64 = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(5.0);
             // `pages`: skip the sign-in table (for profiling the page path).
             let pages_only = args.get(5).is_some_and(|a| a == "pages");
-            run(&args[2], &args[3], Duration::from_secs_f64(seconds), pages_only).await
+            run(
+                &args[2],
+                &args[3],
+                Duration::from_secs_f64(seconds),
+                pages_only,
+            )
+            .await
         }
         _ => {
-            eprintln!("usage: loadgen run <server binary> <DATABASE_URL> [seconds] | loadgen bare <port>");
+            eprintln!(
+                "usage: loadgen run <server binary> <DATABASE_URL> [seconds] | loadgen bare <port>"
+            );
             std::process::exit(2);
         }
     }
@@ -45,7 +53,9 @@ async fn main() {
 
 async fn bare(port: u16) {
     let router = axum::Router::new().route("/", axum::routing::get(|| async { "Hello, World!" }));
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("bind");
     axum::serve(listener, router).await.expect("serve");
 }
 
@@ -94,7 +104,11 @@ async fn run(binary: &str, database_url: &str, step: Duration, pages_only: bool)
     println!("| provider | users | c | flows/s | p50 ms | p99 ms | errors | checked | app CPU (cores) | load generator + stand-in CPU |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut registered = [0u64; 2];
-    let providers = if pages_only { vec![] } else { vec![Provider::Facebook, Provider::Twitter] };
+    let providers = if pages_only {
+        vec![]
+    } else {
+        vec![Provider::Facebook, Provider::Twitter]
+    };
     for (p, provider) in providers.into_iter().enumerate() {
         for returning in [false, true] {
             for c in CONCURRENCY {
@@ -156,8 +170,13 @@ async fn run(binary: &str, database_url: &str, step: Duration, pages_only: bool)
         .await
         .expect("a signed-in reader");
     let bare_url = format!("{bare_base}/");
-    let (mut bare_outcome, bare_rate, bare_cores) =
-        measure_pid(bare_pid, 16, step, page_loader(&client, &bare_url, &Jar::default(), None)).await;
+    let (mut bare_outcome, bare_rate, bare_cores) = measure_pid(
+        bare_pid,
+        16,
+        step,
+        page_loader(&client, &bare_url, &Jar::default(), None),
+    )
+    .await;
     let mut rows = Vec::new();
     for (what, path, expect) in [
         ("signed-in page `GET /`", "/", Some("Hi, User reader!")),

@@ -51,10 +51,22 @@ pub fn app_env(stand_in_base: &str) -> Vec<(String, String)> {
         ("OAUTH_FACEBOOK_USERINFO_URL", format!("{p}/fb/me")),
         ("OAUTH_TWITTER_CLIENT_ID", "bench".to_owned()),
         ("OAUTH_TWITTER_CLIENT_SECRET", "bench-secret".to_owned()),
-        ("OAUTH_TWITTER_REQUEST_TOKEN_URL", format!("{p}/tw/request_token")),
-        ("OAUTH_TWITTER_AUTHORIZE_URL", format!("{p}/tw/authenticate")),
-        ("OAUTH_TWITTER_ACCESS_TOKEN_URL", format!("{p}/tw/access_token")),
-        ("OAUTH_TWITTER_USERINFO_URL", format!("{p}/tw/verify_credentials.json")),
+        (
+            "OAUTH_TWITTER_REQUEST_TOKEN_URL",
+            format!("{p}/tw/request_token"),
+        ),
+        (
+            "OAUTH_TWITTER_AUTHORIZE_URL",
+            format!("{p}/tw/authenticate"),
+        ),
+        (
+            "OAUTH_TWITTER_ACCESS_TOKEN_URL",
+            format!("{p}/tw/access_token"),
+        ),
+        (
+            "OAUTH_TWITTER_USERINFO_URL",
+            format!("{p}/tw/verify_credentials.json"),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -96,7 +108,9 @@ async fn fb_me(headers: HeaderMap) -> Response {
         .and_then(|v| v.strip_prefix("Bearer at-"))
         .map(str::to_owned);
     match user {
-        Some(user) => axum::Json(json!({"id": user, "name": format!("User {user}")})).into_response(),
+        Some(user) => {
+            axum::Json(json!({"id": user, "name": format!("User {user}")})).into_response()
+        }
         None => StatusCode::UNAUTHORIZED.into_response(),
     }
 }
@@ -131,14 +145,20 @@ async fn tw_authenticate(
 }
 
 async fn tw_access_token(headers: HeaderMap) -> Response {
-    match oauth_param(&headers, "oauth_verifier").and_then(|v| v.strip_prefix("v-").map(str::to_owned)) {
-        Some(user) => form(format!("oauth_token=at-{user}&oauth_token_secret=ats-{user}")),
+    match oauth_param(&headers, "oauth_verifier")
+        .and_then(|v| v.strip_prefix("v-").map(str::to_owned))
+    {
+        Some(user) => form(format!(
+            "oauth_token=at-{user}&oauth_token_secret=ats-{user}"
+        )),
         None => StatusCode::UNAUTHORIZED.into_response(),
     }
 }
 
 async fn tw_verify_credentials(headers: HeaderMap) -> Response {
-    match oauth_param(&headers, "oauth_token").and_then(|t| t.strip_prefix("at-").map(str::to_owned)) {
+    match oauth_param(&headers, "oauth_token")
+        .and_then(|t| t.strip_prefix("at-").map(str::to_owned))
+    {
         Some(user) => axum::Json(json!({"id_str": user, "screen_name": format!("User {user}")}))
             .into_response(),
         None => StatusCode::UNAUTHORIZED.into_response(),

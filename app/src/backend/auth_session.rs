@@ -205,10 +205,7 @@ mod tests {
         // Used again within the day: no write.
         assert_eq!(REMEMBERED.renewal(t0, first, t0 + DAY - 1), None);
         // A day later: thirty days from now.
-        assert_eq!(
-            REMEMBERED.renewal(t0, first, t0 + DAY),
-            Some(t0 + 31 * DAY)
-        );
+        assert_eq!(REMEMBERED.renewal(t0, first, t0 + DAY), Some(t0 + 31 * DAY));
         // Near the cap, the deadline stops at ninety days after sign-in.
         let late = t0 + 80 * DAY;
         assert_eq!(REMEMBERED.deadline(t0, late), t0 + 90 * DAY);

@@ -114,7 +114,9 @@ impl Config {
             {
                 None | Some("normal") => false,
                 Some("full") => true,
-                Some(_) => return Err(config_error("SQLITE_SYNCHRONOUS", "must be normal or full")),
+                Some(_) => {
+                    return Err(config_error("SQLITE_SYNCHRONOUS", "must be normal or full"))
+                }
             },
         };
         let http_timeout = match get("OAUTH_HTTP_TIMEOUT_MS") {

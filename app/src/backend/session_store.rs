@@ -9,10 +9,7 @@
 
 use async_trait::async_trait;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use sea_orm::{
-    sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, Set,
-    TryInsertResult,
-};
+use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, Set, TryInsertResult};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use tower_sessions::{
@@ -167,7 +164,10 @@ mod tests {
         let id = Id(0);
         assert_eq!(id.to_string(), "A".repeat(22), "the cookie value");
         // Python: base64.urlsafe_b64encode(hashlib.sha256(b"A" * 22).digest()).rstrip(b"=")
-        assert_eq!(storage_key(&id), "ilvbTMFRZBJsbvJmjendJA0pnOY5ekLJWpQRuT0IDtg");
+        assert_eq!(
+            storage_key(&id),
+            "ilvbTMFRZBJsbvJmjendJA0pnOY5ekLJWpQRuT0IDtg"
+        );
         assert_ne!(storage_key(&Id(1)), storage_key(&Id(2)));
     }
 

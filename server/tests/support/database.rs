@@ -42,7 +42,11 @@ impl TestDatabase {
             COUNTER.fetch_add(1, Ordering::SeqCst)
         );
         let admin = admin_connection().await;
-        execute(&admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+        execute(
+            &admin,
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        )
+        .await;
         execute(&admin, &format!("CREATE DATABASE {name}")).await;
         let admin_url = postgres_admin_url();
         let server = admin_url
@@ -107,7 +111,10 @@ async fn admin_connection() -> DatabaseConnection {
 }
 
 async fn execute(db: &DatabaseConnection, sql: &str) {
-    db.execute_raw(Statement::from_string(db.get_database_backend(), sql.to_owned()))
-        .await
-        .unwrap_or_else(|err| panic!("{sql}: {err}"));
+    db.execute_raw(Statement::from_string(
+        db.get_database_backend(),
+        sql.to_owned(),
+    ))
+    .await
+    .unwrap_or_else(|err| panic!("{sql}: {err}"));
 }

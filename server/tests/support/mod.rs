@@ -10,7 +10,6 @@ pub mod fake_provider;
 
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
 
-
 use app::backend::{config::Config, state::AppState};
 use leptos::config::LeptosOptions;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
@@ -144,7 +143,9 @@ impl TestApp {
     }
 
     pub fn database(&self) -> &TestDatabase {
-        self.database.as_ref().expect("started with a database of its own")
+        self.database
+            .as_ref()
+            .expect("started with a database of its own")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -192,9 +193,13 @@ impl TestApp {
 
     /// Rewrites every session's data through `edit` (plays time passing, or tampering).
     pub async fn edit_sessions(&self, edit: impl Fn(&mut serde_json::Value)) {
-        use sea_orm::EntityTrait;
         use app::backend::db::entities::sessions;
-        for row in sessions::Entity::find().all(&self.db).await.expect("sessions") {
+        use sea_orm::EntityTrait;
+        for row in sessions::Entity::find()
+            .all(&self.db)
+            .await
+            .expect("sessions")
+        {
             let mut data: serde_json::Value = serde_json::from_str(&row.data).unwrap();
             edit(&mut data);
             let mut row: sessions::ActiveModel = row.into();
@@ -281,32 +286,12 @@ impl TestApp {
         email: &str,
         decision: &str,
     ) -> String {
-        let start = browser
-            .get(&self.url(&format!("/authorize/{provider}{query}")))
-            .await;
-        assert_eq!(start.status(), 302, "authorize redirects to the provider");
-        let authorize_url = location(&start);
-        let consent = browser.get(&authorize_url).await;
-        assert_eq!(consent.status(), 200, "consent page");
-        let body = consent.text().await.unwrap();
-        assert!(
-            body.contains("Allow") && body.contains("Deny"),
-            "consent page shows choices"
-        );
-        let mut form: Vec<(String, String)> = url::Url::parse(&authorize_url)
-            .unwrap()
-            .query_pairs()
-            .into_owned()
-            .filter(|(k, _)| k != "scope")
-            .collect();
-        form.push(("name".into(), name.into()));
-        form.push(("email".into(), email.into()));
-        form.push(("decision".into(), decision.into()));
-        let decided = browser
-            .post_form(&self.url("/demo-provider/authorize"), &form)
-            .await;
-        assert_eq!(decided.status(), 302, "consent redirects back to the app");
-        location(&decided)
+        let choice = Consent {
+            name,
+            email,
+            decision,
+        };
+        consent_at(&self.base_url, browser, provider, query, choice).await
     }
 
     /// `GET /api/me` as this browser: the JSON when signed in, `None` on 401.
@@ -383,4 +368,47 @@ pub fn max_age(set_cookie: &str) -> Option<i64> {
 
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// What a person fills in on the demo provider's consent page.
+pub struct Consent<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+    pub decision: &'a str,
+}
+
+/// [`TestApp::consent`] against the app at `base_url`, for tasks that cannot borrow the app.
+pub async fn consent_at(
+    base_url: &str,
+    browser: &mut Browser,
+    provider: &str,
+    query: &str,
+    choice: Consent<'_>,
+) -> String {
+    let start = browser
+        .get(&format!("{base_url}/authorize/{provider}{query}"))
+        .await;
+    assert_eq!(start.status(), 302, "authorize redirects to the provider");
+    let authorize_url = location(&start);
+    let consent = browser.get(&authorize_url).await;
+    assert_eq!(consent.status(), 200, "consent page");
+    let body = consent.text().await.unwrap();
+    assert!(
+        body.contains("Allow") && body.contains("Deny"),
+        "consent page shows choices"
+    );
+    let mut form: Vec<(String, String)> = url::Url::parse(&authorize_url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .filter(|(k, _)| k != "scope")
+        .collect();
+    form.push(("name".into(), choice.name.into()));
+    form.push(("email".into(), choice.email.into()));
+    form.push(("decision".into(), choice.decision.into()));
+    let decided = browser
+        .post_form(&format!("{base_url}/demo-provider/authorize"), &form)
+        .await;
+    assert_eq!(decided.status(), 302, "consent redirects back to the app");
+    location(&decided)
 }

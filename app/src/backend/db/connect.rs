@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use sea_orm::sqlx;
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
-    RuntimeErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, RuntimeErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -61,7 +61,10 @@ pub async fn connect_and_migrate(database_url: &str, tuning: DatabaseTuning) -> 
             .max_connections(tuning.pool_size.unwrap_or(POSTGRES_POOL_SIZE))
             .min_connections(1);
         let pool = Database::connect(options).await?;
-        Db { read: pool.clone(), write: pool }
+        Db {
+            read: pool.clone(),
+            write: pool,
+        }
     };
     Migrator::up(&db.write, None).await?;
     Ok(db)
@@ -136,7 +139,9 @@ async fn wait_for_postgres(database_url: &str) -> Result<(), DbErr> {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
-    Err(DbErr::Custom(format!("cannot reach {target}: {last_error}")))
+    Err(DbErr::Custom(format!(
+        "cannot reach {target}: {last_error}"
+    )))
 }
 
 /// Begins a transaction that will write (pass `Db::write`). On SQLite it takes the write
@@ -160,13 +165,15 @@ pub fn is_unavailable(err: &DbErr) -> bool {
         _ => return false,
     };
     match runtime {
-        RuntimeErr::SqlxError(err) => matches!(
-            err.as_ref(),
-            sqlx::Error::Io(_)
-                | sqlx::Error::PoolTimedOut
-                | sqlx::Error::PoolClosed
-                | sqlx::Error::WorkerCrashed
-        ) || is_connection_lost(err),
+        RuntimeErr::SqlxError(err) => {
+            matches!(
+                err.as_ref(),
+                sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+            ) || is_connection_lost(err)
+        }
         _ => false,
     }
 }

@@ -67,7 +67,14 @@ where
     let mut pause = Some(after_read);
     let mut attempts_left = 2;
     loop {
-        let attempt = try_first_sign_in(&db.write, provider, &social_id, profile, tokens, pause.take());
+        let attempt = try_first_sign_in(
+            &db.write,
+            provider,
+            &social_id,
+            profile,
+            tokens,
+            pause.take(),
+        );
         match attempt.await {
             Err(err) if attempts_left > 0 && is_unique_violation(&err) => attempts_left -= 1,
             result => return result,
@@ -94,7 +101,10 @@ async fn record_returning_sign_in(
     tokens: &ProviderTokens,
 ) -> Result<(), DbErr> {
     let mut user = Users::update_many()
-        .col_expr(users::Column::LastLoginAt, Expr::value(OffsetDateTime::now_utc()))
+        .col_expr(
+            users::Column::LastLoginAt,
+            Expr::value(OffsetDateTime::now_utc()),
+        )
         .filter(users::Column::Id.eq(identity.user_id));
     if let Some(email) = &profile.email {
         user = user.col_expr(users::Column::Email, Expr::value(email.clone()));
