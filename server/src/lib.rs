@@ -9,11 +9,13 @@ pub mod security;
 pub mod sessions;
 pub mod telemetry;
 
+use std::sync::OnceLock;
+
 use app::backend::{config::Config, db, state::AppState};
 use app::{shell, App};
 use axum::{routing::get, Router};
 use leptos::config::LeptosOptions;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 
 const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
 
@@ -28,12 +30,7 @@ pub async fn build_state(
 pub fn app(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
     assets::init_stylesheet_href(&leptos_options);
-    // The sign-in routes are served by our own handlers below; the Leptos router only
-    // knows them so that their error pages hydrate.
-    let page_routes = generate_route_list(App)
-        .into_iter()
-        .filter(|route| !routes::sign_in::is_sign_in_path(route.path()))
-        .collect();
+    let page_routes = page_routes();
 
     let mut sign_in_routes = Router::new()
         .route("/authorize/{provider}", get(routes::sign_in::authorize))
@@ -76,6 +73,27 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn(security::security_headers))
         .with_state(state)
+}
+
+/// The pages the Leptos router serves, generated once per process.
+///
+/// Generating them sets a process-wide flag in `leptos_server`
+/// (`SuppressResourceLoad`) under which every resource that starts loading meanwhile, in
+/// any app of the process, waits forever. Building a second router while a first one
+/// served pages (as the tests do, with many apps in one process) stalled those renders
+/// with every thread idle.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static PAGE_ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    PAGE_ROUTES
+        .get_or_init(|| {
+            // The sign-in routes are served by our own handlers; the Leptos router only
+            // knows them so that their error pages hydrate.
+            generate_route_list(App)
+                .into_iter()
+                .filter(|route| !routes::sign_in::is_sign_in_path(route.path()))
+                .collect()
+        })
+        .clone()
 }
 
 pub async fn shutdown_signal() {
