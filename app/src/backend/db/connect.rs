@@ -31,8 +31,8 @@ const START_UP_TRIES: u32 = 5;
 ///
 /// On SQLite they are two pools on one file: several readers, and one writer, so that
 /// writes queue in the app (an async wait for the connection) instead of colliding in
-/// SQLite, whose busy handler sleeps in steps of milliseconds while the CPU idles (the
-/// cause of the flat ~160 sign-ins/s). On PostgreSQL both are the same pool.
+/// SQLite, whose busy handler sleeps in steps of milliseconds while the CPU idles. On
+/// PostgreSQL both are the same pool.
 #[derive(Clone, Debug)]
 pub struct Db {
     pub read: DatabaseConnection,
