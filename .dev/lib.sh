@@ -3,6 +3,7 @@
 
 CARGO_LEPTOS_VERSION=0.3.10   # 0.3.11 needs a newer rustc than this toolchain
 CARGO_DENY_VERSION=0.20.2
+CARGO_NEXTEST_VERSION=0.9.143 # the machine image's; newer ones may need a newer rustc
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
@@ -51,8 +52,8 @@ ensure_build_tools() {
 # process (see .config/nextest.toml). The machine image ships it; install it otherwise.
 ensure_nextest() {
   if ! cargo nextest --version >/dev/null 2>&1; then
-    echo "== installing cargo-nextest"
-    cargo install cargo-nextest --locked
+    echo "== installing cargo-nextest $CARGO_NEXTEST_VERSION"
+    cargo install cargo-nextest --locked --version "$CARGO_NEXTEST_VERSION"
   fi
 }
 
