@@ -15,7 +15,7 @@ pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
     let user = auth_session::current_user(&state.db.read, &session).await;
     if let Err(err) = &user {
         // The page that shows the error carries its status (503 while the database is away).
-        context::set_status(err.status());
+        context::set_status(err.http_status());
     }
     user
 }

@@ -83,6 +83,11 @@ impl AppError {
 
 #[cfg(feature = "ssr")]
 impl AppError {
+    /// [`AppError::status`] as an HTTP status (every status we set is a valid one).
+    pub fn http_status(&self) -> http::StatusCode {
+        http::StatusCode::from_u16(self.status()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
     /// A database error as the person sees it: 503 while the database is unreachable,
     /// otherwise a plain internal error. Log the error itself before calling this.
     pub fn from_db(err: &sea_orm::DbErr) -> Self {

@@ -7,7 +7,7 @@ use app::backend::{context::PageFlash, state::AppState};
 use app::error::AppError;
 use app::shell;
 use axum::{body::Body, response::Response};
-use http::{request::Parts, Request, StatusCode};
+use http::{request::Parts, Request};
 use leptos::prelude::{provide_context, Owner};
 use leptos::reactive::computed::ScopedFuture;
 use leptos_axum::ResponseOptions;
@@ -48,7 +48,6 @@ pub async fn render_error_page(state: &AppState, parts: Parts, error: &AppError)
         move || shell(leptos_options.clone()),
     );
     let mut response = render(Request::from_parts(parts, Body::empty())).await;
-    *response.status_mut() =
-        StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    *response.status_mut() = error.http_status();
     response
 }

@@ -134,9 +134,9 @@ pub async fn user_id(session: &Session) -> Result<Option<i32>, AppError> {
     let Some(user_id) = session.get(USER_ID_KEY).await.map_err(session_failure)? else {
         return Ok(None);
     };
-    let signed_in: Option<SignedIn> = session.get(SIGNED_IN_KEY).await.map_err(session_failure)?;
-    let deadline: Option<i64> = session.get(DEADLINE_KEY).await.map_err(session_failure)?;
-    let (Some(signed_in), Some(deadline)) = (signed_in, deadline) else {
+    let (Some(signed_in), Some(deadline)) =
+        lifetime_data(session).await.map_err(session_failure)?
+    else {
         // Not written by `sign_in`: not a session we vouch for.
         sign_out(session).await?;
         return Ok(None);
@@ -156,6 +156,16 @@ pub async fn user_id(session: &Session) -> Result<Option<i32>, AppError> {
     Ok(Some(user_id))
 }
 
+/// How the session was signed in, and its current deadline (`None`s for anonymous ones).
+async fn lifetime_data(
+    session: &Session,
+) -> Result<(Option<SignedIn>, Option<i64>), tower_sessions::session::Error> {
+    Ok((
+        session.get(SIGNED_IN_KEY).await?,
+        session.get(DEADLINE_KEY).await?,
+    ))
+}
+
 /// Sets the cookie's expiry from the session's own data before tower-sessions saves it:
 /// a remembered session's cookie ends at its deadline, another signed-in one with the
 /// browser; anonymous sessions keep the layer's default. Call after the handler, before
@@ -164,9 +174,10 @@ pub async fn restore_cookie_expiry(session: &Session) {
     if !session.is_modified() {
         return;
     }
-    let signed_in = session.get::<SignedIn>(SIGNED_IN_KEY).await.ok().flatten();
-    let deadline = session.get::<i64>(DEADLINE_KEY).await.ok().flatten();
-    match (signed_in, deadline) {
+    let Ok(lifetime) = lifetime_data(session).await else {
+        return;
+    };
+    match lifetime {
         (Some(SignedIn { remember: true, .. }), Some(deadline)) => {
             if let Ok(at) = OffsetDateTime::from_unix_timestamp(deadline) {
                 session.set_expiry(Some(Expiry::AtDateTime(at)));

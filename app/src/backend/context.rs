@@ -21,11 +21,8 @@ pub async fn session() -> Result<Session, AppError> {
 }
 
 /// Sets the status of the response being produced (a page or a server-function call).
-pub fn set_status(status: u16) {
-    if let (Some(response), Ok(status)) = (
-        use_context::<leptos_axum::ResponseOptions>(),
-        http::StatusCode::from_u16(status),
-    ) {
+pub fn set_status(status: http::StatusCode) {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(status);
     }
 }
@@ -37,9 +34,7 @@ pub fn require_same_origin(expected_origin: &str) -> Result<(), AppError> {
         return Err(AppError::Internal);
     };
     if super::same_origin::is_cross_site(&parts.headers, expected_origin) {
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(http::StatusCode::FORBIDDEN);
-        }
+        set_status(http::StatusCode::FORBIDDEN);
         return Err(AppError::Forbidden);
     }
     Ok(())

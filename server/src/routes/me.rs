@@ -16,7 +16,7 @@ pub async fn me(State(state): State<AppState>, session: Session) -> impl IntoRes
             Json(json!({"error": "not signed in"})),
         ),
         Err(err) => (
-            StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            err.http_status(),
             no_store,
             Json(json!({"error": err.to_string()})),
         ),
