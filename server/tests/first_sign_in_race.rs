@@ -1,9 +1,11 @@
 //! Two first sign-ins of one identity, interleaved deterministically: the first has looked
 //! the identity up (and found none) when the second runs. One user must come out, without
-//! an error. On SQLite this holds because the first holds the write lock from its start
-//! (remove `BEGIN IMMEDIATE` and the second no longer waits, the first then fails); on
-//! PostgreSQL because the unique index stops the first's insert and the retry finds the
-//! second's user (remove either and there are two users, or an error).
+//! an error. On SQLite the second waits for the first, held back twice over: by the one
+//! writing connection per process, and by `BEGIN IMMEDIATE`, which takes the write lock at
+//! the start (the guard between processes). With both removed (checked: a writer pool of
+//! two and deferred transactions) the second no longer waits and this fails. On PostgreSQL
+//! the unique index stops the first's insert and the retry finds the second's user (checked:
+//! without the retry the first fails with a unique violation).
 
 mod support;
 

@@ -63,10 +63,6 @@ impl TestDatabase {
         }
     }
 
-    pub fn is_postgres(&self) -> bool {
-        matches!(self, TestDatabase::Postgres { .. })
-    }
-
     /// The PostgreSQL database's name.
     pub fn postgres_name(&self) -> Option<&str> {
         match self {

@@ -31,7 +31,8 @@ pub fn social_id(provider: &str, provider_user_id: &str) -> String {
 /// single-statement writes, so the writer is held as briefly as possible. A first sign-in
 /// creates user and identity in one transaction: a failure leaves no half-created user.
 /// Two first sign-ins of one identity at once still end in one user:
-/// - SQLite: the transaction takes the write lock before reading (`BEGIN IMMEDIATE`), so the
+/// - SQLite: writes go through one connection per process, and the transaction takes the
+///   write lock before reading (`BEGIN IMMEDIATE`, which also holds between processes), so the
 ///   second waits for the first and then finds its identity;
 /// - PostgreSQL: both may read "no identity"; the second insert hits the unique `social_id`
 ///   index, rolls back, and the retry finds the winner's user.
