@@ -65,6 +65,13 @@ async fn using_a_session_writes_nothing_until_renewal_is_due() {
     let app = TestApp::start(&[]).await;
     let mut browser = app.browser();
     app.sign_in_with_demo(&mut browser, "Reader", true).await;
+    // A minute has passed since the sign-in: a renewal now would move the deadline, so
+    // only the once-a-day rule keeps these requests from writing.
+    let deadline = stored_expiry(&app).await - 60;
+    app.edit_sessions(|data| data["session.deadline"] = deadline.into())
+        .await;
+    app.execute(&format!("UPDATE sessions SET expires_at = {deadline}"))
+        .await;
     let expiry = stored_expiry(&app).await;
     let data = app.text("SELECT data FROM sessions").await;
     let cookies_before = session_set_cookies(&browser).len();
