@@ -19,7 +19,7 @@ use tower_sessions::{
 };
 
 use super::db::entities::{prelude::Sessions, sessions};
-use super::db::Db;
+use super::db::{at_most_one, Db};
 
 /// Session data key holding a unix time after which the server forgets the session, when
 /// that is sooner than the record's own expiry (a browser-session cookie has no expiry of
@@ -114,12 +114,13 @@ impl SessionStore for SeaOrmSessionStore {
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        let Some(row) = Sessions::find_by_id(storage_key(session_id))
+        // `all`, not `one`: see `db::at_most_one`.
+        let rows = Sessions::find_by_id(storage_key(session_id))
             .filter(sessions::Column::ExpiresAt.gt(now))
-            .one(&self.db.read)
+            .all(&self.db.read)
             .await
-            .map_err(backend)?
-        else {
+            .map_err(backend)?;
+        let Some(row) = at_most_one(rows) else {
             return Ok(None);
         };
         let data = serde_json::from_str(&row.data)

@@ -87,10 +87,12 @@ async fn find_identity(
     conn: &impl ConnectionTrait,
     social_id: &str,
 ) -> Result<Option<identities::Model>, DbErr> {
-    Identities::find()
+    // `all`, not `one`: see `at_most_one`; `social_id` is unique.
+    let rows = Identities::find()
         .filter(identities::Column::SocialId.eq(social_id))
-        .one(conn)
-        .await
+        .all(conn)
+        .await?;
+    Ok(super::at_most_one(rows))
 }
 
 /// Fresh tokens on the identity; login time, and the email or picture the provider may
