@@ -21,6 +21,8 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Address space, not memory: pages are shared with the OS page cache.
 const SQLITE_MMAP_BYTES: u64 = 256 * 1024 * 1024;
 const POSTGRES_POOL_SIZE: u32 = 16;
+/// A pooled PostgreSQL connection unused this long is checked before it is handed out.
+const POSTGRES_PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 /// How long a request waits for a pooled connection before it is answered 503. Short:
 /// while the database is away, people should see that at once rather than a spinner.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -59,7 +61,11 @@ pub async fn connect_and_migrate(database_url: &str, tuning: DatabaseTuning) -> 
         let mut options = common_options(database_url);
         options
             .max_connections(tuning.pool_size.unwrap_or(POSTGRES_POOL_SIZE))
-            .min_connections(1);
+            .min_connections(1)
+            // sqlx pings every connection it hands out, a network round trip per query.
+            // A busy connection was pinged when last returned (sqlx always does that);
+            // one idle for a while may have been dropped by the server, so ping those.
+            .test_before_acquire_if_idle_for(POSTGRES_PING_IF_IDLE_FOR);
         let pool = Database::connect(options).await?;
         Db {
             read: pool.clone(),
@@ -98,6 +104,9 @@ fn sqlite_options(
     options
         .max_connections(connections)
         .min_connections(1)
+        // A file has no server to lose; sqlx's ping before every checkout would only add a
+        // round trip to the connection's worker thread per query.
+        .test_before_acquire(false)
         .map_sqlx_sqlite_opts(move |opts| {
             opts.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(synchronous)
