@@ -10,7 +10,7 @@ pub mod models;
 pub mod routes;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, HashedStylesheet, Link, MetaTags, Title};
+use leptos_meta::{provide_meta_context, Link, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
@@ -40,8 +40,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
-                // The bundle's file names carry a content hash (hash-files); this reads it.
-                <HashedStylesheet options=options.clone() id="leptos"/>
+                // The bundle's file names carry a content hash (hash-files).
+                <link rel="stylesheet" id="leptos" href=stylesheet_href()/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -50,6 +50,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// Read once per process on the server; the shell is never rendered in the browser.
+fn stylesheet_href() -> &'static str {
+    #[cfg(feature = "ssr")]
+    return backend::stylesheet::href();
+    #[cfg(not(feature = "ssr"))]
+    ""
 }
 
 #[component]

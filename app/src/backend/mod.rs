@@ -14,3 +14,4 @@ pub mod secret;
 pub mod session_store;
 pub mod sign_in;
 pub mod state;
+pub mod stylesheet;
