@@ -2,7 +2,7 @@
 //! stand-in and a bare axum handler, drives complete sign-ins and page loads over
 //! 127.0.0.1 for a bounded time each, and prints Markdown tables.
 //!
-//! `loadgen run <server binary> <DATABASE_URL> <seconds per step>`
+//! `loadgen run <server binary> <DATABASE_URL> <seconds per step> [pages | flows <provider> <new|returning> <c>]`
 //! `loadgen bare <port>` (started by `run`: the same-run yardstick)
 
 mod app_process;
@@ -32,15 +32,14 @@ async fn main() {
         Some("bare") => bare(args[2].parse().expect("port")).await,
         Some("run") => {
             let seconds: f64 = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(5.0);
-            // `pages`: skip the sign-in table (for profiling the page path).
-            let pages_only = args.get(5).is_some_and(|a| a == "pages");
-            run(
-                &args[2],
-                &args[3],
-                Duration::from_secs_f64(seconds),
-                pages_only,
-            )
-            .await
+            // For profiling one path: `pages` skips the sign-in table; `flows <provider>
+            // <new|returning> <c>` runs that one row and no pages.
+            let only = match args.get(5).map(String::as_str) {
+                Some("pages") => Only::Pages,
+                Some("flows") => Only::Flows(args[6..9].join(" ")),
+                _ => Only::Everything,
+            };
+            run(&args[2], &args[3], Duration::from_secs_f64(seconds), only).await
         }
         _ => {
             eprintln!(
@@ -59,7 +58,14 @@ async fn bare(port: u16) {
     axum::serve(listener, router).await.expect("serve");
 }
 
-async fn run(binary: &str, database_url: &str, step: Duration, pages_only: bool) {
+enum Only {
+    Everything,
+    Pages,
+    /// "facebook new 16"
+    Flows(String),
+}
+
+async fn run(binary: &str, database_url: &str, step: Duration, only: Only) {
     let stand_in_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let stand_in_base = format!("http://{}", stand_in_listener.local_addr().unwrap());
     let app_port = free_port();
@@ -104,7 +110,10 @@ async fn run(binary: &str, database_url: &str, step: Duration, pages_only: bool)
     println!("| provider | users | c | flows/s | p50 ms | p99 ms | errors | checked | app CPU (cores) | load generator + stand-in CPU |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut registered = [0u64; 2];
-    let providers = if pages_only {
+    // The memory target is "after 10,000 sign-ins": taken after the first row
+    // that reaches it.
+    let mut memory_at_ten_thousand = None;
+    let providers = if matches!(only, Only::Pages) {
         vec![]
     } else {
         vec![Provider::Facebook, Provider::Twitter]
@@ -112,6 +121,14 @@ async fn run(binary: &str, database_url: &str, step: Duration, pages_only: bool)
     for (p, provider) in providers.into_iter().enumerate() {
         for returning in [false, true] {
             for c in CONCURRENCY {
+                let row = format!(
+                    "{} {} {c}",
+                    provider.name(),
+                    if returning { "returning" } else { "new" }
+                );
+                if matches!(&only, Only::Flows(wanted) if *wanted != row) {
+                    continue;
+                }
                 let counter = Arc::new(AtomicU64::new(0));
                 let known = registered[p];
                 let (mut outcome, rate, cores) = measure(&app, c, step, {
@@ -146,6 +163,10 @@ async fn run(binary: &str, database_url: &str, step: Duration, pages_only: bool)
                 if !returning {
                     registered[p] = known + outcome.latencies.len() as u64 + outcome.errors;
                 }
+                let done = sign_ins.load(Ordering::Relaxed);
+                if memory_at_ten_thousand.is_none() && done >= 10_000 {
+                    memory_at_ten_thousand = Some((done, app.memory_kib()));
+                }
                 println!(
                     "| {} | {} | {c} | {rate:.0} | {:.1} | {:.1} | {} | {} | {cores:.2} | {:.2} |",
                     provider.name(),
@@ -163,6 +184,10 @@ async fn run(binary: &str, database_url: &str, step: Duration, pages_only: bool)
         }
     }
 
+    if matches!(only, Only::Flows(_)) {
+        app.stop().await;
+        return;
+    }
     println!("\n## Page loads at c=16 (same run, same machine)\n");
     println!("| what | req/s | p50 ms | p99 ms | errors | CPU (cores) | of bare handler |");
     println!("|---|---|---|---|---|---|---|");
@@ -208,6 +233,13 @@ async fn run(binary: &str, database_url: &str, step: Duration, pages_only: bool)
 
     let (rss, peak, anon) = app.memory_kib();
     println!("\n## Memory\n");
+    if let Some((done, (rss, _, anon))) = memory_at_ten_thousand {
+        println!(
+            "After {done} complete sign-ins: resident {:.1} MiB (of which {:.1} MiB the process's own, the rest mapped database file).\n",
+            rss as f64 / 1024.0,
+            anon as f64 / 1024.0
+        );
+    }
     println!(
         "After {} complete sign-ins: resident {:.1} MiB (of which {:.1} MiB the process's own, the rest mapped database file), peak {:.1} MiB.",
         sign_ins.load(Ordering::Relaxed),
