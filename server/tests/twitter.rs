@@ -179,3 +179,49 @@ async fn request_token_failures_are_502_pages() {
         assert_nothing_written(&app, &mut browser).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_extreme_oauth_timestamp_is_refused_instead_of_crashing_the_demo_provider() {
+    let app = app_with_local_twitter(CONSUMER_SECRET).await;
+    let http = reqwest::Client::new();
+    for timestamp in [i64::MIN, i64::MAX] {
+        let header = format!(
+            "OAuth oauth_consumer_key=\"{CONSUMER_KEY}\", oauth_signature_method=\"HMAC-SHA1\", \
+             oauth_timestamp=\"{timestamp}\", oauth_nonce=\"n-{timestamp}\", \
+             oauth_version=\"1.0\", oauth_callback=\"oob\", oauth_signature=\"x\""
+        );
+        // Before the fix, `(now - timestamp).abs()` overflowed: a panic in this (debug)
+        // build, which dropped the connection instead of answering.
+        let response = http
+            .post(app.url("/demo-provider/oauth1/request_token"))
+            .header("authorization", header)
+            .send()
+            .await
+            .expect("an answer, not a dropped connection");
+        assert_eq!(response.status(), 401, "{timestamp}");
+        assert!(response
+            .text()
+            .await
+            .unwrap()
+            .contains("timestamp out of window"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_oauth1_callback_parameters_are_refused_before_any_provider_call() {
+    let app = app_with_local_twitter(CONSUMER_SECRET).await;
+    let long = "V".repeat(3000); // under the 8 KiB query limit, over the 2 KiB per parameter
+    for (name, decision) in [("oauth_verifier", "allow"), ("denied", "deny")] {
+        let mut browser = app.browser();
+        let callback = consent(&app, &mut browser, "Bulky", decision).await;
+        let value = query_param(&callback, name).unwrap();
+        let bulky = callback.replace(&format!("{name}={value}"), &format!("{name}={long}"));
+        let response = browser.get(&bulky).await;
+        assert_eq!(response.status(), 400, "{name}");
+        let page = response.text().await.unwrap();
+        // Not "cancelled", not a provider failure: refused as malformed, nothing echoed.
+        assert!(page.contains("malformed"), "{name}");
+        assert!(!page.contains(&long[..100]), "{name} reflected");
+        assert_nothing_written(&app, &mut browser).await;
+    }
+}

@@ -264,11 +264,15 @@ fn provider_error(error: &str) -> AppError {
 }
 
 fn check_param_sizes(params: &CallbackParams) -> Result<(), AppError> {
+    // Every parameter, whichever protocol: each is read below or shown in a message.
     let values = [
         &params.code,
         &params.state,
         &params.error,
         &params.error_description,
+        &params.oauth_token,
+        &params.oauth_verifier,
+        &params.denied,
     ];
     let bad = values
         .iter()
@@ -326,5 +330,22 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(check_param_sizes(&nul).unwrap_err().status(), 400);
+        let oauth1 = [
+            CallbackParams {
+                oauth_token: Some("t".repeat(MAX_PARAM_LEN + 1)),
+                ..Default::default()
+            },
+            CallbackParams {
+                oauth_verifier: Some("v".repeat(MAX_PARAM_LEN + 1)),
+                ..Default::default()
+            },
+            CallbackParams {
+                denied: Some("d\0".into()),
+                ..Default::default()
+            },
+        ];
+        for params in oauth1 {
+            assert_eq!(check_param_sizes(&params).unwrap_err().status(), 400);
+        }
     }
 }

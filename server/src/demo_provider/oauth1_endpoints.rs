@@ -26,6 +26,12 @@ use super::{
 /// How far a request's `oauth_timestamp` may be from our clock (oauthlib uses 600 s).
 pub const TIMESTAMP_WINDOW_SECS: i64 = 300;
 
+/// `timestamp` is the client's: any i64. `abs_diff` cannot overflow, where `(now - ts).abs()`
+/// panicked (debug) or wrapped (release) for timestamps near `i64::MIN`/`MAX`.
+fn within_window(now: i64, timestamp: i64) -> bool {
+    now.abs_diff(timestamp) <= TIMESTAMP_WINDOW_SECS as u64
+}
+
 fn unauthorized(reason: &'static str) -> Response {
     (StatusCode::UNAUTHORIZED, reason).into_response()
 }
@@ -104,7 +110,7 @@ fn verify(
         .and_then(|t| t.parse().ok())
         .ok_or("bad timestamp")?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    if (now - timestamp).abs() > TIMESTAMP_WINDOW_SECS {
+    if !within_window(now, timestamp) {
         return Err("timestamp out of window");
     }
     let nonce = get("oauth_nonce")
@@ -347,4 +353,21 @@ pub async fn verify_credentials(
         body["email"] = json!(email);
     }
     axum::Json(body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_timestamp_window_holds_at_its_edges_and_at_the_extremes_of_i64() {
+        let now = 1_700_000_000;
+        assert!(within_window(now, now - TIMESTAMP_WINDOW_SECS));
+        assert!(within_window(now, now + TIMESTAMP_WINDOW_SECS));
+        assert!(!within_window(now, now - TIMESTAMP_WINDOW_SECS - 1));
+        assert!(!within_window(now, now + TIMESTAMP_WINDOW_SECS + 1));
+        assert!(!within_window(now, i64::MIN));
+        assert!(!within_window(now, i64::MAX));
+        assert!(!within_window(-now, i64::MAX));
+    }
 }
