@@ -24,12 +24,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     // The page's Content-Security-Policy names this response's script nonce, which the
     // hydration scripts carry.
     #[cfg(feature = "ssr")]
-    if let (Some(nonce), Some(response)) = (
+    if let (Some(nonce), Some(response), Some(state)) = (
         leptos::nonce::use_nonce(),
         use_context::<leptos_axum::ResponseOptions>(),
+        use_context::<backend::state::AppState>(),
     ) {
-        if let Ok(value) = http::HeaderValue::from_str(&backend::csp::page_csp(&nonce.to_string()))
-        {
+        let csp = backend::csp::page_csp(&nonce.to_string(), &state.form_action);
+        if let Ok(value) = http::HeaderValue::from_str(&csp) {
             response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
         }
     }

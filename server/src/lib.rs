@@ -71,7 +71,10 @@ pub fn app(state: AppState) -> Router {
             origin,
             security::reject_cross_site,
         ))
-        .layer(axum::middleware::from_fn(security::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.is_https(),
+            security::security_headers,
+        ))
         .with_state(state)
 }
 

@@ -32,8 +32,16 @@ pub async fn reject_cross_site(
     next.run(request).await
 }
 
-/// Adds the headers every response should carry, keeping any a handler set itself.
-pub async fn security_headers(request: Request<Body>, next: Next) -> Response {
+/// Two years; not `includeSubDomains` or `preload`, which commit the operator's whole domain.
+const HSTS: &str = "max-age=63072000";
+
+/// Adds the headers every response should carry, keeping any a handler set itself; over
+/// https (`PUBLIC_URL`), HSTS too, so browsers never try plain http again.
+pub async fn security_headers(
+    State(https): State<bool>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
     let mut response = next.run(request).await;
     let is_html = response
         .headers()
@@ -51,6 +59,12 @@ pub async fn security_headers(request: Request<Body>, next: Next) -> Response {
         headers
             .entry(name)
             .or_insert(HeaderValue::from_static(value));
+    }
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
     }
     // Pages show who is signed in: never keep them in a shared or back-button cache.
     if is_html {

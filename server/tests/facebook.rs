@@ -305,3 +305,49 @@ async fn the_demo_provider_stands_in_for_facebook() {
         .chars()
         .all(|c| c.is_ascii_digit()));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pages_forms_may_lead_to_this_site_and_facebooks_sign_in_page_only() {
+    let fake = FakeProvider::start().await;
+    let app = app_with(&fake).await;
+    let authorize = fake
+        .facebook_env()
+        .into_iter()
+        .find(|(k, _)| *k == "OAUTH_FACEBOOK_AUTHORIZE_URL")
+        .map(|(_, v)| url::Url::parse(&v).unwrap())
+        .expect("the fake's authorize URL");
+    let facebook = authorize.origin().ascii_serialization();
+    let mut browser = app.browser();
+    let page = browser.get(&app.url("/")).await;
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    // The sign-in form's GET is redirected to the provider: browsers check that redirect
+    // against form-action, so Facebook's origin must be there, and nothing more.
+    assert!(
+        csp.ends_with(&format!("form-action 'self' {facebook}")),
+        "{csp}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plain_http_avatar_is_neither_kept_nor_rendered() {
+    let fake = FakeProvider::start().await;
+    fake.set_userinfo(UserinfoMode::Profile(json!({
+        "id": "778", "name": "Plain Picture",
+        "picture": {"data": {"url": "http://cdn.example/p.jpg", "is_silhouette": false}}
+    })));
+    let app = app_with(&fake).await;
+    let mut browser = app.browser();
+    assert_eq!(callback_with_code(&app, &mut browser).await.status(), 302);
+    assert_eq!(
+        app.me(&mut browser).await.unwrap()["avatar_url"],
+        serde_json::Value::Null
+    );
+    // A row from before the rule: the page still shows the initial, not the picture.
+    app.execute("UPDATE users SET avatar_url = 'http://cdn.example/old.jpg'")
+        .await;
+    let page = browser.get(&app.url("/")).await.text().await.unwrap();
+    assert!(page.contains("Plain Picture"), "signed in");
+    // (The URL is still in the page's hydration data, as /api/me gives it; no <img> loads it.)
+    assert!(!page.contains("src=\"http://cdn.example"), "no http picture rendered");
+    assert!(page.contains("avatar-initial"));
+}

@@ -54,6 +54,9 @@ async fn pages_carry_security_headers_and_a_nonce_csp() {
     assert_eq!(header("cache-control").as_deref(), Some("no-store"));
     let csp = header("content-security-policy").expect("a CSP");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    // Only the demo provider here, on this same origin: forms go nowhere else.
+    assert!(csp.ends_with("form-action 'self'"), "{csp}");
+    assert_eq!(header("strict-transport-security"), None, "not over http");
     assert!(csp.contains("'wasm-unsafe-eval'"), "{csp}");
     let nonce = csp
         .split("'nonce-")
@@ -85,10 +88,9 @@ async fn pages_carry_security_headers_and_a_nonce_csp() {
     // Non-page responses get the strict default policy.
     let me = browser.get(&app.url("/api/me")).await;
     assert_eq!(me.headers()["x-content-type-options"], "nosniff");
-    assert!(me.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .starts_with("default-src 'self'"));
+    let default_csp = me.headers()["content-security-policy"].to_str().unwrap();
+    assert!(default_csp.starts_with("default-src 'self'"));
+    assert!(default_csp.contains("form-action 'self'"), "{default_csp}");
 
     // The callback keeps its own stricter referrer policy.
     let callback = browser.get(&app.url("/callback/demo?code=x&state=y")).await;
@@ -159,4 +161,18 @@ async fn sign_in_routes_are_rate_limited_per_client_with_a_readable_page() {
     // Everything else keeps working.
     assert_eq!(browser.get(&app.url("/")).await.status(), 200);
     assert_eq!(browser.get(&app.url("/api/me")).await.status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_https_deployment_sends_hsts_so_browsers_never_fall_back_to_http() {
+    let app = TestApp::start(&[("PUBLIC_URL", "https://signin.example.com")]).await;
+    let mut browser = app.browser();
+    for path in ["/healthz", "/api/me", "/"] {
+        let response = browser.get(&app.url(path)).await;
+        assert_eq!(
+            response.headers()["strict-transport-security"],
+            "max-age=63072000",
+            "{path}"
+        );
+    }
 }

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use crate::models::CurrentUser;
 
-/// The provider's picture, or the nickname's initial in a circle.
+/// The provider's picture (https only), or the nickname's initial in a circle.
 #[component]
 pub fn Avatar(user: CurrentUser, #[prop(optional)] large: bool) -> impl IntoView {
     let class = if large {
@@ -10,7 +10,12 @@ pub fn Avatar(user: CurrentUser, #[prop(optional)] large: bool) -> impl IntoView
     } else {
         "avatar"
     };
-    match user.avatar_url.clone() {
+    // Sign-in keeps only https pictures; rows stored before that rule may hold others.
+    match user
+        .avatar_url
+        .clone()
+        .filter(|url| url.starts_with("https://"))
+    {
         Some(url) => view! {
             <img class=class src=url alt="" referrerpolicy="no-referrer"/>
         }

@@ -116,14 +116,15 @@ fn email(value: Option<&Value>) -> Option<String> {
     plausible.then(|| email.to_owned())
 }
 
-/// Only absolute http(s) URLs are kept: an avatar is put in an `<img src>`.
+/// Only absolute https URLs are kept: an avatar is put in an `<img src>`, and a plain-http
+/// image would be mixed content (and is outside the pages' CSP `img-src`).
 fn avatar_url(value: Option<&Value>) -> Option<String> {
     let raw = value?.as_str()?.trim();
     if raw.len() > MAX_AVATAR_URL_LEN {
         return None;
     }
     let url = url::Url::parse(raw).ok()?;
-    matches!(url.scheme(), "https" | "http").then(|| url.to_string())
+    (url.scheme() == "https").then(|| url.to_string())
 }
 
 #[cfg(test)]
@@ -226,12 +227,19 @@ mod tests {
     }
 
     #[test]
-    fn only_plausible_emails_and_http_avatars_are_kept() {
+    fn only_plausible_emails_and_https_avatars_are_kept() {
         let p = openid_userinfo(&json!({
             "sub": "s", "email": "not an email", "picture": "javascript:alert(1)"
         }))
         .unwrap();
         assert_eq!(p.email, None);
         assert_eq!(p.avatar_url, None);
+        let plain = openid_userinfo(&json!({"sub": "s", "picture": "http://img.example/a.png"}));
+        assert_eq!(plain.unwrap().avatar_url, None);
+        let secure = openid_userinfo(&json!({"sub": "s", "picture": "https://img.example/a.png"}));
+        assert_eq!(
+            secure.unwrap().avatar_url.as_deref(),
+            Some("https://img.example/a.png")
+        );
     }
 }
