@@ -348,6 +348,9 @@ async fn a_plain_http_avatar_is_neither_kept_nor_rendered() {
     let page = browser.get(&app.url("/")).await.text().await.unwrap();
     assert!(page.contains("Plain Picture"), "signed in");
     // (The URL is still in the page's hydration data, as /api/me gives it; no <img> loads it.)
-    assert!(!page.contains("src=\"http://cdn.example"), "no http picture rendered");
+    assert!(
+        !page.contains("src=\"http://cdn.example"),
+        "no http picture rendered"
+    );
     assert!(page.contains("avatar-initial"));
 }
