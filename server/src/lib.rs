@@ -34,7 +34,8 @@ pub fn app(state: AppState) -> Router {
 
     let mut sign_in_routes = Router::new()
         .route("/authorize/{provider}", get(routes::sign_in::authorize))
-        .route("/callback/{provider}", get(routes::sign_in::callback));
+        .route("/callback/{provider}", get(routes::sign_in::callback))
+        .route_layer(axum::middleware::from_fn(security::refuse_embedded_sign_in));
     if let Some(limit) = state.config.sign_in_rate_limit {
         sign_in_routes = rate_limit::limit(sign_in_routes, limit);
     }

@@ -176,3 +176,56 @@ async fn an_https_deployment_sends_hsts_so_browsers_never_fall_back_to_http() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_sites_page_cannot_start_or_cancel_a_sign_in_by_embedding_the_routes() {
+    let app = TestApp::start(&[]).await;
+    let mut browser = app.browser();
+    // A sign-in in progress: the provider has answered, the browser has not come back yet.
+    let callback = app
+        .consent(&mut browser, "demo", "", "Still Here", "", "allow")
+        .await;
+    let state = query_param(&callback, "state").unwrap();
+    let sessions_before = app.count("sessions").await;
+
+    // <img src="https://us/authorize/demo"> and <img src="https://us/callback/demo?...">
+    // on evil.example: the browser says cross-site, no-cors, image.
+    for path in [
+        "/authorize/demo".to_owned(),
+        format!("/callback/demo?error=access_denied&state={state}"),
+    ] {
+        for site in ["cross-site", "same-site"] {
+            let embedded = browser
+                .request(reqwest::Method::GET, &app.url(&path))
+                .header("sec-fetch-site", site)
+                .header("sec-fetch-mode", "no-cors")
+                .header("sec-fetch-dest", "image");
+            let response = browser.send(embedded).await;
+            assert_eq!(response.status(), 403, "{path} {site}");
+            assert!(
+                response.headers().get("set-cookie").is_none(),
+                "{path} {site}"
+            );
+        }
+    }
+    assert_eq!(
+        app.count("sessions").await,
+        sessions_before,
+        "no session stored"
+    );
+
+    // The sign-in in progress was neither replaced nor cancelled: it completes.
+    assert_eq!(browser.get(&callback).await.status(), 302);
+    assert_eq!(
+        app.me(&mut browser).await.unwrap()["nickname"],
+        "Still Here"
+    );
+
+    // A top-level navigation from another site (a "Sign in" link there) still starts one.
+    let link = browser
+        .request(reqwest::Method::GET, &app.url("/authorize/demo"))
+        .header("sec-fetch-site", "cross-site")
+        .header("sec-fetch-mode", "navigate")
+        .header("sec-fetch-dest", "document");
+    assert_eq!(browser.send(link).await.status(), 302);
+}
