@@ -1,3 +1,4 @@
+import http from "node:http";
 import { expect, test } from "@playwright/test";
 import { consent, waitForHydration } from "./helpers";
 
@@ -32,4 +33,37 @@ test("a name full of markup is shown as text, never run", async ({ page }) => {
   await expect(page.getByRole("heading", { level: 1 })).toContainText("<img src=x");
   expect(await page.evaluate(() => (window as any).__pwned)).toBeUndefined();
   await page.getByRole("button", { name: "Logout" }).click();
+});
+
+// Another site embeds the sign-in route in a hidden iframe: Chromium labels the request
+// cross-site / navigate / iframe, and the app refuses it before storing a session or calling
+// a provider. A link from that site, followed by the person, still starts a sign-in.
+// "Another site" is a page served by this test at http://localhost:4999: a different site
+// from 127.0.0.1, and on loopback, as Chromium's Local Network Access blocks requests from a
+// public page to 127.0.0.1 before they are sent. (An <img> is refused the same way, but
+// Chromium's opaque response blocking hides its status from the test.)
+test("another site's page cannot start a sign-in by embedding the route", async ({ page, context }) => {
+  const app = "http://127.0.0.1:3000";
+  const otherSite = http.createServer((_, res) => {
+    res.writeHead(200, { "content-type": "text/html" });
+    res.end(`<!DOCTYPE html><iframe src="${app}/authorize/demo" hidden></iframe>
+             <a id="link" href="${app}/authorize/demo">Sign in over there</a>`);
+  });
+  await new Promise<void>((ready) => otherSite.listen(4999, "::", ready));
+  try {
+    const embedded = page.waitForResponse((r) => r.url() === `${app}/authorize/demo`);
+    await page.goto("http://localhost:4999/");
+    const refused = await embedded;
+    expect(refused.status()).toBe(403);
+    const sent = await refused.request().allHeaders();
+    expect(sent["sec-fetch-site"]).toBe("cross-site");
+    expect(sent["sec-fetch-dest"]).toBe("iframe");
+    expect(await context.cookies(app)).toEqual([]);
+
+    // Followed as a link (a top-level navigation), it starts a sign-in at the provider.
+    await page.click("#link");
+    await expect(page.getByRole("heading", { name: "Sign in to Social Sign-in?" })).toBeVisible();
+  } finally {
+    otherSite.close();
+  }
 });

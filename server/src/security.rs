@@ -33,19 +33,22 @@ pub async fn reject_cross_site(
 }
 
 /// `/authorize/*` and `/callback/*` loaded by another site's page as an image, script,
-/// frame or fetch (`Sec-Fetch-Site` cross-site or same-site, `Sec-Fetch-Mode` not
-/// `navigate`) are refused before any session is touched or any provider called: an
-/// `<img src=".../authorize/twitter">` would otherwise make every visitor's browser store a
-/// session, replace their sign-in in progress and have us call Twitter. Top-level
-/// navigations stay allowed: the provider sends people back to `/callback` that way, and a
-/// "Sign in" link on another site is legitimate (the person sees the provider's page, and the
-/// callback must match this browser's own pending sign-in). Browsers without these headers
-/// cannot be told apart and pass.
+/// frame or fetch (`Sec-Fetch-Site` cross-site or same-site, and not a top-level navigation:
+/// `Sec-Fetch-Mode: navigate` with `Sec-Fetch-Dest: document`) are refused before any
+/// session is touched or any provider called: an `<img src=".../authorize/twitter">` or a
+/// hidden iframe would otherwise make every visitor's browser store a session, replace their
+/// sign-in in progress and have us call Twitter. Top-level navigations stay allowed: the
+/// provider sends people back to `/callback` that way, and a "Sign in" link on another site
+/// is legitimate (the person sees the provider's page, and the callback must match this
+/// browser's own pending sign-in). Browsers without these headers cannot be told apart and
+/// pass.
 pub async fn refuse_embedded_sign_in(request: Request, next: Next) -> Response {
     let embedded = {
         let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
         let from_elsewhere = matches!(header("sec-fetch-site"), Some("cross-site" | "same-site"));
-        from_elsewhere && header("sec-fetch-mode") != Some("navigate")
+        let top_level = header("sec-fetch-mode") == Some("navigate")
+            && header("sec-fetch-dest") == Some("document");
+        from_elsewhere && !top_level
     };
     if embedded {
         tracing::info!(

@@ -188,24 +188,29 @@ async fn another_sites_page_cannot_start_or_cancel_a_sign_in_by_embedding_the_ro
     let state = query_param(&callback, "state").unwrap();
     let sessions_before = app.count("sessions").await;
 
-    // <img src="https://us/authorize/demo"> and <img src="https://us/callback/demo?...">
-    // on evil.example: the browser says cross-site, no-cors, image.
+    // <img src="https://us/authorize/demo">, <iframe src="https://us/callback/demo?...">
+    // and the like on evil.example, as the browser labels them: an image, a hidden iframe,
+    // a script's fetch.
+    let embeddings = [
+        ("no-cors", "image"),
+        ("navigate", "iframe"),
+        ("cors", "empty"),
+    ];
     for path in [
         "/authorize/demo".to_owned(),
         format!("/callback/demo?error=access_denied&state={state}"),
     ] {
         for site in ["cross-site", "same-site"] {
-            let embedded = browser
-                .request(reqwest::Method::GET, &app.url(&path))
-                .header("sec-fetch-site", site)
-                .header("sec-fetch-mode", "no-cors")
-                .header("sec-fetch-dest", "image");
-            let response = browser.send(embedded).await;
-            assert_eq!(response.status(), 403, "{path} {site}");
-            assert!(
-                response.headers().get("set-cookie").is_none(),
-                "{path} {site}"
-            );
+            for (mode, dest) in embeddings {
+                let embedded = browser
+                    .request(reqwest::Method::GET, &app.url(&path))
+                    .header("sec-fetch-site", site)
+                    .header("sec-fetch-mode", mode)
+                    .header("sec-fetch-dest", dest);
+                let response = browser.send(embedded).await;
+                assert_eq!(response.status(), 403, "{path} {site} {dest}");
+                assert!(response.headers().get("set-cookie").is_none());
+            }
         }
     }
     assert_eq!(
