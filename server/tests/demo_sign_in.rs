@@ -145,15 +145,19 @@ async fn a_wrong_state_is_refused_and_uses_up_the_pending_sign_in() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_callback_in_another_browser_is_refused() {
-    // Login CSRF: the attacker's callback URL opened by the victim.
+    // Login CSRF: the attacker's callback URL opened by the victim. The victim has a
+    // sign-in of their own in progress, so only the state comparison can refuse it (with
+    // none, "no sign-in in progress" would answer first and the test could not fail).
     let app = TestApp::start(&[]).await;
     let mut attacker = app.browser();
     let callback = app
         .consent(&mut attacker, "demo", "", "Mallory", "", "allow")
         .await;
     let mut victim = app.browser();
+    app.start_sign_in(&mut victim, "demo", "").await;
     let response = victim.get(&callback).await;
     assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("state mismatch"));
     assert!(app.me(&mut victim).await.is_none());
     assert_eq!(app.count("users").await, 0);
 }

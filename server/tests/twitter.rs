@@ -75,12 +75,15 @@ async fn twitter_sign_in_runs_the_signed_exchange_and_stores_the_tokens() {
     // Access token and secret are kept for later API calls.
     assert_eq!(app.scalar("SELECT COUNT(*) FROM identities WHERE access_token IS NOT NULL AND access_token_secret IS NOT NULL").await, 1);
 
-    // The same person again is the same user.
+    // The same person again, from a fresh browser, signs in as the same user.
     let mut again = app.browser();
     let callback = consent(&app, &mut again, "Tess Tweet", "allow").await;
-    browser.get(&callback).await;
-    again.get(&callback).await;
+    assert_eq!(again.get(&callback).await.status(), 302);
+    let me_again = app.me(&mut again).await.expect("signed in again");
+    assert_eq!(me_again["id"], me["id"]);
+    assert_eq!(me_again["identities"][0]["social_id"], social_id);
     assert_eq!(app.count("users").await, 1);
+    assert_eq!(app.count("identities").await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
