@@ -136,6 +136,8 @@ async fn token_endpoint_failures_are_502_and_write_nothing() {
         (TokenMode::Status500, "token endpoint failed"),
         (TokenMode::BadJson, "token endpoint failed"),
         (TokenMode::Html, "token endpoint failed"),
+        // Was a 400 "did not accept the sign-in": an OAuth error body is not a refused code.
+        (TokenMode::ServerErrorJson, "token endpoint failed"),
     ] {
         let fake = FakeProvider::start().await;
         fake.set_token(mode.clone());

@@ -28,6 +28,8 @@ pub enum TokenMode {
     Redirect,
     Slow(Duration),
     InvalidGrant,
+    /// A 500 whose body is an OAuth error (`server_error`), as a provider in trouble sends.
+    ServerErrorJson,
 }
 
 #[derive(Clone, Debug)]
@@ -214,6 +216,12 @@ async fn token(State(state): State<FakeState>, headers: HeaderMap, body: String)
                 .to_string()
                 .into_response()
         }
+        TokenMode::ServerErrorJson => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [("content-type", "application/json")],
+            json!({"error": "server_error"}).to_string(),
+        )
+            .into_response(),
         TokenMode::InvalidGrant => (
             StatusCode::BAD_REQUEST,
             [("content-type", "application/json")],

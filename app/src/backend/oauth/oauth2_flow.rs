@@ -4,9 +4,10 @@
 //! never in shared objects (security.md §4).
 
 use oauth2::{
-    basic::BasicClient, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-    HttpClientError, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
-    TokenResponse, TokenUrl,
+    basic::{BasicClient, BasicErrorResponseType},
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpClientError,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse,
+    TokenUrl,
 };
 use url::Url;
 
@@ -93,11 +94,26 @@ pub async fn exchange_code(
         .request_async(http)
         .await
         .map_err(|err| match err {
-            RequestTokenError::ServerResponse(response) => {
-                tracing::warn!(provider = name, error = %response.error(), "token endpoint refused the code");
-                AppError::failed(400, "The provider did not accept the sign-in. Please try again.")
+            // Only `invalid_grant` says the code itself was refused (expired, used, not
+            // ours): the person may try again. Any other OAuth error body (`server_error`,
+            // `invalid_client`, ...) is the provider or our registration failing: a 502,
+            // as for Twitter.
+            RequestTokenError::ServerResponse(response)
+                if *response.error() == BasicErrorResponseType::InvalidGrant =>
+            {
+                tracing::warn!(provider = name, "token endpoint refused the code");
+                AppError::failed(
+                    400,
+                    "The provider did not accept the sign-in. Please try again.",
+                )
             }
-            RequestTokenError::Request(HttpClientError::Reqwest(err)) => transport_failure(name, "token", &err),
+            RequestTokenError::ServerResponse(response) => {
+                tracing::warn!(provider = name, error = %response.error(), "token endpoint failed");
+                AppError::failed(502, TOKEN_ENDPOINT_FAILED)
+            }
+            RequestTokenError::Request(HttpClientError::Reqwest(err)) => {
+                transport_failure(name, "token", &err)
+            }
             // oauth2 reports a 5xx with a non-JSON body, a wrong content type and bad
             // JSON alike (Parse/Other), without the status; one message covers them.
             RequestTokenError::Parse(err, _body) => {
