@@ -356,3 +356,19 @@ async fn a_plain_http_avatar_is_neither_kept_nor_rendered() {
     );
     assert!(page.contains("avatar-initial"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn facebooks_access_token_is_used_once_and_never_stored() {
+    let fake = FakeProvider::start().await;
+    let app = app_with(&fake).await;
+    let mut browser = app.browser();
+    assert_eq!(callback_with_code(&app, &mut browser).await.status(), 302);
+    assert_eq!(app.count("identities").await, 1);
+    assert_eq!(app.text("SELECT access_token FROM identities").await, None);
+    // A token stored by an earlier version is cleared at the next sign-in.
+    app.execute("UPDATE identities SET access_token = 'old-plaintext-token'")
+        .await;
+    let mut again = app.browser();
+    assert_eq!(callback_with_code(&app, &mut again).await.status(), 302);
+    assert_eq!(app.text("SELECT access_token FROM identities").await, None);
+}

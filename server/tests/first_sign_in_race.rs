@@ -27,7 +27,7 @@ fn profile() -> Profile {
 
 fn tokens() -> ProviderTokens {
     ProviderTokens {
-        access_token: Secret::new("token"),
+        access_token: Some(Secret::new("token")),
         token_secret: None,
     }
 }

@@ -6,7 +6,7 @@ mod support;
 use app::backend::db::users::{self, ProviderTokens};
 use app::backend::oauth::profile::Profile;
 use app::backend::secret::Secret;
-use support::TestApp;
+use support::{database::TestDatabase, TestApp};
 
 fn profile(email: Option<&str>, avatar: Option<&str>) -> Profile {
     Profile {
@@ -19,7 +19,7 @@ fn profile(email: Option<&str>, avatar: Option<&str>) -> Profile {
 
 fn tokens(token: &str, secret: Option<&str>) -> ProviderTokens {
     ProviderTokens {
-        access_token: Secret::new(token),
+        access_token: Some(Secret::new(token)),
         token_secret: secret.map(Secret::new),
     }
 }
@@ -88,4 +88,44 @@ async fn a_returning_sign_in_refreshes_tokens_and_keeps_what_the_provider_left_o
         None
     );
     assert_eq!(app.count("users").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upgrading_forgets_stored_oauth2_tokens_and_keeps_twitters() {
+    use app::backend::db::migrations::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectionTrait, Database};
+
+    // A database as the previous version left it (five migrations), with one OAuth 2
+    // identity holding a token and one OAuth 1.0a identity holding token and secret.
+    let database = TestDatabase::new().await;
+    let db = Database::connect(database.url()).await.unwrap();
+    Migrator::up(&db, Some(5)).await.unwrap();
+    db.execute_unprepared(
+        "INSERT INTO users (nickname, created_at, last_login_at) \
+         VALUES ('a', '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+    )
+    .await
+    .unwrap();
+    db.execute_unprepared(
+        "INSERT INTO identities (user_id, provider, provider_user_id, social_id, access_token, \
+         access_token_secret, created_at) VALUES \
+         (1, 'facebook', '1', 'facebook$1', 'fb-token', NULL, '2026-01-01 00:00:00'), \
+         (1, 'twitter', '2', 'twitter$2', 'tw-token', 'tw-secret', '2026-01-01 00:00:00')",
+    )
+    .await
+    .unwrap();
+
+    Migrator::up(&db, None).await.unwrap();
+    let app = TestApp::start_on(&database, None, &[]).await;
+    assert_eq!(
+        app.text("SELECT access_token FROM identities WHERE provider = 'facebook'")
+            .await,
+        None
+    );
+    assert_eq!(
+        app.text("SELECT access_token FROM identities WHERE provider = 'twitter'")
+            .await
+            .as_deref(),
+        Some("tw-token")
+    );
 }

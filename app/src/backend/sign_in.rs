@@ -187,13 +187,9 @@ async fn complete(
             )
             .await?;
             let profile = oauth2_flow::fetch_profile(&state.http, provider, &access_token).await?;
-            (
-                profile,
-                ProviderTokens {
-                    access_token,
-                    token_secret: None,
-                },
-            )
+            // Used once, to read the profile; nothing calls the provider later, so it is not
+            // kept (an earlier one is cleared).
+            (profile, ProviderTokens::NONE)
         }
         PendingProof::OAuth1 {
             request_token,
@@ -228,7 +224,7 @@ async fn complete(
             (
                 profile,
                 ProviderTokens {
-                    access_token: access.token,
+                    access_token: Some(access.token),
                     token_secret: Some(access.secret),
                 },
             )

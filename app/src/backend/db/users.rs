@@ -12,11 +12,20 @@ use crate::backend::oauth::profile::Profile;
 use crate::backend::secret::Secret;
 use crate::models::{CurrentUser, LinkedIdentity};
 
-/// The provider's credentials for later API calls on the user's behalf.
+/// The provider's credentials for later API calls on the user's behalf, when they are
+/// kept at all: until tokens are encrypted at rest, only those something uses are stored.
 pub struct ProviderTokens {
-    pub access_token: Secret,
+    pub access_token: Option<Secret>,
     /// OAuth 1.0a only.
     pub token_secret: Option<Secret>,
+}
+
+impl ProviderTokens {
+    /// Nothing kept (any earlier token is cleared).
+    pub const NONE: Self = Self {
+        access_token: None,
+        token_secret: None,
+    };
 }
 
 /// `facebook$10153...`: the provider-unique key of an identity.
@@ -119,7 +128,7 @@ async fn record_returning_sign_in(
     Identities::update_many()
         .col_expr(
             identities::Column::AccessToken,
-            Expr::value(tokens.access_token.expose().to_owned()),
+            Expr::value(tokens.access_token.as_ref().map(|t| t.expose().to_owned())),
         )
         .col_expr(
             identities::Column::AccessTokenSecret,
@@ -171,7 +180,7 @@ where
         provider: Set(provider.to_owned()),
         provider_user_id: Set(profile.provider_user_id.clone()),
         social_id: Set(social_id.to_owned()),
-        access_token: Set(Some(tokens.access_token.expose().to_owned())),
+        access_token: Set(tokens.access_token.as_ref().map(|t| t.expose().to_owned())),
         access_token_secret: Set(tokens.token_secret.as_ref().map(|s| s.expose().to_owned())),
         created_at: Set(now),
         ..Default::default()

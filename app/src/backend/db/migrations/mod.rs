@@ -5,6 +5,7 @@ mod m20261127_000002_create_identities;
 mod m20261127_000003_create_sessions;
 mod m20261127_000004_add_identity_tokens;
 mod m20261127_000005_hash_session_ids;
+mod m20261127_000006_forget_unused_tokens;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_create_sessions::Migration),
             Box::new(m20261127_000004_add_identity_tokens::Migration),
             Box::new(m20261127_000005_hash_session_ids::Migration),
+            Box::new(m20261127_000006_forget_unused_tokens::Migration),
         ]
     }
 }
