@@ -67,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         // Nothing here takes large bodies: forms and server-function arguments are small.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
         .layer(axum::middleware::from_fn(sessions::keep_cookie_expiry))
+        .layer(axum::middleware::from_fn(security::hide_sign_in_server_fns))
         .layer(sessions::layer(&state))
         .layer(axum::middleware::from_fn_with_state(
             origin,

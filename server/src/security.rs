@@ -64,6 +64,26 @@ pub async fn refuse_embedded_sign_in(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// The sign-in server functions (`start_sign_in`, `finish_sign_in`) run only inside the
+/// `/authorize` and `/callback` handlers, behind their rate limit, query guard, embedding
+/// check and `no-store`/`no-referrer` headers. Leptos also mounts every server function as
+/// a public HTTP endpoint under `/api/...`; for these two that would be a side door around
+/// all of it (a loop of `start_sign_in` for Twitter is a loop of signed calls to Twitter),
+/// so their endpoints answer 404 whatever the method or body.
+pub async fn hide_sign_in_server_fns(request: Request, next: Next) -> Response {
+    use app::api::{FinishSignIn, StartSignIn};
+    use leptos::server_fn::ServerFn;
+    let path = request.uri().path();
+    if path == <StartSignIn as ServerFn>::PATH || path == <FinishSignIn as ServerFn>::PATH {
+        return (
+            StatusCode::NOT_FOUND,
+            Html("<!DOCTYPE html><title>Not found</title><p>Not found.</p>"),
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
 /// Two years; not `includeSubDomains` or `preload`, which commit the operator's whole domain.
 const HSTS: &str = "max-age=63072000";
 

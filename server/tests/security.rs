@@ -234,3 +234,45 @@ async fn another_sites_page_cannot_start_or_cancel_a_sign_in_by_embedding_the_ro
         .header("sec-fetch-dest", "document");
     assert_eq!(browser.send(link).await.status(), 302);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sign_in_server_functions_cannot_be_called_over_http_around_the_routes_guards() {
+    use app::api::{FinishSignIn, StartSignIn};
+    let app = TestApp::start(&[]).await;
+    let mut browser = app.browser();
+    let endpoints = [
+        (
+            <StartSignIn as ServerFn>::PATH,
+            "provider=demo&remember=false",
+        ),
+        (
+            <FinishSignIn as ServerFn>::PATH,
+            "provider=demo&params[code]=c&params[state]=s",
+        ),
+    ];
+    for (path, body) in endpoints {
+        // Well-formed, malformed (was a 500 for finish_sign_in), and as a GET; with and
+        // without an Origin (a client sending none passed the cross-site check).
+        for (method, body) in [
+            (reqwest::Method::POST, body),
+            (reqwest::Method::POST, "%%%\u{0}garbage=&&="),
+            (reqwest::Method::GET, ""),
+        ] {
+            let request = browser
+                .request(method.clone(), &app.url(path))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.to_owned());
+            let response = browser.send(request).await;
+            assert_eq!(response.status(), 404, "{method} {path} {body}");
+            assert!(response.headers().get("set-cookie").is_none());
+        }
+    }
+    assert_eq!(app.count("sessions").await, 0, "no session stored");
+    // The routes that carry those server functions still work.
+    assert_eq!(
+        app.sign_in_with_demo(&mut browser, "Front Door", false)
+            .await
+            .status(),
+        302
+    );
+}
