@@ -236,3 +236,45 @@ async fn next_survives_only_as_a_local_path() {
         .await;
     assert_eq!(location(&browser.get(&callback).await), "/welcome?x=1");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_demo_provider_deliberately_run_on_a_public_address_warns_on_its_consent_page() {
+    use app::backend::config::DEMO_PROVIDER_EXPOSED;
+    for (public_url, demo, warned) in [
+        ("https://signin.example.com", DEMO_PROVIDER_EXPOSED, true),
+        ("http://127.0.0.1:3000", "on", false),
+    ] {
+        let app = TestApp::start(&[("PUBLIC_URL", public_url), ("DEMO_PROVIDER", demo)]).await;
+        let mut browser = app.browser();
+        let start = browser.get(&app.url("/authorize/demo")).await;
+        let consent_path = url::Url::parse(&location(&start)).unwrap();
+        let consent_url = app.url(&format!(
+            "{}?{}",
+            consent_path.path(),
+            consent_path.query().unwrap()
+        ));
+        let page = browser.get(&consent_url).await.text().await.unwrap();
+        assert!(page.contains("Sign in to Social Sign-in?"), "{public_url}");
+        assert_eq!(
+            page.contains("Anyone can sign in here as anyone"),
+            warned,
+            "{public_url}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deployed_site_has_no_demo_provider_unless_asked_for_in_so_many_words() {
+    let app = TestApp::start(&[("PUBLIC_URL", "https://signin.example.com")]).await;
+    let mut browser = app.browser();
+    assert_eq!(browser.get(&app.url("/authorize/demo")).await.status(), 404);
+    assert_eq!(
+        browser
+            .get(&app.url("/demo-provider/authorize"))
+            .await
+            .status(),
+        404
+    );
+    let page = browser.get(&app.url("/")).await.text().await.unwrap();
+    assert!(!page.contains("Sign in with Demo"));
+}

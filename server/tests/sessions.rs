@@ -2,6 +2,8 @@
 
 mod support;
 
+use app::backend::config::DEMO_PROVIDER_EXPOSED;
+
 use support::TestApp;
 
 fn cookie_for<'a>(log: &'a [String], name: &str) -> Vec<&'a String> {
@@ -131,7 +133,12 @@ async fn garbage_session_cookies_mean_signed_out() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn on_https_the_cookie_is_secure_and_host_prefixed() {
-    let app = TestApp::start(&[("PUBLIC_URL", "https://signin.example.com")]).await;
+    // The demo provider at a public address needs its explicit value.
+    let app = TestApp::start(&[
+        ("PUBLIC_URL", "https://signin.example.com"),
+        ("DEMO_PROVIDER", DEMO_PROVIDER_EXPOSED),
+    ])
+    .await;
     let mut browser = app.browser();
     let start = browser.get(&app.url("/authorize/demo")).await;
     assert_eq!(start.status(), 302);

@@ -22,7 +22,7 @@ pub struct Config {
     /// May hold a password, hence a [`Secret`].
     pub database_url: Secret,
     pub database_tuning: DatabaseTuning,
-    /// `None` when `DEMO_PROVIDER=off`.
+    /// `None` when off (`DEMO_PROVIDER=off`, or by default with a non-loopback `PUBLIC_URL`).
     pub demo_provider: Option<DemoProviderConfig>,
     /// Offered providers, in button order.
     pub providers: Vec<ProviderConfig>,
@@ -54,6 +54,43 @@ pub struct RateLimit {
 #[derive(Debug)]
 pub struct DemoProviderConfig {
     pub clients: Vec<(String, Secret)>,
+    /// On with a `PUBLIC_URL` other people can reach (only by [`DEMO_PROVIDER_EXPOSED`]):
+    /// warned about at start-up and on its consent page.
+    pub exposed: bool,
+}
+
+/// The only `DEMO_PROVIDER` value that turns the demo provider on when `PUBLIC_URL` is not a
+/// loopback address: it lets anyone sign in as anyone, with any unverified email.
+pub const DEMO_PROVIDER_EXPOSED: &str = "on-and-anyone-can-sign-in-as-anyone";
+
+/// Whether the demo provider runs, and whether people other than this machine's can reach
+/// it: `None` off; on by default only for a loopback `PUBLIC_URL` (a fresh clone's demo).
+fn demo_provider_switch(
+    raw: Option<String>,
+    public_url: &Url,
+) -> Result<Option<bool>, ConfigError> {
+    let loopback = match public_url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if raw.as_deref().map(str::trim) == Some(DEMO_PROVIDER_EXPOSED) {
+        return Ok(Some(!loopback));
+    }
+    match (parse_switch("DEMO_PROVIDER", raw, loopback)?, loopback) {
+        (false, _) => Ok(None),
+        (true, true) => Ok(Some(false)),
+        (true, false) => Err(config_error(
+            "DEMO_PROVIDER",
+            format!(
+                "is on, but PUBLIC_URL ({}) is not a loopback address, and the demo provider \
+                 lets anyone sign in as anyone. Set DEMO_PROVIDER=off, or \
+                 DEMO_PROVIDER={DEMO_PROVIDER_EXPOSED} if that is really what you want",
+                public_url.origin().ascii_serialization()
+            ),
+        )),
+    }
 }
 
 #[derive(Debug)]
@@ -150,25 +187,26 @@ impl Config {
         });
 
         let mut providers = Vec::new();
-        let demo_provider = if parse_switch("DEMO_PROVIDER", get("DEMO_PROVIDER"), true)? {
-            let secret = Secret::new(Alphanumeric.sample_string(&mut rand::rng(), 40));
-            let mut clients = vec![(DEMO_CLIENT_ID.to_owned(), secret.clone())];
-            clients.extend(parse_demo_clients(get("DEMO_PROVIDER_CLIENTS"))?);
-            let own_url = |path: &str| public_url.join(path).expect("static path joins");
-            providers.push(ProviderConfig {
-                spec: &providers::DEMO,
-                client_id: DEMO_CLIENT_ID.to_owned(),
-                client_secret: secret,
-                authorize_url: own_url(providers::DEMO.authorize_url),
-                token_url: own_url(providers::DEMO.token_url),
-                userinfo_url: own_url(providers::DEMO.userinfo_url),
-                request_token_url: None,
-                force_login: false,
-            });
-            Some(DemoProviderConfig { clients })
-        } else {
-            None
-        };
+        let demo_provider =
+            if let Some(exposed) = demo_provider_switch(get("DEMO_PROVIDER"), &public_url)? {
+                let secret = Secret::new(Alphanumeric.sample_string(&mut rand::rng(), 40));
+                let mut clients = vec![(DEMO_CLIENT_ID.to_owned(), secret.clone())];
+                clients.extend(parse_demo_clients(get("DEMO_PROVIDER_CLIENTS"))?);
+                let own_url = |path: &str| public_url.join(path).expect("static path joins");
+                providers.push(ProviderConfig {
+                    spec: &providers::DEMO,
+                    client_id: DEMO_CLIENT_ID.to_owned(),
+                    client_secret: secret,
+                    authorize_url: own_url(providers::DEMO.authorize_url),
+                    token_url: own_url(providers::DEMO.token_url),
+                    userinfo_url: own_url(providers::DEMO.userinfo_url),
+                    request_token_url: None,
+                    force_login: false,
+                });
+                Some(DemoProviderConfig { clients, exposed })
+            } else {
+                None
+            };
 
         for spec in providers::CONFIGURABLE {
             if let Some(provider) = provider_from_env(spec, &get)? {
@@ -375,6 +413,35 @@ mod tests {
         );
         assert!(!config.is_https());
         assert_eq!(config.origin(), "http://127.0.0.1:3000");
+    }
+
+    #[test]
+    fn the_demo_provider_cannot_ship_by_accident() {
+        // A fresh clone (loopback PUBLIC_URL): on by default.
+        for url in [
+            "http://127.0.0.1:3000",
+            "http://localhost:8080",
+            "http://[::1]:3000",
+        ] {
+            let demo = config(&[("PUBLIC_URL", url)]).unwrap().demo_provider;
+            assert!(!demo.expect(url).exposed, "{url}");
+        }
+        // Deployed: off by default, `on` refused with the reason, only the explicit value
+        // turns it on, marked as exposed.
+        let public = ("PUBLIC_URL", "https://signin.example.com");
+        assert!(config(&[public]).unwrap().demo_provider.is_none());
+        let refused = config(&[public, ("DEMO_PROVIDER", "on")]).unwrap_err();
+        assert_eq!(refused.variable, "DEMO_PROVIDER");
+        assert!(
+            refused.to_string().contains(DEMO_PROVIDER_EXPOSED),
+            "{refused}"
+        );
+        let exposed = config(&[public, ("DEMO_PROVIDER", DEMO_PROVIDER_EXPOSED)]).unwrap();
+        assert!(exposed.demo_provider.unwrap().exposed);
+        assert!(config(&[public, ("DEMO_PROVIDER", "off")])
+            .unwrap()
+            .demo_provider
+            .is_none());
     }
 
     #[test]

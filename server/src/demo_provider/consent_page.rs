@@ -9,6 +9,8 @@ pub struct ConsentForm<'a> {
     /// Where the form posts, e.g. `/demo-provider/authorize`.
     pub action: &'a str,
     pub hidden: Vec<(&'static str, String)>,
+    /// The provider runs where others can reach it (`DEMO_PROVIDER_EXPOSED`): say so.
+    pub exposed: bool,
 }
 
 /// A full HTML document asking who you are and whether to let the app sign you in.
@@ -16,6 +18,7 @@ pub fn render(form: &ConsentForm, name: &str, email: &str, problem: Option<&str>
     let client_id = form.client_id.to_owned();
     let action = form.action.to_owned();
     let hidden = form.hidden.clone();
+    let exposed = form.exposed;
     let (name, email) = (name.to_owned(), email.to_owned());
     let problem = problem.map(str::to_owned);
     let body = Owner::new().with(move || {
@@ -24,6 +27,11 @@ pub fn render(form: &ConsentForm, name: &str, email: &str, problem: Option<&str>
                 <section class="card consent-card" aria-labelledby="consent-title">
                     <p class="muted">"Demo identity provider"</p>
                     <h1 id="consent-title">"Sign in to Social Sign-in?"</h1>
+                    {exposed.then(|| view! {
+                        <p class="flash flash-error" role="alert">
+                            "Warning: this demo provider is running on a public site. Anyone can sign in here as anyone, with any email; nothing is verified."
+                        </p>
+                    })}
                     <p>
                         "The application " <code>{client_id}</code>
                         " asks to know your name and email."

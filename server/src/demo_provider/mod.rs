@@ -6,7 +6,7 @@
 //! Connect shape) and `GET graph/me` (Facebook Graph shape, so tests can point
 //! `OAUTH_FACEBOOK_*` here). OAuth 1.0a, Twitter-shaped, under `oauth1/`: `request_token`,
 //! `authenticate`/`authorize`, `access_token`, `verify_credentials.json` (so tests can point
-//! `OAUTH_TWITTER_*` here). Turn it off in production with `DEMO_PROVIDER=off`.
+//! `OAUTH_TWITTER_*` here). On by default only for a loopback `PUBLIC_URL` (config.rs).
 
 mod consent_page;
 mod grants;
@@ -33,6 +33,8 @@ pub struct DemoProvider {
     public_url: Url,
     grants: grants::Grants,
     oauth1: oauth1_grants::OAuth1Grants,
+    /// Reachable by others (see `DemoProviderConfig::exposed`): the consent page warns.
+    exposed: bool,
 }
 
 pub fn router<S>(config: &DemoProviderConfig, public_url: &Url) -> Router<S> {
@@ -45,7 +47,14 @@ pub fn router<S>(config: &DemoProviderConfig, public_url: &Url) -> Router<S> {
         public_url: public_url.clone(),
         grants: grants::Grants::default(),
         oauth1: oauth1_grants::OAuth1Grants::default(),
+        exposed: config.exposed,
     });
+    if config.exposed {
+        tracing::warn!(
+            %public_url,
+            "the demo provider is on at a public address: anyone can sign in as anyone"
+        );
+    }
     Router::new()
         .route(
             "/authorize",

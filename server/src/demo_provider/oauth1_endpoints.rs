@@ -222,6 +222,7 @@ pub async fn authenticate_page(
         client_id: &pending.consumer_key,
         action: "/demo-provider/oauth1/authorize",
         hidden: vec![("oauth_token", token)],
+        exposed: provider.exposed,
     };
     Html(consent_page::render(&form, "Demo User", "", None)).into_response()
 }
@@ -254,6 +255,7 @@ pub async fn authorize_decision(
                 client_id: &pending.consumer_key,
                 action: "/demo-provider/oauth1/authorize",
                 hidden: vec![("oauth_token", token)],
+                exposed: provider.exposed,
             };
             let page = consent_page::render(&consent, &name, &email, Some(NAME_PROBLEM));
             return (StatusCode::BAD_REQUEST, Html(page)).into_response();

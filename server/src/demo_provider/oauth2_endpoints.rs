@@ -96,7 +96,7 @@ fn validate(
 }
 
 impl ValidAuthorizeRequest {
-    fn consent_form(&self) -> consent_page::ConsentForm<'_> {
+    fn consent_form(&self, exposed: bool) -> consent_page::ConsentForm<'_> {
         consent_page::ConsentForm {
             client_id: &self.client_id,
             action: "/demo-provider/authorize",
@@ -108,6 +108,7 @@ impl ValidAuthorizeRequest {
                 ("code_challenge", self.code_challenge.clone()),
                 ("code_challenge_method", "S256".into()),
             ],
+            exposed,
         }
     }
 }
@@ -148,7 +149,7 @@ pub async fn authorize_page(
     let params = params.map(|Query(p)| p).unwrap_or_default();
     match validate(&provider, &params) {
         Ok(request) => Html(consent_page::render(
-            &request.consent_form(),
+            &request.consent_form(provider.exposed),
             "Demo User",
             "",
             None,
@@ -186,7 +187,12 @@ pub async fn authorize_decision(
     }
     let (name, email) = consented_identity_fields(&form.name, &form.email);
     if !acceptable_name(&name) {
-        let page = consent_page::render(&request.consent_form(), &name, &email, Some(NAME_PROBLEM));
+        let page = consent_page::render(
+            &request.consent_form(provider.exposed),
+            &name,
+            &email,
+            Some(NAME_PROBLEM),
+        );
         return (StatusCode::BAD_REQUEST, Html(page)).into_response();
     }
     let identity = DemoIdentity {
