@@ -1,7 +1,10 @@
 //! Request and response hardening applied to every route: cross-site requests may not
 //! change state, and every response carries the security headers.
 
-use app::backend::{csp::DEFAULT_CSP, same_origin::is_cross_site};
+use app::backend::{
+    csp::DEFAULT_CSP,
+    same_origin::{is_cross_site, is_embedded_by_another_site},
+};
 use axum::{
     body::Body,
     extract::{Request, State},
@@ -23,43 +26,32 @@ pub async fn reject_cross_site(
     );
     if !safe && is_cross_site(request.headers(), &expected_origin) {
         tracing::info!(method = %request.method(), path = request.uri().path(), "cross-site request refused");
-        return (
+        return refusal(
             StatusCode::FORBIDDEN,
-            Html("<!DOCTYPE html><title>Forbidden</title><p>This request came from another site and was refused.</p>"),
-        )
-            .into_response();
+            "This request came from another site and was refused.",
+        );
     }
     next.run(request).await
 }
 
 /// `/authorize/*` and `/callback/*` loaded by another site's page as an image, script,
-/// frame or fetch (`Sec-Fetch-Site` cross-site or same-site, and not a top-level navigation:
-/// `Sec-Fetch-Mode: navigate` with `Sec-Fetch-Dest: document`) are refused before any
-/// session is touched or any provider called: an `<img src=".../authorize/twitter">` or a
-/// hidden iframe would otherwise make every visitor's browser store a session, replace their
-/// sign-in in progress and have us call Twitter. Top-level navigations stay allowed: the
-/// provider sends people back to `/callback` that way, and a "Sign in" link on another site
-/// is legitimate (the person sees the provider's page, and the callback must match this
-/// browser's own pending sign-in). Browsers without these headers cannot be told apart and
-/// pass.
+/// iframe or fetch (`is_embedded_by_another_site`) are refused before any session is touched
+/// or any provider called: an `<img src=".../authorize/twitter">` or a hidden iframe would
+/// otherwise make every visitor's browser store a session, replace their sign-in in progress
+/// and have us call Twitter. Top-level navigations stay allowed: the provider sends people
+/// back to `/callback` that way, and a "Sign in" link on another site is legitimate (the
+/// person sees the provider's page, and the callback must match this browser's own pending
+/// sign-in).
 pub async fn refuse_embedded_sign_in(request: Request, next: Next) -> Response {
-    let embedded = {
-        let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
-        let from_elsewhere = matches!(header("sec-fetch-site"), Some("cross-site" | "same-site"));
-        let top_level = header("sec-fetch-mode") == Some("navigate")
-            && header("sec-fetch-dest") == Some("document");
-        from_elsewhere && !top_level
-    };
-    if embedded {
+    if is_embedded_by_another_site(request.headers()) {
         tracing::info!(
             path = request.uri().path(),
             "embedded cross-site sign-in request refused"
         );
-        return (
+        return refusal(
             StatusCode::FORBIDDEN,
-            Html("<!DOCTYPE html><title>Forbidden</title><p>Sign-in cannot be started or finished from inside another site's page.</p>"),
-        )
-            .into_response();
+            "Sign-in cannot be started or finished from inside another site's page.",
+        );
     }
     next.run(request).await
 }
@@ -75,13 +67,17 @@ pub async fn hide_sign_in_server_fns(request: Request, next: Next) -> Response {
     use leptos::server_fn::ServerFn;
     let path = request.uri().path();
     if path == <StartSignIn as ServerFn>::PATH || path == <FinishSignIn as ServerFn>::PATH {
-        return (
-            StatusCode::NOT_FOUND,
-            Html("<!DOCTYPE html><title>Not found</title><p>Not found.</p>"),
-        )
-            .into_response();
+        return refusal(StatusCode::NOT_FOUND, "Not found.");
     }
     next.run(request).await
+}
+
+/// A minimal page saying why a request was refused (the app's own pages need a session and
+/// a render; these answers must not).
+fn refusal(status: StatusCode, message: &'static str) -> Response {
+    let title = status.canonical_reason().unwrap_or("Refused");
+    let page = format!("<!DOCTYPE html><title>{title}</title><p>{message}</p>");
+    (status, Html(page)).into_response()
 }
 
 /// Two years; not `includeSubDomains` or `preload`, which commit the operator's whole domain.
