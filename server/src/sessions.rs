@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use app::backend::{auth_session, session_store::SeaOrmSessionStore, state::AppState};
+use app::backend::{
+    auth_session, session_store::SeaOrmSessionStore, sign_in_claims, state::AppState,
+};
 use axum::{extract::Request, middleware::Next, response::Response};
 use tower_sessions::{
     cookie::SameSite, session_store::ExpiredDeletion, Expiry, Session, SessionManagerLayer,
@@ -40,15 +42,20 @@ pub async fn keep_cookie_expiry(request: Request, next: Next) -> Response {
     response
 }
 
-/// Deletes expired session records periodically.
+/// Deletes expired session records, and claims of sign-ins that can no longer complete,
+/// periodically.
 pub fn spawn_cleanup(state: &AppState) {
-    let store = SeaOrmSessionStore::new(state.db.clone());
+    let db = state.db.clone();
+    let store = SeaOrmSessionStore::new(db.clone());
     tokio::spawn(async move {
         let mut every = tokio::time::interval(SESSION_CLEANUP_EVERY);
         loop {
             every.tick().await;
             if let Err(err) = store.delete_expired().await {
                 tracing::warn!(error = %err, "could not delete expired sessions");
+            }
+            if let Err(err) = sign_in_claims::delete_expired(&db).await {
+                tracing::warn!(error = %err, "could not delete expired sign-in claims");
             }
         }
     });

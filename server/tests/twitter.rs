@@ -104,7 +104,7 @@ async fn denying_at_twitter_cancels() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_tampered_oauth_token_is_refused_and_uses_up_the_request_token() {
+async fn a_tampered_oauth_token_is_refused_and_leaves_the_sign_in_to_its_owner() {
     let app = app_with_local_twitter(CONSUMER_SECRET).await;
     let mut browser = app.browser();
     let callback = consent(&app, &mut browser, "Tamper", "allow").await;
@@ -115,9 +115,12 @@ async fn a_tampered_oauth_token_is_refused_and_uses_up_the_request_token() {
     let page = response.text().await.unwrap();
     assert!(page.contains("Authentication failed.") && page.contains("token mismatch"));
     assert!(!page.contains("someone-elses-token"));
-    // The genuine callback afterwards fails too: the request token was single use.
+    assert_eq!(app.count("users").await, 0);
+    // A wrong token proves nothing, so it cannot use up the real sign-in: the genuine
+    // answer afterwards completes it, once.
+    assert_eq!(browser.get(&callback).await.status(), 302);
+    assert_eq!(app.me(&mut browser).await.unwrap()["nickname"], "tamper");
     assert_eq!(browser.get(&callback).await.status(), 400);
-    assert_nothing_written(&app, &mut browser).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -13,5 +13,6 @@ pub mod same_origin;
 pub mod secret;
 pub mod session_store;
 pub mod sign_in;
+pub mod sign_in_claims;
 pub mod state;
 pub mod stylesheet;

@@ -7,10 +7,12 @@ use tower_sessions::Session;
 use url::Url;
 
 use super::auth_session::{self, session_failure};
+use super::config::ProviderConfig;
 use super::db::users::{self, ProviderTokens};
 use super::oauth::{oauth1_flow, oauth2_flow};
 use super::return_to::safe_next;
 use super::secret::{constant_time_eq, Secret};
+use super::sign_in_claims::{self, Claim};
 use super::state::AppState;
 use crate::error::AppError;
 use crate::models::CallbackParams;
@@ -89,88 +91,136 @@ pub async fn start(
 }
 
 /// Completes the sign-in the provider sent back. Returns where to send the browser.
-/// Whatever the outcome, the pending sign-in is gone afterwards (single use); on failure
-/// nothing is written and an anonymous session is dropped entirely.
+///
+/// Anyone can send a browser to the callback (a link on another site is a top-level
+/// navigation, which carries the session cookie), so an answer may act on the pending
+/// sign-in only once it has shown that it belongs to it: its `state` (OAuth 2) or request
+/// token (OAuth 1.0a) must match. Until then nothing in the session changes, so a forged
+/// `error=access_denied` or a malformed answer cannot cancel the person's sign-in. After
+/// that the pending sign-in is claimed (one callback only) and used up whatever the
+/// outcome; on failure nothing is written and an anonymous session is dropped entirely.
 pub async fn finish(
     state: &AppState,
     session: &Session,
-    provider: &str,
+    provider_name: &str,
     params: &CallbackParams,
 ) -> Result<String, AppError> {
-    if state.config.provider(provider).is_none() {
-        return Err(AppError::UnknownProvider);
+    let provider = state
+        .config
+        .provider(provider_name)
+        .ok_or(AppError::UnknownProvider)?;
+    check_param_sizes(params)?;
+    let pending: Option<PendingSignIn> = session.get(PENDING_KEY).await.map_err(session_failure)?;
+    let Some(pending) = pending else {
+        end_if_anonymous(session).await?;
+        return Err(AppError::failed(
+            400,
+            "No sign-in was in progress in this browser, or it has expired. Please start again.",
+        ));
+    };
+    check_binding(&pending, provider_name, params)?;
+    let claim = sign_in_claims::claim(&state.db, pending.proof.binding(), pending.claim_expiry())
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "could not claim the pending sign-in");
+            AppError::from_db(&err)
+        })?;
+    if claim == Claim::AlreadyTaken {
+        // Another request is completing (or has completed) this sign-in; its outcome is
+        // the browser's, so this one leaves the session alone.
+        return Err(AppError::failed(
+            400,
+            "This sign-in answer has already been used.",
+        ));
     }
-    let pending = take_pending(session).await?;
+    session
+        .remove::<serde_json::Value>(PENDING_KEY)
+        .await
+        .map_err(session_failure)?;
     let result = complete(state, session, provider, params, pending).await;
-    if result.is_err() && auth_session::user_id(session).await?.is_none() {
-        auth_session::sign_out(session).await?;
+    if result.is_err() {
+        end_if_anonymous(session).await?;
     }
     result
 }
 
-/// Ends a pending sign-in without completing it (e.g. an unreadable callback).
-pub async fn abandon(session: &Session) -> Result<(), AppError> {
-    take_pending(session).await?;
+/// A session that only carried the sign-in has nothing left worth keeping.
+async fn end_if_anonymous(session: &Session) -> Result<(), AppError> {
     if auth_session::user_id(session).await?.is_none() {
         auth_session::sign_out(session).await?;
     }
     Ok(())
 }
 
-async fn take_pending(session: &Session) -> Result<Option<PendingSignIn>, AppError> {
-    // `get` first: `remove` of an absent key would still mark the session modified.
-    let pending: Option<PendingSignIn> = session.get(PENDING_KEY).await.map_err(session_failure)?;
-    if pending.is_some() {
-        session
-            .remove::<serde_json::Value>(PENDING_KEY)
-            .await
-            .map_err(session_failure)?;
+impl PendingSignIn {
+    /// After this (unix seconds) the sign-in is refused as too slow.
+    fn deadline(&self) -> i64 {
+        self.started_at + PENDING_TTL_SECS
     }
-    Ok(pending)
+
+    /// The claim is kept past the deadline, with a minute's margin for the clocks of
+    /// several instances, so that it is never forgotten while the sign-in could still run.
+    fn claim_expiry(&self) -> i64 {
+        self.deadline() + 60
+    }
 }
 
-async fn complete(
-    state: &AppState,
-    session: &Session,
+impl PendingProof {
+    /// The secret value the provider hands back, which ties an answer to this sign-in.
+    fn binding(&self) -> &str {
+        match self {
+            PendingProof::OAuth2 { csrf_state, .. } => csrf_state,
+            PendingProof::OAuth1 { request_token, .. } => request_token,
+        }
+    }
+}
+
+/// Whether the answer belongs to this browser's pending sign-in. Twitter names the request
+/// token in `denied` when the person says no, so that too must match.
+fn check_binding(
+    pending: &PendingSignIn,
     provider_name: &str,
     params: &CallbackParams,
-    pending: Option<PendingSignIn>,
-) -> Result<String, AppError> {
-    check_param_sizes(params)?;
-    let pending = pending.ok_or_else(|| {
-        AppError::failed(
-            400,
-            "No sign-in was in progress in this browser, or it has expired. Please start again.",
-        )
-    })?;
+) -> Result<(), AppError> {
     if pending.provider != provider_name {
         return Err(AppError::failed(
             400,
             "The answer came from a different provider than the one you chose.",
         ));
     }
-    let provider = state
-        .config
-        .provider(provider_name)
-        .ok_or(AppError::UnknownProvider)?;
-    let expired =
-        OffsetDateTime::now_utc().unix_timestamp() - pending.started_at > PENDING_TTL_SECS;
+    let (received, mismatch) = match pending.proof {
+        PendingProof::OAuth2 { .. } => (params.state.as_deref(), "state mismatch"),
+        PendingProof::OAuth1 { .. } => (
+            params.oauth_token.as_deref().or(params.denied.as_deref()),
+            "token mismatch",
+        ),
+    };
+    if !matches_pending(pending.proof.binding(), received) {
+        return Err(AppError::failed(
+            400,
+            format!("The sign-in answer does not belong to this browser ({mismatch})."),
+        ));
+    }
+    Ok(())
+}
+
+/// The rest of a claimed sign-in: the provider's own verdict, the code or verifier
+/// exchange, the profile, the user.
+async fn complete(
+    state: &AppState,
+    session: &Session,
+    provider: &ProviderConfig,
+    params: &CallbackParams,
+    pending: PendingSignIn,
+) -> Result<String, AppError> {
+    let provider_name = provider.spec.name;
+    if OffsetDateTime::now_utc().unix_timestamp() > pending.deadline() {
+        return Err(too_slow());
+    }
     let (profile, tokens) = match &pending.proof {
-        PendingProof::OAuth2 {
-            csrf_state,
-            pkce_verifier,
-        } => {
+        PendingProof::OAuth2 { pkce_verifier, .. } => {
             if let Some(error) = params.error.as_deref() {
                 return Err(provider_error(error));
-            }
-            if !matches_pending(csrf_state, params.state.as_deref()) {
-                return Err(AppError::failed(
-                    400,
-                    "The sign-in answer does not belong to this browser (state mismatch).",
-                ));
-            }
-            if expired {
-                return Err(too_slow());
             }
             let code = params
                 .code
@@ -197,15 +247,6 @@ async fn complete(
         } => {
             if params.denied.is_some() {
                 return Err(AppError::Cancelled);
-            }
-            if !matches_pending(request_token, params.oauth_token.as_deref()) {
-                return Err(AppError::failed(
-                    400,
-                    "The sign-in answer does not belong to this browser (token mismatch).",
-                ));
-            }
-            if expired {
-                return Err(too_slow());
             }
             let verifier = params
                 .oauth_verifier

@@ -3,7 +3,7 @@
 //! or into the start page with a message and a 4xx/5xx status.
 
 use app::api::{finish_sign_in, start_sign_in};
-use app::backend::{query_guard::well_formed_query, sign_in::abandon, state::AppState};
+use app::backend::{query_guard::well_formed_query, state::AppState};
 use app::error::AppError;
 use app::models::CallbackParams;
 use axum::{
@@ -13,7 +13,6 @@ use axum::{
 };
 use http::{header, request::Parts, HeaderValue, StatusCode};
 use serde::Deserialize;
-use tower_sessions::Session;
 
 use crate::leptos_context::{render_error_page, run_server_fn};
 
@@ -57,15 +56,9 @@ pub async fn callback(
 ) -> Response {
     let (parts, _) = request.into_parts();
     let outcome = match query.ok().filter(|_| well_formed(&parts.uri)) {
-        None => {
-            // Still consume the pending sign-in: a malformed answer ends the attempt.
-            if let Some(session) = parts.extensions.get::<Session>() {
-                if let Err(err) = abandon(session).await {
-                    return with_sign_in_headers(render_error_page(&state, parts, &err).await);
-                }
-            }
-            Err(malformed())
-        }
+        // Left alone: only an answer that proves it belongs to the pending sign-in may end
+        // it (see `sign_in::finish`), and a malformed one proves nothing.
+        None => Err(malformed()),
         Some(Query(params)) => {
             let (result, response) =
                 run_server_fn(&state, parts.clone(), || finish_sign_in(provider, params)).await;

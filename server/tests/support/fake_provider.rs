@@ -212,8 +212,10 @@ async fn token(State(state): State<FakeState>, headers: HeaderMap, body: String)
             .into_response(),
         TokenMode::Slow(delay) => {
             tokio::time::sleep(delay).await;
-            json!({"access_token": ACCESS_TOKEN, "token_type": "bearer"})
-                .to_string()
+            (
+                [("content-type", "application/json")],
+                json!({"access_token": ACCESS_TOKEN, "token_type": "bearer"}).to_string(),
+            )
                 .into_response()
         }
         TokenMode::ServerErrorJson => (

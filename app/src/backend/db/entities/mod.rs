@@ -2,10 +2,12 @@
 
 pub mod identities;
 pub mod sessions;
+pub mod sign_in_claims;
 pub mod users;
 
 pub mod prelude {
     pub use super::identities::Entity as Identities;
     pub use super::sessions::Entity as Sessions;
+    pub use super::sign_in_claims::Entity as SignInClaims;
     pub use super::users::Entity as Users;
 }

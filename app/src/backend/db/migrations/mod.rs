@@ -6,6 +6,7 @@ mod m20261127_000003_create_sessions;
 mod m20261127_000004_add_identity_tokens;
 mod m20261127_000005_hash_session_ids;
 mod m20261127_000006_forget_unused_tokens;
+mod m20261127_000007_create_sign_in_claims;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_add_identity_tokens::Migration),
             Box::new(m20261127_000005_hash_session_ids::Migration),
             Box::new(m20261127_000006_forget_unused_tokens::Migration),
+            Box::new(m20261127_000007_create_sign_in_claims::Migration),
         ]
     }
 }

@@ -1,0 +1,70 @@
+//! Exactly one callback completes a pending sign-in.
+//!
+//! The pending sign-in lives in the session, and two requests that load the same session
+//! (a double click, a replay racing the real callback, two instances) both see it. Before
+//! a callback calls the provider it claims the sign-in here: an insert keyed by a hash of
+//! the sign-in's binding value, which the database lets succeed once. The claim outlives
+//! the pending sign-in's own deadline, so a copy of the session written back by a slower
+//! request cannot be completed again either.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TryInsertResult};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use super::db::entities::{prelude::SignInClaims, sign_in_claims};
+use super::db::Db;
+
+/// Whether this request won the pending sign-in.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Claim {
+    Won,
+    AlreadyTaken,
+}
+
+/// Claims the pending sign-in bound to `binding` (its state or request token), which is
+/// refused anyway after `expires_at` (unix seconds).
+pub async fn claim(db: &Db, binding: &str, expires_at: i64) -> Result<Claim, sea_orm::DbErr> {
+    let row = sign_in_claims::ActiveModel {
+        id: Set(claim_key(binding)),
+        expires_at: Set(expires_at),
+    };
+    let inserted = SignInClaims::insert(row)
+        .on_conflict_do_nothing_on([sign_in_claims::Column::Id])
+        .exec_without_returning(&db.write)
+        .await?;
+    Ok(if matches!(inserted, TryInsertResult::Inserted(1)) {
+        Claim::Won
+    } else {
+        Claim::AlreadyTaken
+    })
+}
+
+/// Forgets claims whose sign-in could no longer be completed anyway.
+pub async fn delete_expired(db: &Db) -> Result<u64, sea_orm::DbErr> {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let deleted = SignInClaims::delete_many()
+        .filter(sign_in_claims::Column::ExpiresAt.lte(now))
+        .exec(&db.write)
+        .await?;
+    Ok(deleted.rows_affected)
+}
+
+/// The stored key: a leak of the table gives away no state or request token.
+fn claim_key(binding: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(binding.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_is_the_sha256_of_the_binding_value() {
+        // FIPS 180-2's "abc" vector, ba7816bf...15ad, in unpadded base64url.
+        assert_eq!(
+            claim_key("abc"),
+            "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
+        );
+    }
+}
