@@ -16,6 +16,7 @@ use axum::{
     routing::{get, post},
     Router,
 };
+use futures::StreamExt;
 use serde_json::{json, Value};
 
 #[derive(Clone, Debug)]
@@ -30,6 +31,8 @@ pub enum TokenMode {
     InvalidGrant,
     /// A 500 whose body is an OAuth error (`server_error`), as a provider in trouble sends.
     ServerErrorJson,
+    /// A JSON-looking 200 that never ends (see [`endless_body`]).
+    Endless,
 }
 
 #[derive(Clone, Debug)]
@@ -37,6 +40,7 @@ pub enum UserinfoMode {
     Profile(Value),
     Status500,
     NotJson,
+    Endless,
 }
 
 /// How the OAuth 1.0a request-token endpoint answers.
@@ -45,6 +49,7 @@ pub enum RequestTokenMode {
     Status500,
     /// A token, but `oauth_callback_confirmed=false`.
     Unconfirmed,
+    Endless,
 }
 
 pub struct Script {
@@ -66,6 +71,8 @@ pub struct FakeProvider {
     script: Arc<Mutex<Script>>,
     pub seen: Arc<Mutex<Seen>>,
     pub elsewhere_hits: Arc<AtomicUsize>,
+    /// Bytes of endless bodies that the app actually pulled.
+    pub endless_bytes_sent: Arc<AtomicUsize>,
 }
 
 #[derive(Clone)]
@@ -73,6 +80,7 @@ struct FakeState {
     script: Arc<Mutex<Script>>,
     seen: Arc<Mutex<Seen>>,
     elsewhere_hits: Arc<AtomicUsize>,
+    endless_bytes_sent: Arc<AtomicUsize>,
     base_url: String,
 }
 
@@ -91,10 +99,12 @@ impl FakeProvider {
         }));
         let seen = Arc::new(Mutex::new(Seen::default()));
         let elsewhere_hits = Arc::new(AtomicUsize::new(0));
+        let endless_bytes_sent = Arc::new(AtomicUsize::new(0));
         let state = FakeState {
             script: script.clone(),
             seen: seen.clone(),
             elsewhere_hits: elsewhere_hits.clone(),
+            endless_bytes_sent: endless_bytes_sent.clone(),
             base_url: base_url.clone(),
         };
         let router = Router::new()
@@ -109,6 +119,7 @@ impl FakeProvider {
             script,
             seen,
             elsewhere_hits,
+            endless_bytes_sent,
         }
     }
 
@@ -224,6 +235,7 @@ async fn token(State(state): State<FakeState>, headers: HeaderMap, body: String)
             json!({"error": "server_error"}).to_string(),
         )
             .into_response(),
+        TokenMode::Endless => endless_body(&state, "{\"access_token\": \""),
         TokenMode::InvalidGrant => (
             StatusCode::BAD_REQUEST,
             [("content-type", "application/json")],
@@ -247,6 +259,7 @@ async fn userinfo(State(state): State<FakeState>, uri: Uri, headers: HeaderMap) 
         }
         UserinfoMode::Status500 => (StatusCode::INTERNAL_SERVER_ERROR, "down").into_response(),
         UserinfoMode::NotJson => "<html>not json</html>".into_response(),
+        UserinfoMode::Endless => endless_body(&state, "{\"name\": \""),
     }
 }
 
@@ -259,6 +272,7 @@ async fn request_token(State(state): State<FakeState>) -> Response {
         RequestTokenMode::Unconfirmed => {
             "oauth_token=t&oauth_token_secret=s&oauth_callback_confirmed=false".into_response()
         }
+        RequestTokenMode::Endless => endless_body(&state, "oauth_token="),
     }
 }
 
@@ -266,5 +280,26 @@ async fn elsewhere(State(state): State<FakeState>) -> Response {
     state.elsewhere_hits.fetch_add(1, Ordering::SeqCst);
     json!({"access_token": "stolen", "token_type": "bearer"})
         .to_string()
+        .into_response()
+}
+
+/// Up to 256 MiB after `prefix`, in 64 KiB chunks, without a `Content-Length`: a reader
+/// that does not stop early takes it all. Counts the bytes actually handed to the socket.
+fn endless_body(state: &FakeState, prefix: &'static str) -> Response {
+    const CHUNK: usize = 64 * 1024;
+    let sent = state.endless_bytes_sent.clone();
+    let chunks = futures::stream::iter(0..4096).map(move |i| {
+        let chunk = if i == 0 {
+            prefix.as_bytes().to_vec()
+        } else {
+            vec![b'a'; CHUNK]
+        };
+        sent.fetch_add(chunk.len(), Ordering::SeqCst);
+        Ok::<_, std::io::Error>(chunk)
+    });
+    (
+        [("content-type", "application/json")],
+        axum::body::Body::from_stream(chunks),
+    )
         .into_response()
 }

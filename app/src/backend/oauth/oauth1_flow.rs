@@ -8,8 +8,9 @@ use reqwest::{header, Method, StatusCode};
 use time::OffsetDateTime;
 use url::Url;
 
+use super::http_client;
 use super::oauth1_signature as signature;
-use super::oauth2_flow::{read_profile, transport_failure, userinfo_url};
+use super::oauth2_flow::{read_failure, read_profile, transport_failure, userinfo_url};
 use super::profile::Profile;
 use crate::backend::config::ProviderConfig;
 use crate::backend::secret::Secret;
@@ -87,10 +88,9 @@ async fn token_endpoint(
         .await
         .map_err(|err| transport_failure(name, endpoint, &err))?;
     let status = response.status();
-    let body = response
-        .bytes()
+    let body = http_client::read_capped(response, MAX_TOKEN_RESPONSE_BYTES)
         .await
-        .map_err(|err| transport_failure(name, endpoint, &err))?;
+        .map_err(|err| read_failure(name, endpoint, &err))?;
     if status != StatusCode::OK {
         tracing::warn!(provider = name, endpoint, %status, "provider refused");
         // At request_token nothing the person did can be wrong: any refusal is the
@@ -103,12 +103,6 @@ async fn token_endpoint(
         } else {
             AppError::failed(502, "The provider failed to answer the sign-in.")
         });
-    }
-    if body.len() > MAX_TOKEN_RESPONSE_BYTES {
-        return Err(AppError::failed(
-            502,
-            "The provider's answer was too large.",
-        ));
     }
     Ok(url::form_urlencoded::parse(&body).into_owned().collect())
 }

@@ -5,12 +5,12 @@
 
 use oauth2::{
     basic::{BasicClient, BasicErrorResponseType},
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpClientError,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse,
-    TokenUrl,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
 use url::Url;
 
+use super::http_client::{self, ReadError};
 use super::profile::Profile;
 use super::providers::Protocol;
 use crate::backend::config::ProviderConfig;
@@ -22,6 +22,9 @@ const TOKEN_ENDPOINT_FAILED: &str =
 
 /// Largest user-info body we read.
 const MAX_USERINFO_BYTES: usize = 256 * 1024;
+/// Largest token-endpoint body we read; real ones are a few hundred bytes (an OpenID
+/// Connect one with an ID token a few kilobytes).
+const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
 
 /// Where to send the browser, and what to remember to check the way back.
 pub struct AuthorizeRequest {
@@ -91,7 +94,10 @@ pub async fn exchange_code(
     let token = client(provider, redirect_uri)
         .exchange_code(AuthorizationCode::new(code.to_owned()))
         .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
-        .request_async(http)
+        .request_async(&http_client::CappedOAuth2Client {
+            http,
+            max: MAX_TOKEN_RESPONSE_BYTES,
+        })
         .await
         .map_err(|err| match err {
             // Only `invalid_grant` says the code itself was refused (expired, used, not
@@ -111,9 +117,7 @@ pub async fn exchange_code(
                 tracing::warn!(provider = name, error = %response.error(), "token endpoint failed");
                 AppError::failed(502, TOKEN_ENDPOINT_FAILED)
             }
-            RequestTokenError::Request(HttpClientError::Reqwest(err)) => {
-                transport_failure(name, "token", &err)
-            }
+            RequestTokenError::Request(err) => read_failure(name, "token", &err),
             // oauth2 reports a 5xx with a non-JSON body, a wrong content type and bad
             // JSON alike (Parse/Other), without the status; one message covers them.
             RequestTokenError::Parse(err, _body) => {
@@ -168,25 +172,9 @@ pub async fn read_profile(
             "The provider would not share your profile.",
         ));
     }
-    if response
-        .content_length()
-        .is_some_and(|len| len > MAX_USERINFO_BYTES as u64)
-    {
-        return Err(AppError::failed(
-            502,
-            "The provider's profile response was too large.",
-        ));
-    }
-    let body = response
-        .bytes()
+    let body = http_client::read_capped(response, MAX_USERINFO_BYTES)
         .await
-        .map_err(|err| transport_failure(name, "userinfo", &err))?;
-    if body.len() > MAX_USERINFO_BYTES {
-        return Err(AppError::failed(
-            502,
-            "The provider's profile response was too large.",
-        ));
-    }
+        .map_err(|err| read_failure(name, "userinfo", &err))?;
     let json: serde_json::Value = serde_json::from_slice(&body).map_err(|err| {
         tracing::warn!(provider = name, error = %err, "userinfo response is not JSON");
         AppError::failed(502, "The provider's profile response was not understood.")
@@ -195,6 +183,17 @@ pub async fn read_profile(
         tracing::warn!(provider = name, error = %err, "userinfo unusable");
         AppError::failed(502, err.to_string())
     })
+}
+
+/// A body that could not be read: too large, or cut off by the transport.
+pub fn read_failure(provider: &str, endpoint: &str, err: &ReadError) -> AppError {
+    match err {
+        ReadError::Transport(err) => transport_failure(provider, endpoint, err),
+        ReadError::TooLarge(max) => {
+            tracing::warn!(provider, endpoint, max, "provider answer too large");
+            AppError::failed(502, "The provider's answer was too large.")
+        }
+    }
 }
 
 /// Timeouts become 504, every other transport problem 502. `reqwest::Error`'s display
