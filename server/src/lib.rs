@@ -37,7 +37,8 @@ pub fn app(state: AppState) -> Router {
         .route("/callback/{provider}", get(routes::sign_in::callback))
         .route_layer(axum::middleware::from_fn(security::refuse_embedded_sign_in));
     if let Some(limit) = state.config.sign_in_rate_limit {
-        sign_in_routes = rate_limit::limit(sign_in_routes, limit);
+        let key = rate_limit::ClientKey::new(&state.config.trusted_proxies);
+        sign_in_routes = rate_limit::limit(sign_in_routes, limit, key);
     }
 
     let mut router = Router::new()

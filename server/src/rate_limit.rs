@@ -1,24 +1,67 @@
-//! Per-IP rate limiting of the sign-in routes (tower_governor), with a readable 429 page.
-//! The key is the TCP peer address: behind a reverse proxy every client shares the
-//! proxy's bucket, so raise the burst there (or limit at the proxy).
+//! Per-client rate limiting of the sign-in routes (tower_governor), with a readable 429
+//! page. The client is the TCP peer, or behind a trusted proxy the client it names
+//! (`client_ip`); an IPv6 client is keyed by its /64.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
 
-use app::backend::config::RateLimit;
-use axum::{body::Body, Router};
-use http::{header, Response, StatusCode};
+use app::backend::{client_ip, config::RateLimit};
+use axum::{body::Body, extract::ConnectInfo, Router};
+use http::{header, Request, Response, StatusCode};
+use ipnet::IpNet;
 use tower_governor::{
-    governor::GovernorConfigBuilder, key_extractor::PeerIpKeyExtractor, GovernorError,
-    GovernorLayer,
+    governor::GovernorConfigBuilder, key_extractor::KeyExtractor, GovernorError, GovernorLayer,
 };
 
 const FORGET_IDLE_CLIENTS_EVERY: Duration = Duration::from_secs(60);
 
+/// The rate-limit key of a request's client.
+#[derive(Clone)]
+pub struct ClientKey {
+    trusted_proxies: Arc<[IpNet]>,
+}
+
+impl ClientKey {
+    pub fn new(trusted_proxies: &[IpNet]) -> Self {
+        Self {
+            trusted_proxies: trusted_proxies.into(),
+        }
+    }
+}
+
+impl KeyExtractor for ClientKey {
+    type Key = IpAddr;
+
+    fn extract<T>(&self, request: &Request<T>) -> Result<IpAddr, GovernorError> {
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .ok_or(GovernorError::UnableToExtractKey)?
+            .0
+            .ip();
+        let forwarded_for: Vec<&str> = request
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .collect();
+        let client = client_ip::client_address(peer, &forwarded_for, &self.trusted_proxies);
+        Ok(client_ip::rate_limit_key(client))
+    }
+}
+
 /// Puts `router`'s routes behind the limit.
-pub fn limit<S: Clone + Send + Sync + 'static>(router: Router<S>, limit: RateLimit) -> Router<S> {
+pub fn limit<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    limit: RateLimit,
+    key: ClientKey,
+) -> Router<S> {
     let config = Arc::new(
         GovernorConfigBuilder::default()
-            .key_extractor(PeerIpKeyExtractor)
+            .key_extractor(key)
             .period(limit.refill)
             .burst_size(limit.burst)
             .finish()

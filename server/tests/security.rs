@@ -163,6 +163,54 @@ async fn sign_in_routes_are_rate_limited_per_client_with_a_readable_page() {
     assert_eq!(browser.get(&app.url("/api/me")).await.status(), 401);
 }
 
+/// `GET /authorize/demo` as relayed by a proxy that saw the client at `forwarded_for`.
+async fn authorize_via_proxy(app: &TestApp, forwarded_for: &str) -> u16 {
+    let mut browser = app.browser();
+    let request = browser
+        .request(reqwest::Method::GET, &app.url("/authorize/demo"))
+        .header("x-forwarded-for", forwarded_for);
+    browser.send(request).await.status().as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_a_trusted_proxy_one_client_cannot_use_up_everyones_sign_in_limit() {
+    let app = TestApp::start(&[
+        ("SIGN_IN_RATE_LIMIT_BURST", "2"),
+        ("SIGN_IN_RATE_LIMIT_REFILL_MS", "60000"),
+        ("TRUSTED_PROXIES", "127.0.0.1, ::1"),
+    ])
+    .await;
+    assert_eq!(authorize_via_proxy(&app, "203.0.113.5").await, 302);
+    assert_eq!(authorize_via_proxy(&app, "203.0.113.5").await, 302);
+    assert_eq!(authorize_via_proxy(&app, "203.0.113.5").await, 429);
+    // Writing another address into the header itself does not buy a fresh bucket: the
+    // proxy appends the address it saw, and that one counts.
+    assert_eq!(
+        authorize_via_proxy(&app, "198.51.100.1, 203.0.113.5").await,
+        429
+    );
+    // Everyone else behind the same proxy is unaffected.
+    assert_eq!(authorize_via_proxy(&app, "203.0.113.6").await, 302);
+
+    // IPv6 clients count per /64: rotating addresses inside one does not escape.
+    assert_eq!(authorize_via_proxy(&app, "2001:db8:1:2::1").await, 302);
+    assert_eq!(authorize_via_proxy(&app, "2001:db8:1:2::2").await, 302);
+    assert_eq!(authorize_via_proxy(&app, "2001:db8:1:2:ffff::3").await, 429);
+    assert_eq!(authorize_via_proxy(&app, "2001:db8:1:3::1").await, 302);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_trusted_proxies_a_forged_x_forwarded_for_buys_no_fresh_bucket() {
+    let app = TestApp::start(&[
+        ("SIGN_IN_RATE_LIMIT_BURST", "2"),
+        ("SIGN_IN_RATE_LIMIT_REFILL_MS", "60000"),
+    ])
+    .await;
+    assert_eq!(authorize_via_proxy(&app, "203.0.113.5").await, 302);
+    assert_eq!(authorize_via_proxy(&app, "203.0.113.6").await, 302);
+    assert_eq!(authorize_via_proxy(&app, "203.0.113.7").await, 429);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_https_deployment_sends_hsts_so_browsers_never_fall_back_to_http() {
     let app = TestApp::start(&[("PUBLIC_URL", "https://signin.example.com")]).await;

@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
+use ipnet::IpNet;
 use rand::distr::{Alphanumeric, SampleString};
 use url::Url;
 
+use super::client_ip;
 use super::oauth::providers::{self, Protocol, ProviderSpec};
 use super::secret::Secret;
 
@@ -30,6 +32,8 @@ pub struct Config {
     pub http_timeout: Duration,
     /// Per client IP on the sign-in routes; `None` when `SIGN_IN_RATE_LIMIT_BURST=0`.
     pub sign_in_rate_limit: Option<RateLimit>,
+    /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client (see `client_ip`).
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 /// How the database is used; defaults suit one machine. See `db::connect`.
@@ -186,6 +190,9 @@ impl Config {
             refill: Duration::from_millis(refill_ms),
         });
 
+        let trusted_proxies = client_ip::parse_trusted_proxies(get("TRUSTED_PROXIES").as_deref())
+            .map_err(|problem| config_error("TRUSTED_PROXIES", problem))?;
+
         let mut providers = Vec::new();
         let demo_provider =
             if let Some(exposed) = demo_provider_switch(get("DEMO_PROVIDER"), &public_url)? {
@@ -222,6 +229,7 @@ impl Config {
             providers,
             http_timeout,
             sign_in_rate_limit,
+            trusted_proxies,
         })
     }
 

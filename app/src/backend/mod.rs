@@ -2,6 +2,7 @@
 //! Compiled only with the `ssr` feature; the browser bundle never sees it.
 
 pub mod auth_session;
+pub mod client_ip;
 pub mod config;
 pub mod context;
 pub mod csp;
