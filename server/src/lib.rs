@@ -58,10 +58,7 @@ pub fn app(state: AppState) -> Router {
             _,
         >(leptos::nonce::provide_nonce, shell));
     if let Some(demo) = &state.config.demo_provider {
-        router = router.nest(
-            "/demo-provider",
-            demo_provider::router(demo, &state.config.public_url),
-        );
+        router = router.nest("/demo-provider", demo_provider::router(demo, &state.config));
     }
     let origin = state.config.origin();
     router

@@ -1,16 +1,17 @@
 //! The demo provider's in-memory bookkeeping: authorization codes (single use, short-lived)
 //! and access tokens.
 
-use std::{
-    collections::HashMap,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
 use rand::distr::{Alphanumeric, SampleString};
 
+use super::bounded_store::BoundedStore;
+
 const CODE_LIFETIME: Duration = Duration::from_secs(300);
 const TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+/// Per kind of grant. With every field capped (a name of 100 characters, an email of 254,
+/// a redirect URI of 512 bytes), a full store of codes holds about 4 MiB.
+pub const MAX_LIVE_GRANTS: usize = 4096;
 
 /// Who consented: what the consent page's form said.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,18 +44,26 @@ impl DemoIdentity {
     }
 }
 
+#[derive(Clone)]
 pub struct CodeGrant {
     pub client_id: String,
     pub redirect_uri: String,
     pub code_challenge: String,
     pub identity: DemoIdentity,
-    issued: Instant,
 }
 
-#[derive(Default)]
 pub struct Grants {
-    codes: Mutex<HashMap<String, CodeGrant>>,
-    tokens: Mutex<HashMap<String, (DemoIdentity, Instant)>>,
+    codes: BoundedStore<CodeGrant>,
+    tokens: BoundedStore<DemoIdentity>,
+}
+
+impl Default for Grants {
+    fn default() -> Self {
+        Self {
+            codes: BoundedStore::new(MAX_LIVE_GRANTS, CODE_LIFETIME),
+            tokens: BoundedStore::new(MAX_LIVE_GRANTS, TOKEN_LIFETIME),
+        }
+    }
 }
 
 fn random_token() -> String {
@@ -70,39 +79,29 @@ impl Grants {
         identity: DemoIdentity,
     ) -> String {
         let code = random_token();
-        let mut codes = self.codes.lock().expect("codes lock");
-        codes.retain(|_, grant| grant.issued.elapsed() < CODE_LIFETIME);
-        codes.insert(
-            code.clone(),
-            CodeGrant {
-                client_id: client_id.to_owned(),
-                redirect_uri: redirect_uri.to_owned(),
-                code_challenge: code_challenge.to_owned(),
-                identity,
-                issued: Instant::now(),
-            },
-        );
+        let grant = CodeGrant {
+            client_id: client_id.to_owned(),
+            redirect_uri: redirect_uri.to_owned(),
+            code_challenge: code_challenge.to_owned(),
+            identity,
+        };
+        self.codes.insert(code.clone(), grant);
         code
     }
 
     /// Removes the code whatever happens next: a code is good for one exchange attempt.
     pub fn redeem_code(&self, code: &str) -> Option<CodeGrant> {
-        let grant = self.codes.lock().expect("codes lock").remove(code)?;
-        (grant.issued.elapsed() < CODE_LIFETIME).then_some(grant)
+        self.codes.take(code)
     }
 
     pub fn issue_token(&self, identity: DemoIdentity) -> String {
         let token = random_token();
-        let mut tokens = self.tokens.lock().expect("tokens lock");
-        tokens.retain(|_, (_, issued)| issued.elapsed() < TOKEN_LIFETIME);
-        tokens.insert(token.clone(), (identity, Instant::now()));
+        self.tokens.insert(token.clone(), identity);
         token
     }
 
     pub fn identity_for_token(&self, token: &str) -> Option<DemoIdentity> {
-        let tokens = self.tokens.lock().expect("tokens lock");
-        let (identity, issued) = tokens.get(token)?;
-        (issued.elapsed() < TOKEN_LIFETIME).then(|| identity.clone())
+        self.tokens.with(token, |identity| identity.clone())
     }
 }
 

@@ -8,6 +8,7 @@
 //! `authenticate`/`authorize`, `access_token`, `verify_credentials.json` (so tests can point
 //! `OAUTH_TWITTER_*` here). On by default only for a loopback `PUBLIC_URL` (config.rs).
 
+mod bounded_store;
 mod consent_page;
 mod grants;
 mod oauth1_endpoints;
@@ -16,14 +17,22 @@ mod oauth2_endpoints;
 
 use std::{collections::HashMap, sync::Arc};
 
-use app::backend::{config::DemoProviderConfig, secret::Secret};
+use app::backend::{
+    config::{Config, DemoProviderConfig},
+    secret::Secret,
+};
 use axum::{
+    extract::DefaultBodyLimit,
     routing::{get, post},
     Router,
 };
 use url::Url;
 
 pub use grants::DemoIdentity;
+
+use crate::rate_limit;
+
+const MAX_BODY_BYTES: usize = 16 * 1024;
 
 pub struct DemoProvider {
     clients: HashMap<String, Secret>,
@@ -37,7 +46,15 @@ pub struct DemoProvider {
     exposed: bool,
 }
 
-pub fn router<S>(config: &DemoProviderConfig, public_url: &Url) -> Router<S> {
+/// The provider's routes. The pages a browser visits (consent, which stores a grant for
+/// anyone who submits it) share the sign-in routes' rate limit numbers, in buckets of
+/// their own; the back-channel endpoints authenticate the client instead, and all come
+/// from the app's own address.
+pub fn router<S: Clone + Send + Sync + 'static>(
+    config: &DemoProviderConfig,
+    app_config: &Config,
+) -> Router<S> {
+    let public_url = &app_config.public_url;
     let provider = Arc::new(DemoProvider {
         clients: config.clients.iter().cloned().collect(),
         redirect_prefix: public_url
@@ -55,17 +72,10 @@ pub fn router<S>(config: &DemoProviderConfig, public_url: &Url) -> Router<S> {
             "the demo provider is on at a public address: anyone can sign in as anyone"
         );
     }
-    Router::new()
+    let mut consent_pages = Router::new()
         .route(
             "/authorize",
             get(oauth2_endpoints::authorize_page).post(oauth2_endpoints::authorize_decision),
-        )
-        .route("/token", post(oauth2_endpoints::token))
-        .route("/userinfo", get(oauth2_endpoints::userinfo))
-        .route("/graph/me", get(oauth2_endpoints::graph_me))
-        .route(
-            "/oauth1/request_token",
-            post(oauth1_endpoints::request_token),
         )
         .route(
             "/oauth1/authenticate",
@@ -74,6 +84,19 @@ pub fn router<S>(config: &DemoProviderConfig, public_url: &Url) -> Router<S> {
         .route(
             "/oauth1/authorize",
             get(oauth1_endpoints::authenticate_page).post(oauth1_endpoints::authorize_decision),
+        );
+    if let Some(limit) = app_config.sign_in_rate_limit {
+        let key = rate_limit::ClientKey::new(&app_config.trusted_proxies);
+        consent_pages = rate_limit::limit(consent_pages, limit, key);
+    }
+    Router::new()
+        .merge(consent_pages)
+        .route("/token", post(oauth2_endpoints::token))
+        .route("/userinfo", get(oauth2_endpoints::userinfo))
+        .route("/graph/me", get(oauth2_endpoints::graph_me))
+        .route(
+            "/oauth1/request_token",
+            post(oauth1_endpoints::request_token),
         )
         .route("/oauth1/access_token", post(oauth1_endpoints::access_token))
         .route(
@@ -81,4 +104,6 @@ pub fn router<S>(config: &DemoProviderConfig, public_url: &Url) -> Router<S> {
             get(oauth1_endpoints::verify_credentials),
         )
         .with_state(provider)
+        // Its forms and token requests are a few hundred bytes.
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }

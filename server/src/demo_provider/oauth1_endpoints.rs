@@ -19,12 +19,14 @@ use super::{
     consent_page,
     grants::DemoIdentity,
     oauth1_grants::{OAuth1Grants, VerifiedToken},
-    oauth2_endpoints::{acceptable_name, consented_identity_fields, NAME_PROBLEM},
+    oauth2_endpoints::{consented_identity_fields, identity_problem, MAX_REDIRECT_URI_BYTES},
     DemoProvider,
 };
 
 /// How far a request's `oauth_timestamp` may be from our clock (oauthlib uses 600 s).
 pub const TIMESTAMP_WINDOW_SECS: i64 = 300;
+/// Remembered until the timestamp window passes; real nonces are 32 characters or so.
+const MAX_NONCE_BYTES: usize = 64;
 
 /// `timestamp` is the client's: any i64. `abs_diff` cannot overflow, where `(now - ts).abs()`
 /// panicked (debug) or wrapped (release) for timestamps near `i64::MIN`/`MAX`.
@@ -114,8 +116,8 @@ fn verify(
         return Err("timestamp out of window");
     }
     let nonce = get("oauth_nonce")
-        .filter(|n| !n.is_empty())
-        .ok_or("missing nonce")?;
+        .filter(|n| !n.is_empty() && n.len() <= MAX_NONCE_BYTES)
+        .ok_or("missing or oversized nonce")?;
     let token = match signed_with {
         SignedWith::ConsumerOnly => None,
         SignedWith::RequestToken => Some(
@@ -190,7 +192,10 @@ pub async fn request_token(
         Err(reason) => return unauthorized(reason),
     };
     let callback = request.param("oauth_callback").unwrap_or_default();
-    if !callback.starts_with(&provider.redirect_prefix) || Url::parse(callback).is_err() {
+    if callback.len() > MAX_REDIRECT_URI_BYTES
+        || !callback.starts_with(&provider.redirect_prefix)
+        || Url::parse(callback).is_err()
+    {
         return (StatusCode::BAD_REQUEST, "oauth_callback is not registered").into_response();
     }
     let (token, secret) = grants(&provider).issue_request_token(&request.consumer_key, callback);
@@ -250,14 +255,14 @@ pub async fn authorize_decision(
         callback.query_pairs_mut().append_pair("denied", &token);
     } else {
         let (name, email) = consented_identity_fields(&form.name, &form.email);
-        if !acceptable_name(&name) {
+        if let Some(problem) = identity_problem(&name, &email) {
             let consent = consent_page::ConsentForm {
                 client_id: &pending.consumer_key,
                 action: "/demo-provider/oauth1/authorize",
                 hidden: vec![("oauth_token", token)],
                 exposed: provider.exposed,
             };
-            let page = consent_page::render(&consent, &name, &email, Some(NAME_PROBLEM));
+            let page = consent_page::render(&consent, &name, &email, Some(problem));
             return (StatusCode::BAD_REQUEST, Html(page)).into_response();
         }
         let identity = DemoIdentity {

@@ -1,17 +1,23 @@
 //! The demo provider's OAuth 1.0a bookkeeping: request tokens (single use), verifiers,
 //! access tokens, and used nonces.
 
-use std::{
-    collections::{HashMap, HashSet},
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
 use rand::distr::{Alphanumeric, SampleString};
 
-use super::{grants::DemoIdentity, oauth1_endpoints::TIMESTAMP_WINDOW_SECS};
+use super::{
+    bounded_store::BoundedStore,
+    grants::{DemoIdentity, MAX_LIVE_GRANTS},
+    oauth1_endpoints::TIMESTAMP_WINDOW_SECS,
+};
 
 const REQUEST_TOKEN_LIFETIME: Duration = Duration::from_secs(600);
+/// The app uses an access token once, right after sign-in; the demo need not keep it long.
+const ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+/// A nonce must be remembered while its timestamp is still accepted (either side of now).
+const NONCE_MEMORY: Duration = Duration::from_secs(2 * TIMESTAMP_WINDOW_SECS as u64 + 1);
+/// Only correctly signed requests use a nonce, so only registered clients fill this.
+const MAX_REMEMBERED_NONCES: usize = 16 * 1024;
 
 struct RequestTokenGrant {
     consumer_key: String,
@@ -19,7 +25,6 @@ struct RequestTokenGrant {
     callback: String,
     /// Set once the person allowed: (verifier, who).
     authorized: Option<(String, DemoIdentity)>,
-    issued: Instant,
 }
 
 struct AccessTokenGrant {
@@ -41,12 +46,21 @@ pub struct PendingAuthorization {
     pub callback: String,
 }
 
-#[derive(Default)]
 pub struct OAuth1Grants {
-    request_tokens: Mutex<HashMap<String, RequestTokenGrant>>,
-    access_tokens: Mutex<HashMap<String, AccessTokenGrant>>,
-    /// (consumer, nonce, timestamp) seen; pruned once outside the timestamp window.
-    nonces: Mutex<HashSet<(String, String, i64)>>,
+    request_tokens: BoundedStore<RequestTokenGrant>,
+    access_tokens: BoundedStore<AccessTokenGrant>,
+    /// (consumer, timestamp, nonce) seen.
+    nonces: BoundedStore<()>,
+}
+
+impl Default for OAuth1Grants {
+    fn default() -> Self {
+        Self {
+            request_tokens: BoundedStore::new(MAX_LIVE_GRANTS, REQUEST_TOKEN_LIFETIME),
+            access_tokens: BoundedStore::new(MAX_LIVE_GRANTS, ACCESS_TOKEN_LIFETIME),
+            nonces: BoundedStore::new(MAX_REMEMBERED_NONCES, NONCE_MEMORY),
+        }
+    }
 }
 
 fn random(len: usize) -> String {
@@ -56,71 +70,58 @@ fn random(len: usize) -> String {
 impl OAuth1Grants {
     /// False when this nonce was already used with this timestamp by this consumer.
     pub fn use_nonce(&self, consumer_key: &str, timestamp: i64, nonce: &str) -> bool {
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let mut nonces = self.nonces.lock().expect("nonces lock");
-        nonces.retain(|(_, _, ts)| (now - ts).abs() <= TIMESTAMP_WINDOW_SECS);
-        nonces.insert((consumer_key.to_owned(), nonce.to_owned(), timestamp))
+        let key = format!("{consumer_key}\n{timestamp}\n{nonce}");
+        if self.nonces.with(&key, |_| ()).is_some() {
+            return false;
+        }
+        self.nonces.insert(key, ());
+        true
     }
 
     pub fn issue_request_token(&self, consumer_key: &str, callback: &str) -> (String, String) {
         let (token, secret) = (random(32), random(40));
-        let mut tokens = self.request_tokens.lock().expect("request tokens lock");
-        tokens.retain(|_, grant| grant.issued.elapsed() < REQUEST_TOKEN_LIFETIME);
-        tokens.insert(
-            token.clone(),
-            RequestTokenGrant {
-                consumer_key: consumer_key.to_owned(),
-                secret: secret.clone(),
-                callback: callback.to_owned(),
-                authorized: None,
-                issued: Instant::now(),
-            },
-        );
+        let grant = RequestTokenGrant {
+            consumer_key: consumer_key.to_owned(),
+            secret: secret.clone(),
+            callback: callback.to_owned(),
+            authorized: None,
+        };
+        self.request_tokens.insert(token.clone(), grant);
         (token, secret)
-    }
-
-    fn live<'a>(
-        tokens: &'a HashMap<String, RequestTokenGrant>,
-        token: &str,
-    ) -> Option<&'a RequestTokenGrant> {
-        tokens
-            .get(token)
-            .filter(|grant| grant.issued.elapsed() < REQUEST_TOKEN_LIFETIME)
     }
 
     /// A request token waiting for the person's decision.
     pub fn pending_authorization(&self, token: &str) -> Option<PendingAuthorization> {
-        let tokens = self.request_tokens.lock().expect("request tokens lock");
-        Self::live(&tokens, token)
-            .filter(|grant| grant.authorized.is_none())
-            .map(|grant| PendingAuthorization {
-                consumer_key: grant.consumer_key.clone(),
-                callback: grant.callback.clone(),
+        self.request_tokens
+            .with(token, |grant| {
+                grant.authorized.is_none().then(|| PendingAuthorization {
+                    consumer_key: grant.consumer_key.clone(),
+                    callback: grant.callback.clone(),
+                })
             })
+            .flatten()
     }
 
     /// Records consent and returns the verifier; `None` if already decided.
     pub fn authorize(&self, token: &str, identity: DemoIdentity) -> Option<String> {
-        let mut tokens = self.request_tokens.lock().expect("request tokens lock");
-        let grant = tokens.get_mut(token)?;
-        if grant.authorized.is_some() {
-            return None;
-        }
-        let verifier = random(24);
-        grant.authorized = Some((verifier.clone(), identity));
-        Some(verifier)
+        self.request_tokens
+            .with(token, |grant| {
+                if grant.authorized.is_some() {
+                    return None;
+                }
+                let verifier = random(24);
+                grant.authorized = Some((verifier.clone(), identity));
+                Some(verifier)
+            })
+            .flatten()
     }
 
     pub fn forget_request_token(&self, token: &str) {
-        self.request_tokens
-            .lock()
-            .expect("request tokens lock")
-            .remove(token);
+        self.request_tokens.remove(token);
     }
 
     pub fn request_token(&self, token: &str) -> Option<VerifiedToken> {
-        let tokens = self.request_tokens.lock().expect("request tokens lock");
-        Self::live(&tokens, token).map(|grant| VerifiedToken {
+        self.request_tokens.with(token, |grant| VerifiedToken {
             token: token.to_owned(),
             secret: grant.secret.clone(),
             consumer_key: grant.consumer_key.clone(),
@@ -131,11 +132,7 @@ impl OAuth1Grants {
     /// Removes the request token (whatever the verifier) and returns who consented if the
     /// verifier is the one we issued.
     pub fn redeem_request_token(&self, token: &str, verifier: &str) -> Option<DemoIdentity> {
-        let grant = self
-            .request_tokens
-            .lock()
-            .expect("request tokens lock")
-            .remove(token)?;
+        let grant = self.request_tokens.take(token)?;
         let (expected, identity) = grant.authorized?;
         app::backend::secret::constant_time_eq(&expected, verifier).then_some(identity)
     }
@@ -146,23 +143,17 @@ impl OAuth1Grants {
         identity: DemoIdentity,
     ) -> (String, String) {
         let (token, secret) = (random(40), random(40));
-        self.access_tokens
-            .lock()
-            .expect("access tokens lock")
-            .insert(
-                token.clone(),
-                AccessTokenGrant {
-                    consumer_key: consumer_key.to_owned(),
-                    secret: secret.clone(),
-                    identity,
-                },
-            );
+        let grant = AccessTokenGrant {
+            consumer_key: consumer_key.to_owned(),
+            secret: secret.clone(),
+            identity,
+        };
+        self.access_tokens.insert(token.clone(), grant);
         (token, secret)
     }
 
     pub fn access_token(&self, token: &str) -> Option<VerifiedToken> {
-        let tokens = self.access_tokens.lock().expect("access tokens lock");
-        tokens.get(token).map(|grant| VerifiedToken {
+        self.access_tokens.with(token, |grant| VerifiedToken {
             token: token.to_owned(),
             secret: grant.secret.clone(),
             consumer_key: grant.consumer_key.clone(),

@@ -18,7 +18,10 @@ use url::Url;
 use super::{consent_page, grants::DemoIdentity, DemoProvider};
 
 const MAX_NAME_CHARS: usize = 100;
-pub const NAME_PROBLEM: &str = "Please enter a name of up to 100 characters.";
+/// The longest address SMTP allows (RFC 5321 with RFC 3696 errata).
+const MAX_EMAIL_CHARS: usize = 254;
+/// Redirect URIs are `{PUBLIC_URL}/callback/{provider}`; anything longer is not one.
+pub const MAX_REDIRECT_URI_BYTES: usize = 512;
 
 /// The consent form's name and email, trimmed.
 pub fn consented_identity_fields(
@@ -31,8 +34,16 @@ pub fn consented_identity_fields(
     )
 }
 
-pub fn acceptable_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().count() <= MAX_NAME_CHARS
+/// What is wrong with the consent form's name and email, if anything; the provider keeps
+/// both until the app fetches them, so their size is capped.
+pub fn identity_problem(name: &str, email: &str) -> Option<&'static str> {
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        return Some("Please enter a name of up to 100 characters.");
+    }
+    if email.chars().count() > MAX_EMAIL_CHARS {
+        return Some("Please enter an email address of up to 254 characters, or none.");
+    }
+    None
 }
 
 #[derive(Deserialize, Default)]
@@ -69,7 +80,10 @@ fn validate(
         return Err((Refusal::Page("Unknown client_id."), None));
     }
     let redirect_uri = params.redirect_uri.clone().unwrap_or_default();
-    if !redirect_uri.starts_with(&provider.redirect_prefix) || Url::parse(&redirect_uri).is_err() {
+    if redirect_uri.len() > MAX_REDIRECT_URI_BYTES
+        || !redirect_uri.starts_with(&provider.redirect_prefix)
+        || Url::parse(&redirect_uri).is_err()
+    {
         return Err((
             Refusal::Page("redirect_uri is not registered for this client."),
             None,
@@ -186,12 +200,12 @@ pub async fn authorize_decision(
         );
     }
     let (name, email) = consented_identity_fields(&form.name, &form.email);
-    if !acceptable_name(&name) {
+    if let Some(problem) = identity_problem(&name, &email) {
         let page = consent_page::render(
             &request.consent_form(provider.exposed),
             &name,
             &email,
-            Some(NAME_PROBLEM),
+            Some(problem),
         );
         return (StatusCode::BAD_REQUEST, Html(page)).into_response();
     }
