@@ -17,7 +17,7 @@ pub enum AppError {
     Cancelled,
     /// The sign-in could not be completed; `reason` is short and safe to show.
     #[error("Authentication failed: {reason}")]
-    SignInFailed { status: u16, reason: String },
+    SignInFailed { kind: FailureKind, reason: String },
     #[error("Unknown sign-in provider.")]
     UnknownProvider,
     /// A cross-site request to a state-changing endpoint.
@@ -32,19 +32,51 @@ pub enum AppError {
     ServerFn(ServerFnErrorErr),
 }
 
+/// Why a sign-in failed, which decides its HTTP status (see [`AppError::status`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FailureKind {
+    /// The request, or the answer the browser brought back from the provider, is
+    /// wrong or stale: starting again may work.
+    BadRequest,
+    /// The provider failed or answered something unusable.
+    ProviderFailed,
+    /// The provider did not answer in time.
+    ProviderTimedOut,
+}
+
 impl AppError {
-    pub fn failed(status: u16, reason: impl Into<String>) -> Self {
+    /// A 400: see [`FailureKind::BadRequest`].
+    pub fn bad_request(reason: impl Into<String>) -> Self {
+        Self::failed(FailureKind::BadRequest, reason)
+    }
+
+    /// A 502: see [`FailureKind::ProviderFailed`].
+    pub fn provider_failed(reason: impl Into<String>) -> Self {
+        Self::failed(FailureKind::ProviderFailed, reason)
+    }
+
+    /// A 504: see [`FailureKind::ProviderTimedOut`].
+    pub fn provider_timed_out(reason: impl Into<String>) -> Self {
+        Self::failed(FailureKind::ProviderTimedOut, reason)
+    }
+
+    fn failed(kind: FailureKind, reason: impl Into<String>) -> Self {
         AppError::SignInFailed {
-            status,
+            kind,
             reason: reason.into(),
         }
     }
 
-    /// The HTTP status a page showing this error is served with.
+    /// The HTTP status a page showing this error is served with: the only place
+    /// errors become numbers.
     pub fn status(&self) -> u16 {
         match self {
             AppError::Cancelled => 400,
-            AppError::SignInFailed { status, .. } => *status,
+            AppError::SignInFailed { kind, .. } => match kind {
+                FailureKind::BadRequest => 400,
+                FailureKind::ProviderFailed => 502,
+                FailureKind::ProviderTimedOut => 504,
+            },
             AppError::UnknownProvider => 404,
             AppError::Forbidden => 403,
             AppError::Internal => 500,
@@ -113,8 +145,10 @@ mod tests {
 
     #[test]
     fn failures_carry_their_status_and_reason() {
-        let err = AppError::failed(502, "The provider did not answer properly.");
+        let err = AppError::provider_failed("The provider did not answer properly.");
         assert_eq!(err.status(), 502);
+        assert_eq!(AppError::bad_request("x").status(), 400);
+        assert_eq!(AppError::provider_timed_out("x").status(), 504);
         let flash = err.to_flash();
         assert_eq!(flash.title, "Authentication failed.");
         assert_eq!(
@@ -123,5 +157,14 @@ mod tests {
         );
         assert_eq!(AppError::Cancelled.to_flash().title, "Sign-in cancelled.");
         assert_eq!(AppError::UnknownProvider.status(), 404);
+    }
+
+    #[test]
+    fn failures_survive_the_trip_to_the_browser() {
+        let err = AppError::provider_timed_out("The provider did not answer in time.");
+        let json = serde_json::to_string(&err).unwrap();
+        let back: AppError = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, err);
+        assert_eq!(back.status(), 504);
     }
 }

@@ -113,8 +113,7 @@ pub async fn finish(
     let pending: Option<PendingSignIn> = session.get(PENDING_KEY).await.map_err(session_failure)?;
     let Some(pending) = pending else {
         end_if_anonymous(session).await?;
-        return Err(AppError::failed(
-            400,
+        return Err(AppError::bad_request(
             "No sign-in was in progress in this browser, or it has expired. Please start again.",
         ));
     };
@@ -128,8 +127,7 @@ pub async fn finish(
     if claim == Claim::AlreadyTaken {
         // Another request is completing (or has completed) this sign-in; its outcome is
         // the browser's, so this one leaves the session alone.
-        return Err(AppError::failed(
-            400,
+        return Err(AppError::bad_request(
             "This sign-in answer has already been used.",
         ));
     }
@@ -183,8 +181,7 @@ fn check_binding(
     params: &CallbackParams,
 ) -> Result<(), AppError> {
     if pending.provider != provider_name {
-        return Err(AppError::failed(
-            400,
+        return Err(AppError::bad_request(
             "The answer came from a different provider than the one you chose.",
         ));
     }
@@ -196,10 +193,9 @@ fn check_binding(
         ),
     };
     if !matches_pending(pending.proof.binding(), received) {
-        return Err(AppError::failed(
-            400,
-            format!("The sign-in answer does not belong to this browser ({mismatch})."),
-        ));
+        return Err(AppError::bad_request(format!(
+            "The sign-in answer does not belong to this browser ({mismatch})."
+        )));
     }
     Ok(())
 }
@@ -226,7 +222,7 @@ async fn complete(
                 .code
                 .as_deref()
                 .filter(|code| !code.is_empty())
-                .ok_or_else(|| AppError::failed(400, "The provider sent no authorization code."))?;
+                .ok_or_else(|| AppError::bad_request("The provider sent no authorization code."))?;
             let redirect_uri = state.config.redirect_uri(provider_name);
             let access_token = oauth2_flow::exchange_code(
                 &state.http,
@@ -252,7 +248,7 @@ async fn complete(
                 .oauth_verifier
                 .as_deref()
                 .filter(|v| !v.is_empty())
-                .ok_or_else(|| AppError::failed(400, "The provider sent no verifier."))?;
+                .ok_or_else(|| AppError::bad_request("The provider sent no verifier."))?;
             let access = oauth1_flow::access_token(
                 &state.http,
                 provider,
@@ -284,7 +280,7 @@ async fn complete(
 }
 
 fn too_slow() -> AppError {
-    AppError::failed(400, "The sign-in took too long. Please start again.")
+    AppError::bad_request("The sign-in took too long. Please start again.")
 }
 
 /// `error=access_denied` is the person saying no; anything else is the provider failing.
@@ -297,7 +293,7 @@ fn provider_error(error: &str) -> AppError {
         .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
         .take(40)
         .collect();
-    AppError::failed(502, format!("The provider reported an error ({code})."))
+    AppError::provider_failed(format!("The provider reported an error ({code})."))
 }
 
 fn check_param_sizes(params: &CallbackParams) -> Result<(), AppError> {
@@ -316,7 +312,7 @@ fn check_param_sizes(params: &CallbackParams) -> Result<(), AppError> {
         .filter_map(|v| v.as_deref())
         .any(|v| v.len() > MAX_PARAM_LEN || v.contains('\0'));
     if bad {
-        return Err(AppError::failed(400, "The sign-in answer was malformed."));
+        return Err(AppError::bad_request("The sign-in answer was malformed."));
     }
     Ok(())
 }

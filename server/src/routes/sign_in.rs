@@ -74,7 +74,7 @@ fn well_formed(uri: &http::Uri) -> bool {
 }
 
 fn malformed() -> AppError {
-    AppError::failed(400, "The sign-in request was malformed.")
+    AppError::bad_request("The sign-in request was malformed.")
 }
 
 /// A redirect to wherever the server function pointed, or the page with the error.

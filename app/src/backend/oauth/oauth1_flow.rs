@@ -96,12 +96,9 @@ async fn token_endpoint(
         // At request_token nothing the person did can be wrong: any refusal is the
         // provider's or our configuration's (e.g. a wrong consumer secret).
         return Err(if status.is_client_error() && endpoint != "request_token" {
-            AppError::failed(
-                400,
-                "The provider did not accept the sign-in. Please try again.",
-            )
+            AppError::bad_request("The provider did not accept the sign-in. Please try again.")
         } else {
-            AppError::failed(502, "The provider failed to answer the sign-in.")
+            AppError::provider_failed("The provider failed to answer the sign-in.")
         });
     }
     Ok(url::form_urlencoded::parse(&body).into_owned().collect())
@@ -117,7 +114,7 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 fn unreadable(provider: &str, endpoint: &str) -> AppError {
     tracing::warn!(provider, endpoint, "token response lacks required fields");
-    AppError::failed(502, "The provider's answer was not understood.")
+    AppError::provider_failed("The provider's answer was not understood.")
 }
 
 /// Step 1 (RFC 5849 §2.1): a request token bound to our callback URL.
@@ -143,8 +140,7 @@ pub async fn request_token(
     // Without the confirmation the provider did not take our callback (RFC 5849 §2.1).
     if field(&fields, "oauth_callback_confirmed") != Some("true") {
         tracing::warn!(provider = name, "oauth_callback_confirmed is not true");
-        return Err(AppError::failed(
-            502,
+        return Err(AppError::provider_failed(
             "The provider did not confirm the sign-in callback.",
         ));
     }

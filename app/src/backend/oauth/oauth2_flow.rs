@@ -108,25 +108,22 @@ pub async fn exchange_code(
                 if *response.error() == BasicErrorResponseType::InvalidGrant =>
             {
                 tracing::warn!(provider = name, "token endpoint refused the code");
-                AppError::failed(
-                    400,
-                    "The provider did not accept the sign-in. Please try again.",
-                )
+                AppError::bad_request("The provider did not accept the sign-in. Please try again.")
             }
             RequestTokenError::ServerResponse(response) => {
                 tracing::warn!(provider = name, error = %response.error(), "token endpoint failed");
-                AppError::failed(502, TOKEN_ENDPOINT_FAILED)
+                AppError::provider_failed(TOKEN_ENDPOINT_FAILED)
             }
             RequestTokenError::Request(err) => read_failure(name, "token", &err),
             // oauth2 reports a 5xx with a non-JSON body, a wrong content type and bad
             // JSON alike (Parse/Other), without the status; one message covers them.
             RequestTokenError::Parse(err, _body) => {
                 tracing::warn!(provider = name, error = %err, "token response unreadable");
-                AppError::failed(502, TOKEN_ENDPOINT_FAILED)
+                AppError::provider_failed(TOKEN_ENDPOINT_FAILED)
             }
             other => {
                 tracing::warn!(provider = name, error = %other, "token request failed");
-                AppError::failed(502, TOKEN_ENDPOINT_FAILED)
+                AppError::provider_failed(TOKEN_ENDPOINT_FAILED)
             }
         })?;
     Ok(Secret::new(token.access_token().secret().clone()))
@@ -167,8 +164,7 @@ pub async fn read_profile(
     let status = response.status();
     if !status.is_success() {
         tracing::warn!(provider = name, %status, "userinfo endpoint refused");
-        return Err(AppError::failed(
-            502,
+        return Err(AppError::provider_failed(
             "The provider would not share your profile.",
         ));
     }
@@ -177,11 +173,11 @@ pub async fn read_profile(
         .map_err(|err| read_failure(name, "userinfo", &err))?;
     let json: serde_json::Value = serde_json::from_slice(&body).map_err(|err| {
         tracing::warn!(provider = name, error = %err, "userinfo response is not JSON");
-        AppError::failed(502, "The provider's profile response was not understood.")
+        AppError::provider_failed("The provider's profile response was not understood.")
     })?;
     (provider.spec.map_profile)(&json).map_err(|err| {
         tracing::warn!(provider = name, error = %err, "userinfo unusable");
-        AppError::failed(502, err.to_string())
+        AppError::provider_failed(err.to_string())
     })
 }
 
@@ -191,7 +187,7 @@ pub fn read_failure(provider: &str, endpoint: &str, err: &ReadError) -> AppError
         ReadError::Transport(err) => transport_failure(provider, endpoint, err),
         ReadError::TooLarge(max) => {
             tracing::warn!(provider, endpoint, max, "provider answer too large");
-            AppError::failed(502, "The provider's answer was too large.")
+            AppError::provider_failed("The provider's answer was too large.")
         }
     }
 }
@@ -201,9 +197,9 @@ pub fn read_failure(provider: &str, endpoint: &str, err: &ReadError) -> AppError
 pub fn transport_failure(provider: &str, endpoint: &str, err: &reqwest::Error) -> AppError {
     if err.is_timeout() {
         tracing::warn!(provider, endpoint, "provider timed out");
-        AppError::failed(504, "The provider did not answer in time.")
+        AppError::provider_timed_out("The provider did not answer in time.")
     } else {
         tracing::warn!(provider, endpoint, error = %err, "provider unreachable");
-        AppError::failed(502, "Could not reach the provider.")
+        AppError::provider_failed("Could not reach the provider.")
     }
 }
