@@ -21,12 +21,22 @@ impl CurrentUser {
             .map(|c| c.to_uppercase().collect())
             .unwrap_or_else(|| "?".to_string())
     }
+
+    /// Whether the name and email came from a provider where people type in whatever they
+    /// like (the demo provider); shown wherever they are.
+    pub fn is_self_asserted(&self) -> bool {
+        self.identities
+            .iter()
+            .any(|identity| identity.self_asserted)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkedIdentity {
     pub provider: String,
     pub social_id: String,
+    /// Nothing about this identity was checked by anyone (the demo provider).
+    pub self_asserted: bool,
 }
 
 /// One "Sign in with X" button.

@@ -123,6 +123,36 @@ async fn a_replayed_callback_fails_and_leaves_the_signed_in_session_alone() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_demo_identity_is_marked_self_asserted_wherever_its_name_and_email_show() {
+    // Anyone can type any name and email at the demo provider.
+    let app = TestApp::start(&[]).await;
+    let mut browser = app.browser();
+    let callback = app
+        .consent(
+            &mut browser,
+            "demo",
+            "",
+            "Ceo Of Bank",
+            "ceo@bank.example",
+            "allow",
+        )
+        .await;
+    assert_eq!(browser.get(&callback).await.status(), 302);
+    let me = app.me(&mut browser).await.unwrap();
+    assert_eq!(me["email"], "ceo@bank.example");
+    assert_eq!(me["identities"][0]["self_asserted"], true);
+    let page = browser.get(&app.url("/")).await.text().await.unwrap();
+    assert!(page.contains("Hi, Ceo Of Bank!"));
+    assert!(page.contains(
+        "Demo sign-in: this name and email were typed in at the demo provider. Nobody has checked them."
+    ));
+    assert!(
+        page.contains("title=\"Self-asserted: typed in at the demo provider, not checked\""),
+        "the header's name carries a demo badge"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_state_is_refused_and_leaves_the_sign_in_to_its_owner() {
     let app = TestApp::start(&[]).await;
     let mut browser = app.browser();

@@ -86,6 +86,13 @@ async fn facebook_sign_in_speaks_the_protocol_facebook_expects() {
         me["identities"][0]["social_id"],
         "facebook$10153000000000001"
     );
+    assert_eq!(me["identities"][0]["self_asserted"], false);
+    let page = browser.get(&app.url("/")).await.text().await.unwrap();
+    assert!(page.contains("Hi, Fay Book!"));
+    assert!(
+        !page.contains("Nobody has checked"),
+        "a real provider's identity"
+    );
 
     let seen = fake.seen.lock().unwrap();
     let body = &seen.token_bodies[0];

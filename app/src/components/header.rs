@@ -17,6 +17,18 @@ pub fn Header() -> impl IntoView {
                             <div class="user-menu">
                                 <Avatar user=user.clone()/>
                                 <span class="user-menu-name">{user.nickname.clone()}</span>
+                                {user
+                                    .is_self_asserted()
+                                    .then(|| {
+                                        view! {
+                                            <span
+                                                class="badge badge-demo"
+                                                title="Self-asserted: typed in at the demo provider, not checked"
+                                            >
+                                                "demo"
+                                            </span>
+                                        }
+                                    })}
                                 <LogoutButton action=session.logout/>
                             </div>
                         }

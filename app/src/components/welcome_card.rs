@@ -10,6 +10,15 @@ pub fn WelcomeCard(user: CurrentUser) -> impl IntoView {
             <Avatar user=user.clone() large=true/>
             <h1>{format!("Hi, {}!", user.nickname)}</h1>
             {user.email.clone().map(|email| view! { <p class="muted">{email}</p> })}
+            {user
+                .is_self_asserted()
+                .then(|| {
+                    view! {
+                        <p class="flash flash-info self-asserted">
+                            "Demo sign-in: this name and email were typed in at the demo provider. Nobody has checked them."
+                        </p>
+                    }
+                })}
             <p class="muted">"Signed in with:"</p>
             <ul class="identities">
                 {user

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::entities::{identities, prelude::*, users};
 use super::Db;
-use crate::backend::oauth::profile::Profile;
+use crate::backend::oauth::{profile::Profile, providers};
 use crate::backend::secret::Secret;
 use crate::models::{CurrentUser, LinkedIdentity};
 
@@ -212,6 +212,7 @@ pub async fn find_current_user(
     let identities = identities
         .into_iter()
         .map(|identity| LinkedIdentity {
+            self_asserted: providers::is_self_asserted(&identity.provider),
             provider: identity.provider,
             social_id: identity.social_id,
         })

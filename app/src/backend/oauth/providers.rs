@@ -37,6 +37,9 @@ pub struct ProviderSpec {
     /// Added to the userinfo request, e.g. Facebook's `fields`.
     pub userinfo_query: &'static [(&'static str, &'static str)],
     pub map_profile: fn(&Value) -> Result<Profile, ProfileError>,
+    /// The person types in their own name and email at the provider (the demo provider):
+    /// nothing it says about them is checked, and everything showing it says so.
+    pub self_asserted: bool,
 }
 
 impl ProviderSpec {
@@ -59,6 +62,7 @@ pub const FACEBOOK: ProviderSpec = ProviderSpec {
     userinfo_url: "https://graph.facebook.com/v21.0/me",
     userinfo_query: &[("fields", "id,name,email,picture")],
     map_profile: profile::facebook,
+    self_asserted: false,
 };
 
 pub const TWITTER: ProviderSpec = ProviderSpec {
@@ -76,6 +80,7 @@ pub const TWITTER: ProviderSpec = ProviderSpec {
     // Email comes only if the app has that permission and the person has one.
     userinfo_query: &[("include_email", "true"), ("skip_status", "true")],
     map_profile: profile::twitter,
+    self_asserted: false,
 };
 
 /// The built-in demo provider; its URLs are relative to `PUBLIC_URL`.
@@ -92,7 +97,16 @@ pub const DEMO: ProviderSpec = ProviderSpec {
     userinfo_url: "/demo-provider/userinfo",
     userinfo_query: &[],
     map_profile: profile::openid_userinfo,
+    self_asserted: true,
 };
+
+/// Whether identities from the provider named `name` are self-asserted (see
+/// [`ProviderSpec::self_asserted`]).
+pub fn is_self_asserted(name: &str) -> bool {
+    [&DEMO, &FACEBOOK, &TWITTER]
+        .iter()
+        .any(|spec| spec.name == name && spec.self_asserted)
+}
 
 /// Real providers configured from the environment, in button order.
 pub const CONFIGURABLE: &[&ProviderSpec] = &[&FACEBOOK, &TWITTER];
