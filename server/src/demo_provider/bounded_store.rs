@@ -58,6 +58,7 @@ impl<V> BoundedStore<V> {
         (at.elapsed() < self.lifetime).then(|| f(value))
     }
 
+    #[cfg(feature = "stand-in-providers")]
     pub fn remove(&self, key: &str) {
         self.lock().pop(key);
     }

@@ -3,15 +3,22 @@
 //! reaches it over real HTTP through its normal provider code; nothing is short-circuited.
 //!
 //! OAuth 2: `GET/POST authorize` (consent page), `POST token`, `GET userinfo` (OpenID
-//! Connect shape) and `GET graph/me` (Facebook Graph shape, so tests can point
-//! `OAUTH_FACEBOOK_*` here). OAuth 1.0a, Twitter-shaped, under `oauth1/`: `request_token`,
-//! `authenticate`/`authorize`, `access_token`, `verify_credentials.json` (so tests can point
-//! `OAUTH_TWITTER_*` here). On by default only for a loopback `PUBLIC_URL` (config.rs).
+//! Connect shape). On by default only for a loopback `PUBLIC_URL` (config.rs).
+//!
+//! Test builds (feature `stand-in-providers`, which the server's own tests and
+//! `.dev/test-all` turn on) add shapes that let tests stand in for real providers:
+//! `GET graph/me` (Facebook Graph) and, Twitter-shaped OAuth 1.0a under `oauth1/`,
+//! `request_token`, `authenticate`/`authorize`, `access_token`, `verify_credentials.json`.
+//! What production serves has none of them.
 
 mod bounded_store;
 mod consent_page;
 mod grants;
+#[cfg(feature = "stand-in-providers")]
+mod graph_endpoint;
+#[cfg(feature = "stand-in-providers")]
 mod oauth1_endpoints;
+#[cfg(feature = "stand-in-providers")]
 mod oauth1_grants;
 mod oauth2_endpoints;
 
@@ -26,6 +33,7 @@ use axum::{
     routing::{get, post},
     Router,
 };
+#[cfg(feature = "stand-in-providers")]
 use url::Url;
 
 pub use grants::DemoIdentity;
@@ -39,8 +47,10 @@ pub struct DemoProvider {
     /// Redirect URIs must start with this: `{PUBLIC_URL}/callback/`.
     redirect_prefix: String,
     /// Signed OAuth 1.0a requests are checked against URLs on this origin.
+    #[cfg(feature = "stand-in-providers")]
     public_url: Url,
     grants: grants::Grants,
+    #[cfg(feature = "stand-in-providers")]
     oauth1: oauth1_grants::OAuth1Grants,
     /// Reachable by others (see `DemoProviderConfig::exposed`): the consent page warns.
     exposed: bool,
@@ -61,8 +71,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(
             .join("/callback/")
             .expect("static path joins")
             .to_string(),
+        #[cfg(feature = "stand-in-providers")]
         public_url: public_url.clone(),
         grants: grants::Grants::default(),
+        #[cfg(feature = "stand-in-providers")]
         oauth1: oauth1_grants::OAuth1Grants::default(),
         exposed: config.exposed,
     });
@@ -72,37 +84,47 @@ pub fn router<S: Clone + Send + Sync + 'static>(
             "the demo provider is on at a public address: anyone can sign in as anyone"
         );
     }
-    let mut consent_pages = Router::new()
-        .route(
-            "/authorize",
-            get(oauth2_endpoints::authorize_page).post(oauth2_endpoints::authorize_decision),
-        )
-        .route(
-            "/oauth1/authenticate",
-            get(oauth1_endpoints::authenticate_page),
-        )
-        .route(
-            "/oauth1/authorize",
-            get(oauth1_endpoints::authenticate_page).post(oauth1_endpoints::authorize_decision),
-        );
+    #[cfg_attr(not(feature = "stand-in-providers"), allow(unused_mut))]
+    let mut consent_pages = Router::new().route(
+        "/authorize",
+        get(oauth2_endpoints::authorize_page).post(oauth2_endpoints::authorize_decision),
+    );
+    #[cfg(feature = "stand-in-providers")]
+    {
+        consent_pages = consent_pages
+            .route(
+                "/oauth1/authenticate",
+                get(oauth1_endpoints::authenticate_page),
+            )
+            .route(
+                "/oauth1/authorize",
+                get(oauth1_endpoints::authenticate_page).post(oauth1_endpoints::authorize_decision),
+            );
+    }
     if let Some(limit) = app_config.sign_in_rate_limit {
         let key = rate_limit::ClientKey::new(&app_config.trusted_proxies);
         consent_pages = rate_limit::limit(consent_pages, limit, key);
     }
-    Router::new()
+    #[cfg_attr(not(feature = "stand-in-providers"), allow(unused_mut))]
+    let mut routes = Router::new()
         .merge(consent_pages)
         .route("/token", post(oauth2_endpoints::token))
-        .route("/userinfo", get(oauth2_endpoints::userinfo))
-        .route("/graph/me", get(oauth2_endpoints::graph_me))
-        .route(
-            "/oauth1/request_token",
-            post(oauth1_endpoints::request_token),
-        )
-        .route("/oauth1/access_token", post(oauth1_endpoints::access_token))
-        .route(
-            "/oauth1/verify_credentials.json",
-            get(oauth1_endpoints::verify_credentials),
-        )
+        .route("/userinfo", get(oauth2_endpoints::userinfo));
+    #[cfg(feature = "stand-in-providers")]
+    {
+        routes = routes
+            .route("/graph/me", get(graph_endpoint::graph_me))
+            .route(
+                "/oauth1/request_token",
+                post(oauth1_endpoints::request_token),
+            )
+            .route("/oauth1/access_token", post(oauth1_endpoints::access_token))
+            .route(
+                "/oauth1/verify_credentials.json",
+                get(oauth1_endpoints::verify_credentials),
+            );
+    }
+    routes
         .with_state(provider)
         // Its forms and token requests are a few hundred bytes.
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -12,7 +12,7 @@ use base64::Engine;
 use http::{header, HeaderMap, StatusCode};
 use oauth2::{PkceCodeChallenge, PkceCodeVerifier};
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use url::Url;
 
 use super::{consent_page, grants::DemoIdentity, DemoProvider};
@@ -313,7 +313,7 @@ pub async fn token(
         .into_response()
 }
 
-fn bearer_identity(
+pub(super) fn bearer_identity(
     provider: &DemoProvider,
     headers: &HeaderMap,
     query_token: Option<&str>,
@@ -329,7 +329,7 @@ fn bearer_identity(
     provider.grants.identity_for_token(token.trim())
 }
 
-fn invalid_token() -> Response {
+pub(super) fn invalid_token() -> Response {
     (
         StatusCode::UNAUTHORIZED,
         [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
@@ -348,36 +348,4 @@ pub async fn userinfo(State(provider): State<Arc<DemoProvider>>, headers: Header
         body["email"] = Value::String(email);
     }
     Json(body).into_response()
-}
-
-#[derive(Deserialize)]
-pub struct GraphQuery {
-    fields: Option<String>,
-    access_token: Option<String>,
-}
-
-/// Facebook Graph `/me?fields=...` shape: a numeric string id, only the fields asked for.
-pub async fn graph_me(
-    State(provider): State<Arc<DemoProvider>>,
-    headers: HeaderMap,
-    Query(query): Query<GraphQuery>,
-) -> Response {
-    let Some(identity) = bearer_identity(&provider, &headers, query.access_token.as_deref()) else {
-        return invalid_token();
-    };
-    let fields = query.fields.unwrap_or_else(|| "id,name".into());
-    let mut body = Map::new();
-    for field in fields.split(',').map(str::trim) {
-        match field {
-            "id" => body.insert("id".into(), identity.numeric_id().into()),
-            "name" => body.insert("name".into(), identity.name.clone().into()),
-            // Like Facebook, no email when the person has none to share.
-            "email" => identity
-                .email
-                .clone()
-                .and_then(|e| body.insert("email".into(), e.into())),
-            _ => None,
-        };
-    }
-    Json(Value::Object(body)).into_response()
 }
