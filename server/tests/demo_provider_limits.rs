@@ -117,8 +117,10 @@ async fn a_flood_of_consents_keeps_the_demo_provider_bounded() {
         .sign_in_with_demo(&mut newcomer, "Newcomer", false)
         .await;
     assert_eq!(done.status(), 302);
+    // Other tests share the two cores, so only a gross slow-down (a store that scans or
+    // grows with what it holds) fails this; the figures are printed above.
     assert!(
-        last <= first * 5 + Duration::from_millis(20),
+        last <= first * 10 + Duration::from_millis(100),
         "consents slowed from {first:?} to {last:?} as grants piled up"
     );
     assert!(

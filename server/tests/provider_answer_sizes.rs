@@ -36,16 +36,22 @@ async fn assert_cut_off(fake: &FakeProvider, app: &TestApp, response: reqwest::R
     assert_eq!(app.count("users").await, 0);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_endless_token_response_is_cut_off() {
-    let fake = FakeProvider::start().await;
-    fake.set_token(TokenMode::Endless);
+/// A Facebook sign-in up to the callback, where the app reads the token and profile.
+async fn facebook_callback(fake: &FakeProvider) -> (TestApp, reqwest::Response) {
     let app = app_for(fake.facebook_env()).await;
     let mut browser = app.browser();
     let state = app.start_sign_in(&mut browser, "facebook", "").await;
     let response = browser
         .get(&app.url(&format!("/callback/facebook?code=c&state={state}")))
         .await;
+    (app, response)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endless_token_response_is_cut_off() {
+    let fake = FakeProvider::start().await;
+    fake.set_token(TokenMode::Endless);
+    let (app, response) = facebook_callback(&fake).await;
     assert_cut_off(&fake, &app, response).await;
 }
 
@@ -53,12 +59,7 @@ async fn an_endless_token_response_is_cut_off() {
 async fn an_endless_profile_response_is_cut_off() {
     let fake = FakeProvider::start().await;
     fake.set_userinfo(UserinfoMode::Endless);
-    let app = app_for(fake.facebook_env()).await;
-    let mut browser = app.browser();
-    let state = app.start_sign_in(&mut browser, "facebook", "").await;
-    let response = browser
-        .get(&app.url(&format!("/callback/facebook?code=c&state={state}")))
-        .await;
+    let (app, response) = facebook_callback(&fake).await;
     assert_cut_off(&fake, &app, response).await;
 }
 

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use ipnet::IpNet;
+use oauth2::AuthType;
 use rand::distr::{Alphanumeric, SampleString};
 use url::Url;
 
@@ -106,9 +107,30 @@ pub struct ProviderConfig {
     /// OAuth 2 token endpoint, or OAuth 1.0a access-token endpoint.
     pub token_url: Url,
     pub userinfo_url: Url,
-    /// OAuth 1.0a only.
-    pub request_token_url: Option<Url>,
-    /// OAuth 1.0a only: ask the person to log in at the provider every time.
+    pub protocol: ProtocolSettings,
+}
+
+/// What the provider's protocol needs beyond the endpoints every provider has, and
+/// nothing another protocol needs: flow code matches on this once and never checks for a
+/// setting that "must" be there.
+#[derive(Debug)]
+pub enum ProtocolSettings {
+    OAuth2(OAuth2Settings),
+    OAuth1(OAuth1Settings),
+}
+
+#[derive(Debug)]
+pub struct OAuth2Settings {
+    /// Facebook wants one comma-separated scope string.
+    pub scope: &'static str,
+    /// How the client authenticates at the token endpoint.
+    pub token_auth: AuthType,
+}
+
+#[derive(Debug)]
+pub struct OAuth1Settings {
+    pub request_token_url: Url,
+    /// Ask the person to log in at the provider every time.
     pub force_login: bool,
 }
 
@@ -207,8 +229,7 @@ impl Config {
                     authorize_url: own_url(providers::DEMO.authorize_url),
                     token_url: own_url(providers::DEMO.token_url),
                     userinfo_url: own_url(providers::DEMO.userinfo_url),
-                    request_token_url: None,
-                    force_login: false,
+                    protocol: oauth2_settings(&providers::DEMO),
                 });
                 Some(DemoProviderConfig { clients, exposed })
             } else {
@@ -359,22 +380,26 @@ fn provider_from_env(
         }
         Ok(url)
     };
-    let (token_suffix, request_token_url, force_login, default_authorize) = match &spec.protocol {
-        Protocol::OAuth2 { .. } => ("TOKEN_URL", None, false, spec.authorize_url),
+    let (token_suffix, protocol, default_authorize) = match &spec.protocol {
+        Protocol::OAuth2 { .. } => ("TOKEN_URL", oauth2_settings(spec), spec.authorize_url),
         Protocol::OAuth1 {
             request_token_url,
             force_login_authorize_url,
         } => {
             let force_login = parse_switch(&var("FORCE_LOGIN"), get(&var("FORCE_LOGIN")), false)?;
+            let settings = OAuth1Settings {
+                request_token_url: endpoint("REQUEST_TOKEN_URL", request_token_url)?,
+                force_login,
+            };
+            let authorize = if force_login {
+                force_login_authorize_url
+            } else {
+                spec.authorize_url
+            };
             (
                 "ACCESS_TOKEN_URL",
-                Some(endpoint("REQUEST_TOKEN_URL", request_token_url)?),
-                force_login,
-                if force_login {
-                    force_login_authorize_url
-                } else {
-                    spec.authorize_url
-                },
+                ProtocolSettings::OAuth1(settings),
+                authorize,
             )
         }
     };
@@ -385,9 +410,19 @@ fn provider_from_env(
         authorize_url: endpoint("AUTHORIZE_URL", default_authorize)?,
         token_url: endpoint(token_suffix, spec.token_url)?,
         userinfo_url: endpoint("USERINFO_URL", spec.userinfo_url)?,
-        request_token_url,
-        force_login,
+        protocol,
     }))
+}
+
+/// An OAuth 2 spec's settings; the built-in specs are checked by the tests below.
+fn oauth2_settings(spec: &ProviderSpec) -> ProtocolSettings {
+    match &spec.protocol {
+        Protocol::OAuth2 { scope, token_auth } => ProtocolSettings::OAuth2(OAuth2Settings {
+            scope,
+            token_auth: token_auth.clone(),
+        }),
+        Protocol::OAuth1 { .. } => unreachable!("{} is an OAuth 1.0a spec", spec.name),
+    }
 }
 
 #[cfg(test)]
@@ -489,8 +524,11 @@ mod tests {
         };
         let config = twitter(&[("OAUTH_TWITTER_ACCESS_TOKEN_URL", "http://127.0.0.1:9/at")]);
         let provider = config.provider("twitter").unwrap();
+        let ProtocolSettings::OAuth1(oauth1) = &provider.protocol else {
+            panic!("Twitter speaks OAuth 1.0a");
+        };
         assert_eq!(
-            provider.request_token_url.as_ref().unwrap().as_str(),
+            oauth1.request_token_url.as_str(),
             "https://api.twitter.com/oauth/request_token"
         );
         assert_eq!(
@@ -498,7 +536,7 @@ mod tests {
             "https://api.twitter.com/oauth/authenticate"
         );
         assert_eq!(provider.token_url.as_str(), "http://127.0.0.1:9/at");
-        assert!(!provider.force_login);
+        assert!(!oauth1.force_login);
 
         let config = twitter(&[("OAUTH_TWITTER_FORCE_LOGIN", "on")]);
         let provider = config.provider("twitter").unwrap();
@@ -506,7 +544,13 @@ mod tests {
             provider.authorize_url.as_str(),
             "https://api.twitter.com/oauth/authorize"
         );
-        assert!(provider.force_login);
+        assert!(matches!(
+            provider.protocol,
+            ProtocolSettings::OAuth1(OAuth1Settings {
+                force_login: true,
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use tower_sessions::Session;
 use url::Url;
 
 use super::auth_session::{self, session_failure};
-use super::config::ProviderConfig;
+use super::config::{ProtocolSettings, ProviderConfig};
 use super::db::users::{self, ProviderTokens};
 use super::oauth::{oauth1_flow, oauth2_flow};
 use super::return_to::safe_next;
@@ -60,21 +60,25 @@ pub async fn start(
         .provider(provider)
         .ok_or(AppError::UnknownProvider)?;
     let redirect_uri = state.config.redirect_uri(provider.spec.name);
-    let (proof, url) = if provider.spec.is_oauth1() {
-        let request = oauth1_flow::request_token(&state.http, provider, &redirect_uri).await?;
-        let url = oauth1_flow::authorize_url(provider, &request.token);
-        let proof = PendingProof::OAuth1 {
-            request_token: request.token,
-            request_token_secret: request.secret.expose().to_owned(),
-        };
-        (proof, url)
-    } else {
-        let request = oauth2_flow::authorize_request(provider, &redirect_uri);
-        let proof = PendingProof::OAuth2 {
-            csrf_state: request.csrf_state,
-            pkce_verifier: request.pkce_verifier,
-        };
-        (proof, request.url)
+    let (proof, url) = match &provider.protocol {
+        ProtocolSettings::OAuth1(oauth1) => {
+            let request =
+                oauth1_flow::request_token(&state.http, provider, oauth1, &redirect_uri).await?;
+            let url = oauth1_flow::authorize_url(provider, oauth1, &request.token);
+            let proof = PendingProof::OAuth1 {
+                request_token: request.token,
+                request_token_secret: request.secret.expose().to_owned(),
+            };
+            (proof, url)
+        }
+        ProtocolSettings::OAuth2(oauth2) => {
+            let request = oauth2_flow::authorize_request(provider, oauth2, &redirect_uri);
+            let proof = PendingProof::OAuth2 {
+                csrf_state: request.csrf_state,
+                pkce_verifier: request.pkce_verifier,
+            };
+            (proof, request.url)
+        }
     };
     let pending = PendingSignIn {
         provider: provider.spec.name.to_owned(),
@@ -213,8 +217,8 @@ async fn complete(
     if OffsetDateTime::now_utc().unix_timestamp() > pending.deadline() {
         return Err(too_slow());
     }
-    let (profile, tokens) = match &pending.proof {
-        PendingProof::OAuth2 { pkce_verifier, .. } => {
+    let (profile, tokens) = match (&pending.proof, &provider.protocol) {
+        (PendingProof::OAuth2 { pkce_verifier, .. }, ProtocolSettings::OAuth2(oauth2)) => {
             if let Some(error) = params.error.as_deref() {
                 return Err(provider_error(error));
             }
@@ -227,6 +231,7 @@ async fn complete(
             let access_token = oauth2_flow::exchange_code(
                 &state.http,
                 provider,
+                oauth2,
                 &redirect_uri,
                 code,
                 pkce_verifier,
@@ -237,10 +242,13 @@ async fn complete(
             // kept (an earlier one is cleared).
             (profile, ProviderTokens::NONE)
         }
-        PendingProof::OAuth1 {
-            request_token,
-            request_token_secret,
-        } => {
+        (
+            PendingProof::OAuth1 {
+                request_token,
+                request_token_secret,
+            },
+            ProtocolSettings::OAuth1(_),
+        ) => {
             if params.denied.is_some() {
                 return Err(AppError::Cancelled);
             }
@@ -265,6 +273,12 @@ async fn complete(
                     token_secret: Some(access.secret),
                 },
             )
+        }
+        // Started before a restart that changed the provider's protocol.
+        _ => {
+            return Err(AppError::bad_request(
+                "The sign-in was started with another set-up of this provider. Please start again.",
+            ))
         }
     };
 

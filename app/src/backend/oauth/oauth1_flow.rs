@@ -12,7 +12,7 @@ use super::http_client;
 use super::oauth1_signature as signature;
 use super::oauth2_flow::{read_failure, read_profile, transport_failure, userinfo_url};
 use super::profile::Profile;
-use crate::backend::config::ProviderConfig;
+use crate::backend::config::{OAuth1Settings, ProviderConfig};
 use crate::backend::secret::Secret;
 use crate::error::AppError;
 
@@ -121,18 +121,15 @@ fn unreadable(provider: &str, endpoint: &str) -> AppError {
 pub async fn request_token(
     http: &reqwest::Client,
     provider: &ProviderConfig,
+    oauth1: &OAuth1Settings,
     callback: &Url,
 ) -> Result<RequestToken, AppError> {
     let name = provider.spec.name;
-    let url = provider
-        .request_token_url
-        .as_ref()
-        .ok_or(AppError::Internal)?;
     let fields = token_endpoint(
         http,
         provider,
         "request_token",
-        url,
+        &oauth1.request_token_url,
         None,
         &[("oauth_callback", callback.as_str())],
     )
@@ -157,11 +154,15 @@ pub async fn request_token(
 }
 
 /// Step 2: where to send the browser. `force_login` makes the provider ask every time.
-pub fn authorize_url(provider: &ProviderConfig, request_token: &str) -> Url {
+pub fn authorize_url(
+    provider: &ProviderConfig,
+    oauth1: &OAuth1Settings,
+    request_token: &str,
+) -> Url {
     let mut url = provider.authorize_url.clone();
     url.query_pairs_mut()
         .append_pair("oauth_token", request_token);
-    if provider.force_login {
+    if oauth1.force_login {
         url.query_pairs_mut().append_pair("force_login", "true");
     }
     url

@@ -5,15 +5,14 @@
 
 use oauth2::{
     basic::{BasicClient, BasicErrorResponseType},
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
     PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
 use url::Url;
 
 use super::http_client::{self, ReadError};
 use super::profile::Profile;
-use super::providers::Protocol;
-use crate::backend::config::ProviderConfig;
+use crate::backend::config::{OAuth2Settings, ProviderConfig};
 use crate::backend::secret::Secret;
 use crate::error::AppError;
 
@@ -35,6 +34,7 @@ pub struct AuthorizeRequest {
 
 fn client(
     provider: &ProviderConfig,
+    oauth2: &OAuth2Settings,
     redirect_uri: &Url,
 ) -> oauth2::Client<
     oauth2::basic::BasicErrorResponse,
@@ -55,24 +55,19 @@ fn client(
         .set_auth_uri(AuthUrl::from_url(provider.authorize_url.clone()))
         .set_token_uri(TokenUrl::from_url(provider.token_url.clone()))
         .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()))
-        .set_auth_type(settings(provider).1)
-}
-
-/// Scope and token-endpoint authentication of an OAuth 2 provider. Sign-in dispatches by
-/// protocol, so an OAuth 1.0a spec never gets here.
-fn settings(provider: &ProviderConfig) -> (&'static str, AuthType) {
-    match &provider.spec.protocol {
-        Protocol::OAuth2 { scope, token_auth } => (scope, token_auth.clone()),
-        Protocol::OAuth1 { .. } => ("", AuthType::BasicAuth),
-    }
+        .set_auth_type(oauth2.token_auth.clone())
 }
 
 /// Step 1: the provider's authorization URL with a fresh `state` and PKCE S256 challenge.
-pub fn authorize_request(provider: &ProviderConfig, redirect_uri: &Url) -> AuthorizeRequest {
+pub fn authorize_request(
+    provider: &ProviderConfig,
+    oauth2: &OAuth2Settings,
+    redirect_uri: &Url,
+) -> AuthorizeRequest {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, csrf_state) = client(provider, redirect_uri)
+    let (url, csrf_state) = client(provider, oauth2, redirect_uri)
         .authorize_url(CsrfToken::new_random)
-        .add_scope(Scope::new(settings(provider).0.to_owned()))
+        .add_scope(Scope::new(oauth2.scope.to_owned()))
         .set_pkce_challenge(challenge)
         .url();
     AuthorizeRequest {
@@ -86,12 +81,13 @@ pub fn authorize_request(provider: &ProviderConfig, redirect_uri: &Url) -> Autho
 pub async fn exchange_code(
     http: &reqwest::Client,
     provider: &ProviderConfig,
+    oauth2: &OAuth2Settings,
     redirect_uri: &Url,
     code: &str,
     pkce_verifier: &str,
 ) -> Result<Secret, AppError> {
     let name = provider.spec.name;
-    let token = client(provider, redirect_uri)
+    let token = client(provider, oauth2, redirect_uri)
         .exchange_code(AuthorizationCode::new(code.to_owned()))
         .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
         .request_async(&http_client::CappedOAuth2Client {

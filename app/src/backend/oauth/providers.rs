@@ -42,12 +42,6 @@ pub struct ProviderSpec {
     pub self_asserted: bool,
 }
 
-impl ProviderSpec {
-    pub fn is_oauth1(&self) -> bool {
-        matches!(self.protocol, Protocol::OAuth1 { .. })
-    }
-}
-
 pub const FACEBOOK: ProviderSpec = ProviderSpec {
     name: "facebook",
     label: "Facebook",
