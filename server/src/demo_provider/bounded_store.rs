@@ -36,13 +36,31 @@ impl<V> BoundedStore<V> {
     /// Stores `value` under `key`, evicting the oldest entry when full.
     pub fn insert(&self, key: String, value: V) {
         let mut entries = self.lock();
+        self.drop_expired(&mut entries);
+        entries.push(key, (value, Instant::now()));
+    }
+
+    /// Stores `value` unless a live entry holds `key`; false if one did. One step under the
+    /// lock, so of two callers with the same key exactly one stores it (a nonce's first use).
+    #[cfg(feature = "stand-in-providers")]
+    pub fn insert_new(&self, key: String, value: V) -> bool {
+        let mut entries = self.lock();
+        self.drop_expired(&mut entries);
+        if entries.contains(&key) {
+            return false;
+        }
+        entries.push(key, (value, Instant::now()));
+        true
+    }
+
+    /// Oldest first, so the expired ones are at the front.
+    fn drop_expired(&self, entries: &mut LruCache<String, (V, Instant)>) {
         while entries
             .peek_lru()
             .is_some_and(|(_, (_, at))| at.elapsed() >= self.lifetime)
         {
             entries.pop_lru();
         }
-        entries.push(key, (value, Instant::now()));
     }
 
     /// Removes the entry and returns it if it has not expired.
@@ -87,6 +105,15 @@ mod tests {
         assert_eq!(store.take("b"), None);
         assert_eq!(store.take("e"), Some("E".into()));
         assert_eq!(store.take("e"), None, "taken once");
+    }
+
+    #[test]
+    fn insert_new_stores_a_key_once_while_it_lives() {
+        let store = BoundedStore::new(10, Duration::from_millis(30));
+        assert!(store.insert_new("nonce".into(), ()));
+        assert!(!store.insert_new("nonce".into(), ()));
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(store.insert_new("nonce".into(), ()), "forgotten once expired");
     }
 
     #[test]

@@ -70,12 +70,8 @@ fn random(len: usize) -> String {
 impl OAuth1Grants {
     /// False when this nonce was already used with this timestamp by this consumer.
     pub fn use_nonce(&self, consumer_key: &str, timestamp: i64, nonce: &str) -> bool {
-        let key = format!("{consumer_key}\n{timestamp}\n{nonce}");
-        if self.nonces.with(&key, |_| ()).is_some() {
-            return false;
-        }
-        self.nonces.insert(key, ());
-        true
+        self.nonces
+            .insert_new(format!("{consumer_key}\n{timestamp}\n{nonce}"), ())
     }
 
     pub fn issue_request_token(&self, consumer_key: &str, callback: &str) -> (String, String) {
