@@ -22,6 +22,15 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// What is stored in place of a secret value that must be looked up but never given back
+/// (a session id, a sign-in's state): its SHA-256 in unpadded base64url, so a read-only leak
+/// of the table reveals none of them.
+pub fn stored_hash(value: &str) -> String {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+    use sha2::{Digest, Sha256};
+    URL_SAFE_NO_PAD.encode(Sha256::digest(value.as_bytes()))
+}
+
 /// Compares two credentials without an early exit, so response timing says nothing
 /// about how much of a guess was right.
 pub fn constant_time_eq(expected: &str, received: &str) -> bool {

@@ -8,9 +8,7 @@
 //!   deleted even if a request that loaded it earlier writes to it afterwards.
 
 use async_trait::async_trait;
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, Set, TryInsertResult};
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use tower_sessions::{
     session::{Id, Record},
@@ -20,6 +18,7 @@ use tower_sessions::{
 
 use super::db::entities::{prelude::Sessions, sessions};
 use super::db::{at_most_one, Db};
+use super::secret::stored_hash;
 
 /// Session data key holding a unix time after which the server forgets the session, when
 /// that is sooner than the record's own expiry (a browser-session cookie has no expiry of
@@ -39,7 +38,7 @@ impl std::fmt::Debug for SeaOrmSessionStore {
 
 /// The primary key a session id is stored under.
 pub fn storage_key(id: &Id) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(id.to_string().as_bytes()))
+    stored_hash(&id.to_string())
 }
 
 /// When the server forgets this record: its expiry, or the sooner deadline in its data.

@@ -7,13 +7,12 @@
 //! the pending sign-in's own deadline, so a copy of the session written back by a slower
 //! request cannot be completed again either.
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TryInsertResult};
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::db::entities::{prelude::SignInClaims, sign_in_claims};
 use super::db::Db;
+use super::secret::stored_hash;
 
 /// Whether this request won the pending sign-in.
 #[derive(Debug, PartialEq, Eq)]
@@ -52,7 +51,7 @@ pub async fn delete_expired(db: &Db) -> Result<u64, sea_orm::DbErr> {
 
 /// The stored key: a leak of the table gives away no state or request token.
 fn claim_key(binding: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(binding.as_bytes()))
+    stored_hash(binding)
 }
 
 #[cfg(test)]

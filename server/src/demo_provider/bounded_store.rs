@@ -113,7 +113,10 @@ mod tests {
         assert!(store.insert_new("nonce".into(), ()));
         assert!(!store.insert_new("nonce".into(), ()));
         std::thread::sleep(Duration::from_millis(40));
-        assert!(store.insert_new("nonce".into(), ()), "forgotten once expired");
+        assert!(
+            store.insert_new("nonce".into(), ()),
+            "forgotten once expired"
+        );
     }
 
     #[test]
