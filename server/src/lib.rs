@@ -32,14 +32,11 @@ pub fn app(state: AppState) -> Router {
     app::backend::stylesheet::init(&leptos_options);
     let page_routes = page_routes();
 
-    let mut sign_in_routes = Router::new()
+    let sign_in_routes = Router::new()
         .route("/authorize/{provider}", get(routes::sign_in::authorize))
         .route("/callback/{provider}", get(routes::sign_in::callback))
         .route_layer(axum::middleware::from_fn(security::refuse_embedded_sign_in));
-    if let Some(limit) = state.config.sign_in_rate_limit {
-        let key = rate_limit::ClientKey::new(&state.config.trusted_proxies);
-        sign_in_routes = rate_limit::limit(sign_in_routes, limit, key);
-    }
+    let sign_in_routes = rate_limit::per_client(sign_in_routes, &state.config);
 
     let mut router = Router::new()
         .merge(sign_in_routes)

@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use app::backend::{client_ip, config::RateLimit};
+use app::backend::{client_ip, config::Config};
 use axum::{body::Body, extract::ConnectInfo, Router};
 use http::{header, Request, Response, StatusCode};
 use ipnet::IpNet;
@@ -20,16 +20,8 @@ const FORGET_IDLE_CLIENTS_EVERY: Duration = Duration::from_secs(60);
 
 /// The rate-limit key of a request's client.
 #[derive(Clone)]
-pub struct ClientKey {
+struct ClientKey {
     trusted_proxies: Arc<[IpNet]>,
-}
-
-impl ClientKey {
-    pub fn new(trusted_proxies: &[IpNet]) -> Self {
-        Self {
-            trusted_proxies: trusted_proxies.into(),
-        }
-    }
 }
 
 impl KeyExtractor for ClientKey {
@@ -53,12 +45,15 @@ impl KeyExtractor for ClientKey {
     }
 }
 
-/// Puts `router`'s routes behind the limit.
-pub fn limit<S: Clone + Send + Sync + 'static>(
-    router: Router<S>,
-    limit: RateLimit,
-    key: ClientKey,
-) -> Router<S> {
+/// Puts `router`'s routes behind the configured per-client limit, in buckets of their own
+/// (unchanged when `SIGN_IN_RATE_LIMIT_BURST=0`).
+pub fn per_client<S: Clone + Send + Sync + 'static>(router: Router<S>, app: &Config) -> Router<S> {
+    let Some(limit) = app.sign_in_rate_limit else {
+        return router;
+    };
+    let key = ClientKey {
+        trusted_proxies: app.trusted_proxies.as_slice().into(),
+    };
     let config = Arc::new(
         GovernorConfigBuilder::default()
             .key_extractor(key)

@@ -101,10 +101,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(
                 get(oauth1_endpoints::authenticate_page).post(oauth1_endpoints::authorize_decision),
             );
     }
-    if let Some(limit) = app_config.sign_in_rate_limit {
-        let key = rate_limit::ClientKey::new(&app_config.trusted_proxies);
-        consent_pages = rate_limit::limit(consent_pages, limit, key);
-    }
+    let consent_pages = rate_limit::per_client(consent_pages, app_config);
     #[cfg_attr(not(feature = "stand-in-providers"), allow(unused_mut))]
     let mut routes = Router::new()
         .merge(consent_pages)
