@@ -97,8 +97,8 @@ pub const DEMO: ProviderSpec = ProviderSpec {
 /// Whether identities from the provider named `name` are self-asserted (see
 /// [`ProviderSpec::self_asserted`]).
 pub fn is_self_asserted(name: &str) -> bool {
-    [&DEMO, &FACEBOOK, &TWITTER]
-        .iter()
+    std::iter::once(&DEMO)
+        .chain(CONFIGURABLE.iter().copied())
         .any(|spec| spec.name == name && spec.self_asserted)
 }
 
