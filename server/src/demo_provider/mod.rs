@@ -41,6 +41,9 @@ pub use grants::DemoIdentity;
 use crate::rate_limit;
 
 const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Redirect URIs are `{PUBLIC_URL}/callback/{provider}`; anything longer is not one (and
+/// the provider keeps it with each grant).
+const MAX_REDIRECT_URI_BYTES: usize = 512;
 
 pub struct DemoProvider {
     clients: HashMap<String, Secret>,
@@ -54,6 +57,16 @@ pub struct DemoProvider {
     oauth1: oauth1_grants::OAuth1Grants,
     /// Reachable by others (see `DemoProviderConfig::exposed`): the consent page warns.
     exposed: bool,
+}
+
+impl DemoProvider {
+    /// Whether a client may be sent back to `uri` (OAuth 2 `redirect_uri`, OAuth 1.0a
+    /// `oauth_callback`): one of this app's callbacks, of a size worth keeping.
+    fn accepts_redirect_uri(&self, uri: &str) -> bool {
+        uri.len() <= MAX_REDIRECT_URI_BYTES
+            && uri.starts_with(&self.redirect_prefix)
+            && url::Url::parse(uri).is_ok()
+    }
 }
 
 /// The provider's routes. The pages a browser visits (consent, which stores a grant for

@@ -18,8 +18,8 @@ use url::Url;
 use super::{
     consent_page,
     grants::DemoIdentity,
-    oauth1_grants::{OAuth1Grants, VerifiedToken},
-    oauth2_endpoints::{consented_identity_fields, identity_problem, MAX_REDIRECT_URI_BYTES},
+    oauth1_grants::{OAuth1Grants, PendingAuthorization, VerifiedToken},
+    oauth2_endpoints::{consented_identity_fields, identity_problem},
     DemoProvider,
 };
 
@@ -192,10 +192,7 @@ pub async fn request_token(
         Err(reason) => return unauthorized(reason),
     };
     let callback = request.param("oauth_callback").unwrap_or_default();
-    if callback.len() > MAX_REDIRECT_URI_BYTES
-        || !callback.starts_with(&provider.redirect_prefix)
-        || Url::parse(callback).is_err()
-    {
+    if !provider.accepts_redirect_uri(callback) {
         return (StatusCode::BAD_REQUEST, "oauth_callback is not registered").into_response();
     }
     let (token, secret) = grants(&provider).issue_request_token(&request.consumer_key, callback);
@@ -211,6 +208,20 @@ pub struct AuthenticateQuery {
     oauth_token: Option<String>,
 }
 
+/// The consent page for a request token waiting for the person's decision.
+fn consent_form<'a>(
+    provider: &DemoProvider,
+    pending: &'a PendingAuthorization,
+    token: String,
+) -> consent_page::ConsentForm<'a> {
+    consent_page::ConsentForm {
+        client_id: &pending.consumer_key,
+        action: "/demo-provider/oauth1/authorize",
+        hidden: vec![("oauth_token", token)],
+        exposed: provider.exposed,
+    }
+}
+
 /// `authenticate` and `authorize` both show the consent page; this provider always asks.
 pub async fn authenticate_page(
     State(provider): State<Arc<DemoProvider>>,
@@ -223,12 +234,7 @@ pub async fn authenticate_page(
     let Some(pending) = grants(&provider).pending_authorization(&token) else {
         return unusable_request_token();
     };
-    let form = consent_page::ConsentForm {
-        client_id: &pending.consumer_key,
-        action: "/demo-provider/oauth1/authorize",
-        hidden: vec![("oauth_token", token)],
-        exposed: provider.exposed,
-    };
+    let form = consent_form(&provider, &pending, token);
     Html(consent_page::render(&form, "Demo User", "", None)).into_response()
 }
 
@@ -256,12 +262,7 @@ pub async fn authorize_decision(
     } else {
         let (name, email) = consented_identity_fields(&form.name, &form.email);
         if let Some(problem) = identity_problem(&name, &email) {
-            let consent = consent_page::ConsentForm {
-                client_id: &pending.consumer_key,
-                action: "/demo-provider/oauth1/authorize",
-                hidden: vec![("oauth_token", token)],
-                exposed: provider.exposed,
-            };
+            let consent = consent_form(&provider, &pending, token);
             let page = consent_page::render(&consent, &name, &email, Some(problem));
             return (StatusCode::BAD_REQUEST, Html(page)).into_response();
         }

@@ -20,8 +20,6 @@ use super::{consent_page, grants::DemoIdentity, DemoProvider};
 const MAX_NAME_CHARS: usize = 100;
 /// The longest address SMTP allows (RFC 5321 with RFC 3696 errata).
 const MAX_EMAIL_CHARS: usize = 254;
-/// Redirect URIs are `{PUBLIC_URL}/callback/{provider}`; anything longer is not one.
-pub const MAX_REDIRECT_URI_BYTES: usize = 512;
 
 /// The consent form's name and email, trimmed.
 pub fn consented_identity_fields(
@@ -80,10 +78,7 @@ fn validate(
         return Err((Refusal::Page("Unknown client_id."), None));
     }
     let redirect_uri = params.redirect_uri.clone().unwrap_or_default();
-    if redirect_uri.len() > MAX_REDIRECT_URI_BYTES
-        || !redirect_uri.starts_with(&provider.redirect_prefix)
-        || Url::parse(&redirect_uri).is_err()
-    {
+    if !provider.accepts_redirect_uri(&redirect_uri) {
         return Err((
             Refusal::Page("redirect_uri is not registered for this client."),
             None,
