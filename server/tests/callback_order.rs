@@ -35,34 +35,6 @@ async fn a_forged_denial_cannot_cancel_a_sign_in_in_progress() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_real_denial_with_the_right_state_still_cancels() {
-    let app = TestApp::start(&[]).await;
-    let mut browser = app.browser();
-    let callback = app
-        .consent(&mut browser, "demo", "", "No", "", "deny")
-        .await;
-    assert_eq!(
-        query_param(&callback, "error").as_deref(),
-        Some("access_denied")
-    );
-    let response = browser.get(&callback).await;
-    assert_eq!(response.status(), 400);
-    assert!(response
-        .text()
-        .await
-        .unwrap()
-        .contains("Sign-in cancelled."));
-    // Used up: the same answer again finds nothing in progress.
-    assert!(browser
-        .get(&callback)
-        .await
-        .text()
-        .await
-        .unwrap()
-        .contains("No sign-in was in progress"));
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn a_forged_twitter_denial_cannot_cancel_a_sign_in_in_progress() {
     const KEY: &str = "tw-local";
     const SECRET: &str = "tw-local-secret";

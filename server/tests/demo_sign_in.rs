@@ -101,6 +101,15 @@ async fn denying_at_the_provider_cancels_without_writing_anything() {
     assert_eq!(app.count("users").await, 0);
     assert_eq!(app.count("sessions").await, 0, "no session left behind");
     assert!(app.me(&mut browser).await.is_none());
+    // A denial carrying the right state used the sign-in up: the same answer again finds
+    // nothing in progress (forged denials are in callback_order.rs).
+    assert!(browser
+        .get(&callback)
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("No sign-in was in progress"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
