@@ -33,6 +33,7 @@ async fn main() {
         }
     };
     server::sessions::spawn_cleanup(&state);
+    app::backend::db::wal_checkpoint::spawn(&state.db);
     let public_url = state.config.public_url.clone();
     let app = server::app(state);
 

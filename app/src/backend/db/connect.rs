@@ -39,6 +39,9 @@ const START_UP_TRIES: u32 = 5;
 pub struct Db {
     pub read: DatabaseConnection,
     pub write: DatabaseConnection,
+    /// SQLite files only: the connection that copies the write-ahead log into the database
+    /// file in the background (see `wal_checkpoint`).
+    pub wal_checkpointer: Option<DatabaseConnection>,
 }
 
 /// Connects to `database_url` and brings the schema up to date.
@@ -46,14 +49,34 @@ pub async fn connect_and_migrate(database_url: &str, tuning: DatabaseTuning) -> 
     let db = if database_url.starts_with("sqlite") {
         // Each in-memory connection would be a database of its own: one for everything.
         let in_memory = database_url.contains(":memory:") || database_url.contains("mode=memory");
-        let write = Database::connect(sqlite_options(database_url, tuning, 1, false)).await?;
-        let read = if in_memory {
-            write.clone()
+        let write =
+            Database::connect(sqlite_options(database_url, tuning, SqliteRole::Writer)).await?;
+        if in_memory {
+            Db {
+                read: write.clone(),
+                write,
+                wal_checkpointer: None,
+            }
         } else {
             let readers = tuning.pool_size.unwrap_or(SQLITE_READERS);
-            Database::connect(sqlite_options(database_url, tuning, readers, true)).await?
-        };
-        Db { read, write }
+            let read = Database::connect(sqlite_options(
+                database_url,
+                tuning,
+                SqliteRole::Readers(readers),
+            ))
+            .await?;
+            let checkpointer = Database::connect(sqlite_options(
+                database_url,
+                tuning,
+                SqliteRole::Checkpointer,
+            ))
+            .await?;
+            Db {
+                read,
+                write,
+                wal_checkpointer: Some(checkpointer),
+            }
+        }
     } else {
         if database_url.starts_with("postgres") {
             wait_for_postgres(database_url).await?;
@@ -70,6 +93,7 @@ pub async fn connect_and_migrate(database_url: &str, tuning: DatabaseTuning) -> 
         Db {
             read: pool.clone(),
             write: pool,
+            wal_checkpointer: None,
         }
     };
     Migrator::up(&db.write, None).await?;
@@ -86,20 +110,38 @@ fn common_options(database_url: &str) -> ConnectOptions {
     options
 }
 
-fn sqlite_options(
-    database_url: &str,
-    tuning: DatabaseTuning,
-    connections: u32,
-    readers: bool,
-) -> ConnectOptions {
+/// What a SQLite pool is for.
+#[derive(Clone, Copy, PartialEq)]
+enum SqliteRole {
+    /// The one connection that writes.
+    Writer,
+    /// This many connections that only read.
+    Readers(u32),
+    /// One connection for `wal_checkpoint`.
+    Checkpointer,
+}
+
+fn sqlite_options(database_url: &str, tuning: DatabaseTuning, role: SqliteRole) -> ConnectOptions {
     // With WAL, NORMAL syncs at checkpoints, not at every commit: a power cut can lose the
-    // last commits (sign-ins, session writes: people sign in again) but never corrupts the
-    // file, and an application crash loses nothing. FULL on request.
+    // commits since the last checkpoint (the background task runs one every 200 ms:
+    // sign-ins and session writes of that moment; people sign in again) but never corrupts
+    // the file, and an application crash loses nothing. FULL on request.
     let synchronous = if tuning.sqlite_full_sync {
         sqlx::sqlite::SqliteSynchronous::Full
     } else {
         sqlx::sqlite::SqliteSynchronous::Normal
     };
+    let connections = match role {
+        SqliteRole::Readers(readers) => readers,
+        SqliteRole::Writer | SqliteRole::Checkpointer => 1,
+    };
+    // The writer leaves checkpoints to the background task; its own automatic checkpoint
+    // only stays as a backstop, should that task fall far behind.
+    let autocheckpoint_pages = match role {
+        SqliteRole::Writer => super::wal_checkpoint::WRITER_BACKSTOP_PAGES,
+        _ => super::wal_checkpoint::SQLITE_DEFAULT_PAGES,
+    };
+    let query_only = matches!(role, SqliteRole::Readers(_));
     let mut options = common_options(database_url);
     options
         .max_connections(connections)
@@ -114,7 +156,8 @@ fn sqlite_options(
                 // Reads through a memory map instead of a read() call per page.
                 .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
                 // A reader that tried to write would fail loudly, not take the lock.
-                .pragma("query_only", if readers { "true" } else { "false" })
+                .pragma("query_only", if query_only { "true" } else { "false" })
+                .pragma("wal_autocheckpoint", autocheckpoint_pages.to_string())
                 .foreign_keys(true)
         });
     options

@@ -4,6 +4,7 @@ pub mod connect;
 pub mod entities;
 pub mod migrations;
 pub mod users;
+pub mod wal_checkpoint;
 
 pub use connect::{connect_and_migrate, is_unavailable, write_transaction, Db};
 
