@@ -3,6 +3,11 @@
 use app::backend::config::Config;
 use leptos::config::get_configuration;
 
+// glibc's malloc spent ~8% of a signed-in page's CPU waiting for arena locks (memory freed
+// on another thread than the one that allocated it, as tasks move between workers).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     server::telemetry::init();
