@@ -10,7 +10,7 @@ pub mod models;
 pub mod routes;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, MetaTags, Title};
+use leptos_meta::{provide_meta_context, Link, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
@@ -19,11 +19,18 @@ use leptos_router::{
 use components::{header::Header, user_session::UserSession};
 use routes::{home::HomePage, not_found::NotFound};
 
-/// The HTML document around the app.
+/// The HTML document around the app (rendered on the server only).
+#[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    use backend::bundle::{self, Bundle};
+    use leptos_meta::MetaTags;
+    let Bundle {
+        stylesheet,
+        js,
+        wasm,
+    } = bundle::get();
     // The page's Content-Security-Policy names this response's script nonce, which the
-    // hydration scripts carry.
-    #[cfg(feature = "ssr")]
+    // hydration script carries.
     if let (Some(nonce), Some(response), Some(state)) = (
         leptos::nonce::use_nonce(),
         use_context::<leptos_axum::ResponseOptions>(),
@@ -42,8 +49,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
                 // The bundle's file names carry a content hash (hash-files).
-                <link rel="stylesheet" id="leptos" href=stylesheet_href()/>
-                <HydrationScripts options/>
+                <link rel="stylesheet" id="leptos" href=stylesheet.as_str()/>
+                <link rel="modulepreload" href=js.as_str()/>
+                <link rel="preload" href=wasm.as_str() r#as="fetch" r#type="application/wasm" crossorigin=""/>
+                <script type="module" nonce=leptos::nonce::use_nonce()>{bundle::hydration_script()}</script>
                 <MetaTags/>
             </head>
             <body>
@@ -51,14 +60,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
-}
-
-/// Read once per process on the server; the shell is never rendered in the browser.
-fn stylesheet_href() -> &'static str {
-    #[cfg(feature = "ssr")]
-    return backend::stylesheet::href();
-    #[cfg(not(feature = "ssr"))]
-    ""
 }
 
 #[component]

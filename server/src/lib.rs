@@ -29,7 +29,7 @@ pub async fn build_state(
 
 pub fn app(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
-    app::backend::stylesheet::init(&leptos_options);
+    app::backend::bundle::init(&leptos_options);
     let page_routes = page_routes();
 
     let sign_in_routes = Router::new()

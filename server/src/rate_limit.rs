@@ -84,7 +84,7 @@ fn too_many_requests(error: GovernorError) -> Response<Body> {
             (StatusCode::INTERNAL_SERVER_ERROR, 0)
         }
     };
-    let css = app::backend::stylesheet::href();
+    let css = app::backend::bundle::stylesheet_href();
     let page = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"/>\
          <title>Too many sign-in attempts</title>\

@@ -2,6 +2,7 @@
 //! Compiled only with the `ssr` feature; the browser bundle never sees it.
 
 pub mod auth_session;
+pub mod bundle;
 pub mod client_ip;
 pub mod config;
 pub mod context;
@@ -16,4 +17,3 @@ pub mod session_store;
 pub mod sign_in;
 pub mod sign_in_claims;
 pub mod state;
-pub mod stylesheet;

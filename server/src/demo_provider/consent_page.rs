@@ -60,7 +60,7 @@ pub fn render(form: &ConsentForm, name: &str, email: &str, problem: Option<&str>
         }
         .to_html()
     });
-    let css = app::backend::stylesheet::href();
+    let css = app::backend::bundle::stylesheet_href();
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"/>\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\
@@ -84,7 +84,7 @@ pub fn render_error(message: &str) -> String {
         }
         .to_html()
     });
-    let css = app::backend::stylesheet::href();
+    let css = app::backend::bundle::stylesheet_href();
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"/>\
          <title>Demo provider: bad request</title>\
