@@ -5,6 +5,8 @@ use leptos::config::get_configuration;
 
 // glibc's malloc spent ~8% of a signed-in page's CPU waiting for arena locks (memory freed
 // on another thread than the one that allocated it, as tasks move between workers).
+// Without transparent huge pages (`no_thp`): with them the process kept ~24 MiB of heap
+// resident after 10,000 sign-ins instead of ~10.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
