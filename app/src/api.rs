@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::models::{CallbackParams, CurrentUser, Flash, SignInOption};
+use crate::models::{CallbackParams, CurrentUser, SignInOption};
 
 /// The signed-in user, or `None`.
 #[server]
@@ -33,13 +33,6 @@ pub async fn sign_in_options() -> Result<Vec<SignInOption>, AppError> {
             label: p.spec.label.to_owned(),
         })
         .collect())
-}
-
-/// The message a sign-in route rendered this page with, if any. It exists only during
-/// that server render; the browser receives it with the hydration data.
-#[server]
-pub async fn page_flash() -> Result<Option<Flash>, AppError> {
-    Ok(use_context::<crate::backend::context::PageFlash>().map(|flash| flash.0))
 }
 
 /// Starts a sign-in: remembers state and PKCE verifier in the session, then redirects the

@@ -80,8 +80,12 @@ test("denying at the provider shows a dismissible message and signs nobody in", 
   await expect(alert).toContainText("Sign-in cancelled.");
   await waitForHydration(page);
   await expect(page.getByRole("button", { name: "Sign in with Demo" })).toBeVisible();
+  // Hydrated, the message closes in place; only without its hydration data would the
+  // button fall back to the plain form and load "/".
+  const errorPage = page.url();
   await page.getByRole("button", { name: "Dismiss message" }).click();
   await expect(page.getByRole("alert")).toHaveCount(0);
+  expect(page.url()).toBe(errorPage);
   expect((await page.request.get("/api/me")).status()).toBe(401);
 });
 
