@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::models::{CallbackParams, CurrentUser, SignInOption};
+use crate::models::{CallbackParams, CurrentUser};
 
 /// The signed-in user, or `None`.
 #[server]
@@ -18,21 +18,6 @@ pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
         context::set_status(err.http_status());
     }
     user
-}
-
-/// One entry per configured provider, in button order.
-#[server]
-pub async fn sign_in_options() -> Result<Vec<SignInOption>, AppError> {
-    let state = crate::backend::context::app_state()?;
-    Ok(state
-        .config
-        .providers
-        .iter()
-        .map(|p| SignInOption {
-            provider: p.spec.name.to_owned(),
-            label: p.spec.label.to_owned(),
-        })
-        .collect())
 }
 
 /// Starts a sign-in: remembers state and PKCE verifier in the session, then redirects the

@@ -16,7 +16,7 @@ use leptos_router::{
     path, SsrMode,
 };
 
-use components::{header::Header, user_session::UserSession};
+use components::{header::Header, sign_in_options::SignInOptions, user_session::UserSession};
 use routes::{home::HomePage, not_found::NotFound};
 
 /// The HTML document around the app (rendered on the server only).
@@ -66,6 +66,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     UserSession::provide();
+    SignInOptions::provide();
 
     // "false" in the server's HTML; set once the WASM has taken over, so tests (and
     // people reading the DOM) can tell a hydrated page from a plain one.

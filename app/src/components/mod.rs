@@ -2,5 +2,6 @@ pub mod avatar;
 pub mod flash;
 pub mod header;
 pub mod sign_in_card;
+pub mod sign_in_options;
 pub mod user_session;
 pub mod welcome_card;
