@@ -31,8 +31,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     } = bundle::get();
     // The page's Content-Security-Policy names this response's script nonce, which the
     // hydration script carries.
+    let nonce = leptos::nonce::use_nonce();
     if let (Some(nonce), Some(response), Some(state)) = (
-        leptos::nonce::use_nonce(),
+        nonce.as_ref(),
         use_context::<leptos_axum::ResponseOptions>(),
         use_context::<backend::state::AppState>(),
     ) {
@@ -52,7 +53,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="stylesheet" id="leptos" href=stylesheet.as_str()/>
                 <link rel="modulepreload" href=js.as_str()/>
                 <link rel="preload" href=wasm.as_str() r#as="fetch" r#type="application/wasm" crossorigin=""/>
-                <script type="module" nonce=leptos::nonce::use_nonce()>{bundle::hydration_script()}</script>
+                <script type="module" nonce=nonce>{bundle::hydration_script()}</script>
                 <MetaTags/>
             </head>
             <body>

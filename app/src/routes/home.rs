@@ -11,7 +11,7 @@ use crate::models::Flash;
 #[component]
 pub fn HomePage() -> impl IntoView {
     let session = UserSession::get();
-    // Plain data rather than a resource: no Suspense to walk on every page (~15% of a
+    // Plain data rather than a resource: no Suspense to walk on every page (~10% of a
     // signed-in page's CPU).
     let flash = SharedValue::new(page_flash).into_inner();
     view! {
