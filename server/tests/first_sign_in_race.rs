@@ -40,7 +40,7 @@ async fn a_first_sign_in_overtaken_between_read_and_write_still_makes_one_user()
 
     let db = app.state_db.clone();
     let first = tokio::spawn(async move {
-        users::sign_in_identity_pausing(&db, "facebook", &profile(), &tokens(), || async {
+        users::sign_in_identity_pausing(&db, "facebook", &profile(), &tokens(), None, || async {
             reached_tx.send(()).unwrap();
             resume_rx.await.unwrap();
         })
@@ -51,7 +51,7 @@ async fn a_first_sign_in_overtaken_between_read_and_write_still_makes_one_user()
     // The first has read "no such identity" inside its transaction. Now the second runs.
     let db = app.state_db.clone();
     let second = tokio::spawn(async move {
-        users::sign_in_identity(&db, "facebook", &profile(), &tokens()).await
+        users::sign_in_identity(&db, "facebook", &profile(), &tokens(), None).await
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     if app.is_postgres() {

@@ -33,6 +33,7 @@ async fn a_returning_sign_in_refreshes_tokens_and_keeps_what_the_provider_left_o
         "twitter",
         &profile(None, None),
         &tokens("t1", Some("s1")),
+        None,
     )
     .await
     .unwrap();
@@ -44,6 +45,7 @@ async fn a_returning_sign_in_refreshes_tokens_and_keeps_what_the_provider_left_o
         "twitter",
         &profile(Some("back@example.com"), Some("https://img.example/a.png")),
         &tokens("t2", Some("s2")),
+        None,
     )
     .await
     .unwrap();
@@ -72,9 +74,15 @@ async fn a_returning_sign_in_refreshes_tokens_and_keeps_what_the_provider_left_o
     assert!(app.scalar(year).await >= 2026, "login time stamped");
 
     // Signing in once more without email or picture keeps the ones we have.
-    users::sign_in_identity(db, "twitter", &profile(None, None), &tokens("t3", None))
-        .await
-        .unwrap();
+    users::sign_in_identity(
+        db,
+        "twitter",
+        &profile(None, None),
+        &tokens("t3", None),
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         app.text("SELECT email FROM users").await.as_deref(),
         Some("back@example.com")

@@ -16,7 +16,7 @@ use time::{Duration, OffsetDateTime};
 use tower_sessions::{Expiry, Session};
 
 use super::db::users;
-use super::session_store::{DEADLINE_KEY, UNAVAILABLE_PREFIX};
+use super::session_store::{record_already_deleted, DEADLINE_KEY, UNAVAILABLE_PREFIX};
 use crate::error::AppError;
 use crate::models::CurrentUser;
 
@@ -96,9 +96,14 @@ pub fn session_failure(err: tower_sessions::session::Error) -> AppError {
 }
 
 /// Marks the session as signed in as `user_id`. The session id is replaced first, so an id
-/// planted before sign-in (fixation, login CSRF) is worthless afterwards.
+/// planted before sign-in (fixation, login CSRF) is worthless afterwards. The old record
+/// must already be gone: the sign-in's transaction deletes it (`users::sign_in_identity`).
 pub async fn sign_in(session: &Session, user_id: i32, remember: bool) -> Result<(), AppError> {
-    session.cycle_id().await.map_err(session_failure)?;
+    match session.id() {
+        Some(old_id) => record_already_deleted(&old_id, session.cycle_id()).await,
+        None => session.cycle_id().await,
+    }
+    .map_err(session_failure)?;
     let signed_in = SignedIn {
         remember,
         at: now(),

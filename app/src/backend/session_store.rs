@@ -6,6 +6,8 @@
 //!   (a backup, an SQL injection elsewhere) gives nobody a cookie that signs in.
 //! - `save` only updates: a session deleted meanwhile (logout, id cycled, expired) stays
 //!   deleted even if a request that loaded it earlier writes to it afterwards.
+//! - A sign-in deletes the old record in its own transaction, and [`record_already_deleted`]
+//!   spares the store tower-sessions' second delete of it when the id is cycled.
 
 use async_trait::async_trait;
 use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, Set, TryInsertResult};
@@ -34,6 +36,18 @@ impl std::fmt::Debug for SeaOrmSessionStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SeaOrmSessionStore")
     }
+}
+
+tokio::task_local! {
+    /// The stored key of a session whose record the running task has deleted already.
+    static ALREADY_DELETED: String;
+}
+
+/// Runs `cycle` (a `Session::cycle_id`, which deletes the old record through the store)
+/// for a session whose record the caller has just deleted in a transaction of its own:
+/// the store skips that one delete, a commit on SQLite's single writer per sign-in.
+pub async fn record_already_deleted<F: std::future::Future>(id: &Id, cycle: F) -> F::Output {
+    ALREADY_DELETED.scope(storage_key(id), cycle).await
 }
 
 /// The primary key a session id is stored under.
@@ -134,7 +148,11 @@ impl SessionStore for SeaOrmSessionStore {
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
-        Sessions::delete_by_id(storage_key(session_id))
+        let key = storage_key(session_id);
+        if ALREADY_DELETED.try_with(|deleted| *deleted == key) == Ok(true) {
+            return Ok(());
+        }
+        Sessions::delete_by_id(key)
             .exec(&self.db.write)
             .await
             .map_err(backend)?;

@@ -12,6 +12,7 @@ use super::db::users::{self, ProviderTokens};
 use super::oauth::{oauth1_flow, oauth2_flow};
 use super::return_to::safe_next;
 use super::secret::{constant_time_eq, Secret};
+use super::session_store::storage_key;
 use super::sign_in_claims::{self, Claim};
 use super::state::AppState;
 use crate::error::AppError;
@@ -282,12 +283,20 @@ async fn complete(
         }
     };
 
-    let user_id = users::sign_in_identity(&state.db, provider_name, &profile, &tokens)
-        .await
-        .map_err(|err| {
-            tracing::error!(error = %err, provider = provider_name, "could not save the sign-in");
-            AppError::from_db(&err)
-        })?;
+    // The session's id is cycled below; its old record goes in the sign-in's transaction.
+    let replaced_session = session.id().map(|id| storage_key(&id));
+    let user_id = users::sign_in_identity(
+        &state.db,
+        provider_name,
+        &profile,
+        &tokens,
+        replaced_session.as_deref(),
+    )
+    .await
+    .map_err(|err| {
+        tracing::error!(error = %err, provider = provider_name, "could not save the sign-in");
+        AppError::from_db(&err)
+    })?;
     auth_session::sign_in(session, user_id, pending.remember).await?;
     tracing::info!(provider = provider_name, user_id, "signed in");
     Ok(pending.next)

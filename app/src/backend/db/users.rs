@@ -34,12 +34,12 @@ pub fn social_id(provider: &str, provider_user_id: &str) -> String {
 }
 
 /// Finds the user behind this provider identity, registering them on first sign-in, and
-/// stamps `last_login_at`.
+/// stamps `last_login_at`. `replaced_session` is the stored key of the session this
+/// sign-in replaces (its id is cycled): its row is deleted in the same transaction, so a
+/// sign-in costs one commit on the database, not one for the user and one for the session.
 ///
-/// A returning identity (the common case) is looked up on the readers and updated with two
-/// single-statement writes, so the writer is held as briefly as possible. A first sign-in
-/// creates user and identity in one transaction: a failure leaves no half-created user.
-/// Two first sign-ins of one identity at once still end in one user:
+/// Everything is one write transaction: a failure leaves no half-created user and the old
+/// session in place. Two first sign-ins of one identity at once still end in one user:
 /// - SQLite: writes go through one connection per process, and the transaction takes the
 ///   write lock before reading (`BEGIN IMMEDIATE`, which also holds between processes), so the
 ///   second waits for the first and then finds its identity;
@@ -50,8 +50,9 @@ pub async fn sign_in_identity(
     provider: &str,
     profile: &Profile,
     tokens: &ProviderTokens,
+    replaced_session: Option<&str>,
 ) -> Result<i32, DbErr> {
-    sign_in_identity_pausing(db, provider, profile, tokens, || async {}).await
+    sign_in_identity_pausing(db, provider, profile, tokens, replaced_session, || async {}).await
 }
 
 /// [`sign_in_identity`], awaiting `after_read` inside a first sign-in's transaction between
@@ -63,6 +64,7 @@ pub async fn sign_in_identity_pausing<F, Fut>(
     provider: &str,
     profile: &Profile,
     tokens: &ProviderTokens,
+    replaced_session: Option<&str>,
     after_read: F,
 ) -> Result<i32, DbErr>
 where
@@ -71,7 +73,12 @@ where
 {
     let social_id = social_id(provider, &profile.provider_user_id);
     if let Some(identity) = find_identity(&db.read, &social_id).await? {
-        record_returning_sign_in(&db.write, &identity, profile, tokens).await?;
+        // The common case: looked up on the readers, so the writer's transaction holds
+        // only the updates.
+        let txn = super::write_transaction(&db.write).await?;
+        record_returning_sign_in(&txn, &identity, profile, tokens).await?;
+        delete_session(&txn, replaced_session).await?;
+        txn.commit().await?;
         return Ok(identity.user_id);
     }
     let mut pause = Some(after_read);
@@ -83,6 +90,7 @@ where
             &social_id,
             profile,
             tokens,
+            replaced_session,
             pause.take(),
         );
         match attempt.await {
@@ -105,7 +113,7 @@ async fn find_identity(
 }
 
 /// Fresh tokens on the identity; login time, and the email or picture the provider may
-/// have gained since, on the user. Each update is atomic on its own.
+/// have gained since, on the user.
 async fn record_returning_sign_in(
     conn: &impl ConnectionTrait,
     identity: &identities::Model,
@@ -146,6 +154,7 @@ async fn try_first_sign_in<F, Fut>(
     social_id: &str,
     profile: &Profile,
     tokens: &ProviderTokens,
+    replaced_session: Option<&str>,
     after_read: Option<F>,
 ) -> Result<i32, DbErr>
 where
@@ -161,6 +170,7 @@ where
     if let Some(identity) = existing {
         // Someone else's first sign-in of this identity won meanwhile.
         record_returning_sign_in(&txn, &identity, profile, tokens).await?;
+        delete_session(&txn, replaced_session).await?;
         txn.commit().await?;
         return Ok(identity.user_id);
     }
@@ -187,8 +197,19 @@ where
     })
     .exec(&txn)
     .await?;
+    delete_session(&txn, replaced_session).await?;
     txn.commit().await?;
     Ok(user_id)
+}
+
+async fn delete_session(
+    conn: &impl ConnectionTrait,
+    stored_key: Option<&str>,
+) -> Result<(), DbErr> {
+    if let Some(stored_key) = stored_key {
+        Sessions::delete_by_id(stored_key).exec(conn).await?;
+    }
+    Ok(())
 }
 
 fn is_unique_violation(err: &DbErr) -> bool {
