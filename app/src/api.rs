@@ -2,12 +2,13 @@
 //! are HTTP calls; on the server they run directly, reaching state through context.
 
 use leptos::prelude::*;
+use leptos::server_fn::codec::Postcard;
 
 use crate::error::AppError;
 use crate::models::{CallbackParams, CurrentUser};
 
 /// The signed-in user, or `None`.
-#[server]
+#[server(output = Postcard)]
 pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
     use crate::backend::{auth_session, context};
     let state = context::app_state()?;
@@ -49,7 +50,7 @@ pub async fn finish_sign_in(provider: String, params: CallbackParams) -> Result<
 }
 
 /// `POST /logout`: ends the session on the server and expires the cookie.
-#[server(prefix = "", endpoint = "logout")]
+#[server(prefix = "", endpoint = "logout", output = Postcard)]
 pub async fn logout() -> Result<(), AppError> {
     use crate::backend::{auth_session, context};
     let state = context::app_state()?;

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use server_fn_error::*;
 
 mod server_fn_error {
-    pub use leptos::server_fn::codec::JsonEncoding;
+    pub use leptos::server_fn::codec::PostcardEncoding;
     pub use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 }
 
@@ -132,7 +132,7 @@ impl AppError {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = PostcardEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         AppError::ServerFn(value)

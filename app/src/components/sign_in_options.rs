@@ -11,7 +11,9 @@ pub struct SignInOptions(pub Vec<SignInOption>);
 
 impl SignInOptions {
     pub fn provide() {
-        provide_context(SignInOptions(SharedValue::new(configured).into_inner()));
+        provide_context(SignInOptions(
+            SharedValue::new_serde_wb(configured).into_inner(),
+        ));
     }
 
     pub fn get() -> Vec<SignInOption> {

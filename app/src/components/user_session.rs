@@ -1,4 +1,5 @@
 use leptos::prelude::*;
+use leptos_server::codee::string::JsonSerdeWasmCodec;
 
 use crate::api::{get_current_user, Logout};
 use crate::error::AppError;
@@ -8,14 +9,14 @@ use crate::models::CurrentUser;
 /// logout action completes, so the page updates without a reload.
 #[derive(Clone, Copy)]
 pub struct UserSession {
-    pub user: Resource<Result<Option<CurrentUser>, AppError>>,
+    pub user: Resource<Result<Option<CurrentUser>, AppError>, JsonSerdeWasmCodec>,
     pub logout: ServerAction<Logout>,
 }
 
 impl UserSession {
     pub fn provide() {
         let logout = ServerAction::<Logout>::new();
-        let user = Resource::new(move || logout.version().get(), |_| get_current_user());
+        let user = Resource::new_serde_wb(move || logout.version().get(), |_| get_current_user());
         provide_context(UserSession { user, logout });
     }
 

@@ -13,7 +13,7 @@ pub fn HomePage() -> impl IntoView {
     let session = UserSession::get();
     // Plain data rather than a resource: no Suspense to walk on every page (~10% of a
     // signed-in page's CPU).
-    let flash = SharedValue::new(page_flash).into_inner();
+    let flash = SharedValue::new_serde_wb(page_flash).into_inner();
     view! {
         {flash.map(|flash| view! { <FlashMessage flash/> })}
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
