@@ -7,11 +7,11 @@ use tower_sessions::Session;
 use url::Url;
 
 use super::auth_session::{self, session_failure};
-use super::config::{ProtocolSettings, ProviderConfig};
-use super::db::users::{self, ProviderTokens};
-use super::oauth::{oauth1_flow, oauth2_flow};
+use super::config::ProviderConfig;
+use super::db::users;
+use super::oauth::protocol::{self, PendingProof};
 use super::return_to::safe_next;
-use super::secret::{constant_time_eq, Secret};
+use super::secret::constant_time_eq;
 use super::session_store::storage_key;
 use super::sign_in_claims::{self, Claim};
 use super::state::AppState;
@@ -33,20 +33,6 @@ struct PendingSignIn {
     started_at: i64,
 }
 
-/// What the callback must match, per protocol.
-#[derive(Serialize, Deserialize)]
-enum PendingProof {
-    OAuth2 {
-        csrf_state: String,
-        pkce_verifier: String,
-    },
-    /// The request token doubles as the CSRF check: the callback's `oauth_token` must be it.
-    OAuth1 {
-        request_token: String,
-        request_token_secret: String,
-    },
-}
-
 /// Records a pending sign-in in the session and returns the provider URL to send the
 /// browser to.
 pub async fn start(
@@ -61,26 +47,7 @@ pub async fn start(
         .provider(provider)
         .ok_or(AppError::UnknownProvider)?;
     let redirect_uri = state.config.redirect_uri(provider.spec.name);
-    let (proof, url) = match &provider.protocol {
-        ProtocolSettings::OAuth1(oauth1) => {
-            let request =
-                oauth1_flow::request_token(&state.http, provider, oauth1, &redirect_uri).await?;
-            let url = oauth1_flow::authorize_url(provider, oauth1, &request.token);
-            let proof = PendingProof::OAuth1 {
-                request_token: request.token,
-                request_token_secret: request.secret.expose().to_owned(),
-            };
-            (proof, url)
-        }
-        ProtocolSettings::OAuth2(oauth2) => {
-            let request = oauth2_flow::authorize_request(provider, oauth2, &redirect_uri);
-            let proof = PendingProof::OAuth2 {
-                csrf_state: request.csrf_state,
-                pkce_verifier: request.pkce_verifier,
-            };
-            (proof, request.url)
-        }
-    };
+    let (proof, url) = protocol::start(&state.http, provider, &redirect_uri).await?;
     let pending = PendingSignIn {
         provider: provider.spec.name.to_owned(),
         proof,
@@ -168,18 +135,7 @@ impl PendingSignIn {
     }
 }
 
-impl PendingProof {
-    /// The secret value the provider hands back, which ties an answer to this sign-in.
-    fn binding(&self) -> &str {
-        match self {
-            PendingProof::OAuth2 { csrf_state, .. } => csrf_state,
-            PendingProof::OAuth1 { request_token, .. } => request_token,
-        }
-    }
-}
-
-/// Whether the answer belongs to this browser's pending sign-in. Twitter names the request
-/// token in `denied` when the person says no, so that too must match.
+/// Whether the answer belongs to this browser's pending sign-in.
 fn check_binding(
     pending: &PendingSignIn,
     provider_name: &str,
@@ -190,13 +146,7 @@ fn check_binding(
             "The answer came from a different provider than the one you chose.",
         ));
     }
-    let (received, mismatch) = match pending.proof {
-        PendingProof::OAuth2 { .. } => (params.state.as_deref(), "state mismatch"),
-        PendingProof::OAuth1 { .. } => (
-            params.oauth_token.as_deref().or(params.denied.as_deref()),
-            "token mismatch",
-        ),
-    };
+    let (received, mismatch) = pending.proof.answered_binding(params);
     if !matches_pending(pending.proof.binding(), received) {
         return Err(AppError::bad_request(format!(
             "The sign-in answer does not belong to this browser ({mismatch})."
@@ -205,8 +155,8 @@ fn check_binding(
     Ok(())
 }
 
-/// The rest of a claimed sign-in: the provider's own verdict, the code or verifier
-/// exchange, the profile, the user.
+/// The rest of a claimed sign-in: the protocol's own steps (the provider's verdict, the
+/// code or verifier exchange, the profile), then the user.
 async fn complete(
     state: &AppState,
     session: &Session,
@@ -218,70 +168,9 @@ async fn complete(
     if OffsetDateTime::now_utc().unix_timestamp() > pending.deadline() {
         return Err(too_slow());
     }
-    let (profile, tokens) = match (&pending.proof, &provider.protocol) {
-        (PendingProof::OAuth2 { pkce_verifier, .. }, ProtocolSettings::OAuth2(oauth2)) => {
-            if let Some(error) = params.error.as_deref() {
-                return Err(provider_error(error));
-            }
-            let code = params
-                .code
-                .as_deref()
-                .filter(|code| !code.is_empty())
-                .ok_or_else(|| AppError::bad_request("The provider sent no authorization code."))?;
-            let redirect_uri = state.config.redirect_uri(provider_name);
-            let access_token = oauth2_flow::exchange_code(
-                &state.http,
-                provider,
-                oauth2,
-                &redirect_uri,
-                code,
-                pkce_verifier,
-            )
-            .await?;
-            let profile = oauth2_flow::fetch_profile(&state.http, provider, &access_token).await?;
-            // Used once, to read the profile; nothing calls the provider later, so it is not
-            // kept (an earlier one is cleared).
-            (profile, ProviderTokens::NONE)
-        }
-        (
-            PendingProof::OAuth1 {
-                request_token,
-                request_token_secret,
-            },
-            ProtocolSettings::OAuth1(_),
-        ) => {
-            if params.denied.is_some() {
-                return Err(AppError::Cancelled);
-            }
-            let verifier = params
-                .oauth_verifier
-                .as_deref()
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| AppError::bad_request("The provider sent no verifier."))?;
-            let access = oauth1_flow::access_token(
-                &state.http,
-                provider,
-                request_token,
-                &Secret::new(request_token_secret.clone()),
-                verifier,
-            )
-            .await?;
-            let profile = oauth1_flow::fetch_profile(&state.http, provider, &access).await?;
-            (
-                profile,
-                ProviderTokens {
-                    access_token: Some(access.token),
-                    token_secret: Some(access.secret),
-                },
-            )
-        }
-        // Started before a restart that changed the provider's protocol.
-        _ => {
-            return Err(AppError::bad_request(
-                "The sign-in was started with another set-up of this provider. Please start again.",
-            ))
-        }
-    };
+    let redirect_uri = state.config.redirect_uri(provider_name);
+    let (profile, tokens) =
+        protocol::finish(&state.http, provider, &redirect_uri, &pending.proof, params).await?;
 
     // The session's id is cycled below; its old record goes in the sign-in's transaction.
     let replaced_session = session.id().map(|id| storage_key(&id));
@@ -304,19 +193,6 @@ async fn complete(
 
 fn too_slow() -> AppError {
     AppError::bad_request("The sign-in took too long. Please start again.")
-}
-
-/// `error=access_denied` is the person saying no; anything else is the provider failing.
-fn provider_error(error: &str) -> AppError {
-    if error == "access_denied" {
-        return AppError::Cancelled;
-    }
-    let code: String = error
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .take(40)
-        .collect();
-    AppError::provider_failed(format!("The provider reported an error ({code})."))
 }
 
 fn check_param_sizes(params: &CallbackParams) -> Result<(), AppError> {
@@ -355,17 +231,6 @@ mod tests {
         assert!(!matches_pending("abc", Some("abd")));
         assert!(!matches_pending("abc", Some("")));
         assert!(!matches_pending("abc", None));
-    }
-
-    #[test]
-    fn denial_is_a_cancellation_and_other_errors_are_failures() {
-        assert_eq!(provider_error("access_denied"), AppError::Cancelled);
-        let err = provider_error("server_error<script>");
-        assert_eq!(err.status(), 502);
-        assert_eq!(
-            err.to_flash().detail.as_deref(),
-            Some("The provider reported an error (server_errorscript).")
-        );
     }
 
     #[test]

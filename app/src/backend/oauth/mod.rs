@@ -5,4 +5,5 @@ pub mod oauth1_flow;
 pub mod oauth1_signature;
 pub mod oauth2_flow;
 pub mod profile;
+pub mod protocol;
 pub mod providers;

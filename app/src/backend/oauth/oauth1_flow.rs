@@ -5,6 +5,7 @@
 
 use rand::distr::{Alphanumeric, SampleString};
 use reqwest::{header, Method, StatusCode};
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use url::Url;
 
@@ -13,11 +14,72 @@ use super::oauth1_signature as signature;
 use super::oauth2_flow::{read_failure, read_profile, transport_failure, userinfo_url};
 use super::profile::Profile;
 use crate::backend::config::{OAuth1Settings, ProviderConfig};
+use crate::backend::db::users::ProviderTokens;
 use crate::backend::secret::Secret;
 use crate::error::AppError;
+use crate::models::CallbackParams;
 
 /// Largest token-endpoint body we read; real ones are a few hundred bytes.
 const MAX_TOKEN_RESPONSE_BYTES: usize = 16 * 1024;
+
+/// What an OAuth 1.0a sign-in keeps in the browser's session between the redirect to the
+/// provider and the callback.
+#[derive(Serialize, Deserialize)]
+pub struct Pending {
+    /// Also the value that ties the callback to this browser: its `oauth_token` (or
+    /// `denied`, when the person says no) must be this.
+    pub request_token: String,
+    pub request_token_secret: String,
+}
+
+/// Starts a sign-in: a request token bound to our callback, and where to send the browser.
+pub async fn start(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    oauth1: &OAuth1Settings,
+    callback: &Url,
+) -> Result<(Pending, Url), AppError> {
+    let request = request_token(http, provider, oauth1, callback).await?;
+    let url = authorize_url(provider, oauth1, &request.token);
+    let pending = Pending {
+        request_token: request.token,
+        request_token_secret: request.secret.expose().to_owned(),
+    };
+    Ok((pending, url))
+}
+
+/// Finishes a sign-in whose answer has been matched to `pending` (its request token): the
+/// person's verdict, the verifier exchange, the profile. The access token and secret are
+/// kept: Twitter's are what later API calls on the person's behalf need.
+pub async fn finish(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    pending: &Pending,
+    params: &CallbackParams,
+) -> Result<(Profile, ProviderTokens), AppError> {
+    if params.denied.is_some() {
+        return Err(AppError::Cancelled);
+    }
+    let verifier = params
+        .oauth_verifier
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| AppError::bad_request("The provider sent no verifier."))?;
+    let access = access_token(
+        http,
+        provider,
+        &pending.request_token,
+        &Secret::new(pending.request_token_secret.clone()),
+        verifier,
+    )
+    .await?;
+    let profile = fetch_profile(http, provider, &access).await?;
+    let tokens = ProviderTokens {
+        access_token: Some(access.token),
+        token_secret: Some(access.secret),
+    };
+    Ok((profile, tokens))
+}
 
 /// A temporary credential: the token goes to the browser, the secret stays with us.
 pub struct RequestToken {
@@ -118,7 +180,7 @@ fn unreadable(provider: &str, endpoint: &str) -> AppError {
 }
 
 /// Step 1 (RFC 5849 §2.1): a request token bound to our callback URL.
-pub async fn request_token(
+async fn request_token(
     http: &reqwest::Client,
     provider: &ProviderConfig,
     oauth1: &OAuth1Settings,
@@ -154,11 +216,7 @@ pub async fn request_token(
 }
 
 /// Step 2: where to send the browser. `force_login` makes the provider ask every time.
-pub fn authorize_url(
-    provider: &ProviderConfig,
-    oauth1: &OAuth1Settings,
-    request_token: &str,
-) -> Url {
+fn authorize_url(provider: &ProviderConfig, oauth1: &OAuth1Settings, request_token: &str) -> Url {
     let mut url = provider.authorize_url.clone();
     url.query_pairs_mut()
         .append_pair("oauth_token", request_token);
@@ -169,7 +227,7 @@ pub fn authorize_url(
 }
 
 /// Step 3 (§2.3): trade the authorized request token and its verifier for an access token.
-pub async fn access_token(
+async fn access_token(
     http: &reqwest::Client,
     provider: &ProviderConfig,
     request_token: &str,
@@ -198,7 +256,7 @@ pub async fn access_token(
 }
 
 /// Step 4: who signed in, from a request signed with the access token.
-pub async fn fetch_profile(
+async fn fetch_profile(
     http: &reqwest::Client,
     provider: &ProviderConfig,
     access: &AccessToken,

@@ -8,13 +8,16 @@ use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
     PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::http_client::{self, ReadError};
 use super::profile::Profile;
 use crate::backend::config::{OAuth2Settings, ProviderConfig};
+use crate::backend::db::users::ProviderTokens;
 use crate::backend::secret::Secret;
 use crate::error::AppError;
+use crate::models::CallbackParams;
 
 const TOKEN_ENDPOINT_FAILED: &str =
     "The provider's token endpoint failed or sent an answer we could not read.";
@@ -25,11 +28,78 @@ const MAX_USERINFO_BYTES: usize = 256 * 1024;
 /// Connect one with an ID token a few kilobytes).
 const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
 
-/// Where to send the browser, and what to remember to check the way back.
-pub struct AuthorizeRequest {
-    pub url: Url,
+/// What an OAuth 2 sign-in keeps in the browser's session between the redirect to the
+/// provider and the callback.
+#[derive(Serialize, Deserialize)]
+pub struct Pending {
+    /// Also the value that ties the callback to this browser.
     pub csrf_state: String,
     pub pkce_verifier: String,
+}
+
+/// Starts a sign-in: where to send the browser, and what to keep for the way back.
+pub fn start(
+    provider: &ProviderConfig,
+    oauth2: &OAuth2Settings,
+    redirect_uri: &Url,
+) -> (Pending, Url) {
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, csrf_state) = client(provider, oauth2, redirect_uri)
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new(oauth2.scope.to_owned()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let pending = Pending {
+        csrf_state: csrf_state.secret().clone(),
+        pkce_verifier: verifier.secret().clone(),
+    };
+    (pending, url)
+}
+
+/// Finishes a sign-in whose answer has been matched to `pending` (its `state`): the
+/// provider's own verdict, the code exchange, the profile.
+pub async fn finish(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    oauth2: &OAuth2Settings,
+    redirect_uri: &Url,
+    pending: &Pending,
+    params: &CallbackParams,
+) -> Result<(Profile, ProviderTokens), AppError> {
+    if let Some(error) = params.error.as_deref() {
+        return Err(provider_error(error));
+    }
+    let code = params
+        .code
+        .as_deref()
+        .filter(|code| !code.is_empty())
+        .ok_or_else(|| AppError::bad_request("The provider sent no authorization code."))?;
+    let access_token = exchange_code(
+        http,
+        provider,
+        oauth2,
+        redirect_uri,
+        code,
+        &pending.pkce_verifier,
+    )
+    .await?;
+    let profile = fetch_profile(http, provider, &access_token).await?;
+    // Used once, to read the profile; nothing calls the provider later, so it is not kept
+    // (an earlier one is cleared).
+    Ok((profile, ProviderTokens::NONE))
+}
+
+/// `error=access_denied` is the person saying no; anything else is the provider failing.
+fn provider_error(error: &str) -> AppError {
+    if error == "access_denied" {
+        return AppError::Cancelled;
+    }
+    let code: String = error
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(40)
+        .collect();
+    AppError::provider_failed(format!("The provider reported an error ({code})."))
 }
 
 fn client(
@@ -58,27 +128,8 @@ fn client(
         .set_auth_type(oauth2.token_auth.clone())
 }
 
-/// Step 1: the provider's authorization URL with a fresh `state` and PKCE S256 challenge.
-pub fn authorize_request(
-    provider: &ProviderConfig,
-    oauth2: &OAuth2Settings,
-    redirect_uri: &Url,
-) -> AuthorizeRequest {
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, csrf_state) = client(provider, oauth2, redirect_uri)
-        .authorize_url(CsrfToken::new_random)
-        .add_scope(Scope::new(oauth2.scope.to_owned()))
-        .set_pkce_challenge(challenge)
-        .url();
-    AuthorizeRequest {
-        url,
-        csrf_state: csrf_state.secret().clone(),
-        pkce_verifier: verifier.secret().clone(),
-    }
-}
-
-/// Step 2: trade the authorization code (and the PKCE verifier) for an access token.
-pub async fn exchange_code(
+/// Trades the authorization code (and the PKCE verifier) for an access token.
+async fn exchange_code(
     http: &reqwest::Client,
     provider: &ProviderConfig,
     oauth2: &OAuth2Settings,
@@ -125,8 +176,8 @@ pub async fn exchange_code(
     Ok(Secret::new(token.access_token().secret().clone()))
 }
 
-/// Step 3: read the signed-in person's profile with the access token.
-pub async fn fetch_profile(
+/// Reads the signed-in person's profile with the access token.
+async fn fetch_profile(
     http: &reqwest::Client,
     provider: &ProviderConfig,
     access_token: &Secret,
@@ -197,5 +248,21 @@ pub fn transport_failure(provider: &str, endpoint: &str, err: &reqwest::Error) -
     } else {
         tracing::warn!(provider, endpoint, error = %err, "provider unreachable");
         AppError::provider_failed("Could not reach the provider.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn denial_is_a_cancellation_and_other_errors_are_failures() {
+        assert_eq!(provider_error("access_denied"), AppError::Cancelled);
+        let err = provider_error("server_error<script>");
+        assert_eq!(err.status(), 502);
+        assert_eq!(
+            err.to_flash().detail.as_deref(),
+            Some("The provider reported an error (server_errorscript).")
+        );
     }
 }

@@ -1,0 +1,130 @@
+//! The one place that picks a provider's protocol: how its sign-in starts, which value in
+//! the answer ties it to the browser, and how it finishes. The steps themselves live in
+//! the protocol modules (`oauth2_flow`, `oauth1_flow`).
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::profile::Profile;
+use super::{oauth1_flow, oauth2_flow};
+use crate::backend::config::{ProtocolSettings, ProviderConfig};
+use crate::backend::db::users::ProviderTokens;
+use crate::error::AppError;
+use crate::models::CallbackParams;
+
+/// What the callback must match, per protocol; kept in the session meanwhile.
+#[derive(Serialize, Deserialize)]
+pub enum PendingProof {
+    OAuth2(oauth2_flow::Pending),
+    OAuth1(oauth1_flow::Pending),
+}
+
+impl PendingProof {
+    /// The secret value the provider hands back, which ties an answer to this sign-in.
+    pub fn binding(&self) -> &str {
+        match self {
+            PendingProof::OAuth2(pending) => &pending.csrf_state,
+            PendingProof::OAuth1(pending) => &pending.request_token,
+        }
+    }
+
+    /// Where the answer carries that value, and what a mismatch is called in messages.
+    /// Twitter names the request token in `denied` when the person says no.
+    pub fn answered_binding<'a>(
+        &self,
+        params: &'a CallbackParams,
+    ) -> (Option<&'a str>, &'static str) {
+        match self {
+            PendingProof::OAuth2(_) => (params.state.as_deref(), "state mismatch"),
+            PendingProof::OAuth1(_) => (
+                params.oauth_token.as_deref().or(params.denied.as_deref()),
+                "token mismatch",
+            ),
+        }
+    }
+}
+
+/// Starts a sign-in with `provider`: what to keep, and where to send the browser.
+pub async fn start(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    redirect_uri: &Url,
+) -> Result<(PendingProof, Url), AppError> {
+    Ok(match &provider.protocol {
+        ProtocolSettings::OAuth2(oauth2) => {
+            let (pending, url) = oauth2_flow::start(provider, oauth2, redirect_uri);
+            (PendingProof::OAuth2(pending), url)
+        }
+        ProtocolSettings::OAuth1(oauth1) => {
+            let (pending, url) = oauth1_flow::start(http, provider, oauth1, redirect_uri).await?;
+            (PendingProof::OAuth1(pending), url)
+        }
+    })
+}
+
+/// Finishes a sign-in whose answer has been matched to `proof`: who signed in, and the
+/// provider credentials worth keeping.
+pub async fn finish(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    redirect_uri: &Url,
+    proof: &PendingProof,
+    params: &CallbackParams,
+) -> Result<(Profile, ProviderTokens), AppError> {
+    match (proof, &provider.protocol) {
+        (PendingProof::OAuth2(pending), ProtocolSettings::OAuth2(oauth2)) => {
+            oauth2_flow::finish(http, provider, oauth2, redirect_uri, pending, params).await
+        }
+        (PendingProof::OAuth1(pending), ProtocolSettings::OAuth1(_)) => {
+            oauth1_flow::finish(http, provider, pending, params).await
+        }
+        // Started before a restart that changed the provider's protocol.
+        _ => Err(AppError::bad_request(
+            "The sign-in was started with another set-up of this provider. Please start again.",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sign-ins in flight across an upgrade are completed from what the previous version
+    /// stored in their sessions.
+    #[test]
+    fn pending_proofs_keep_the_shape_stored_in_sessions() {
+        for stored in [
+            r#"{"OAuth2":{"csrf_state":"s","pkce_verifier":"v"}}"#,
+            r#"{"OAuth1":{"request_token":"s","request_token_secret":"x"}}"#,
+        ] {
+            let proof: PendingProof = serde_json::from_str(stored).unwrap();
+            assert_eq!(proof.binding(), "s");
+            assert_eq!(serde_json::to_string(&proof).unwrap(), stored);
+        }
+    }
+
+    #[test]
+    fn each_protocol_reads_its_own_binding_from_the_answer() {
+        let oauth2 = PendingProof::OAuth2(oauth2_flow::Pending {
+            csrf_state: "s".into(),
+            pkce_verifier: "v".into(),
+        });
+        let oauth1 = PendingProof::OAuth1(oauth1_flow::Pending {
+            request_token: "t".into(),
+            request_token_secret: "x".into(),
+        });
+        let answer = CallbackParams {
+            state: Some("from-state".into()),
+            oauth_token: Some("from-token".into()),
+            ..Default::default()
+        };
+        assert_eq!(oauth2.answered_binding(&answer).0, Some("from-state"));
+        assert_eq!(oauth1.answered_binding(&answer).0, Some("from-token"));
+        let denied = CallbackParams {
+            denied: Some("from-denied".into()),
+            ..Default::default()
+        };
+        assert_eq!(oauth1.answered_binding(&denied).0, Some("from-denied"));
+        assert_eq!(oauth2.answered_binding(&denied).0, None);
+    }
+}
