@@ -9,6 +9,7 @@ use rand::distr::{Alphanumeric, SampleString};
 use url::Url;
 
 use super::client_ip;
+use super::oauth::profile::{Profile, ProfileError};
 use super::oauth::providers::{self, Protocol, ProviderSpec};
 use super::secret::Secret;
 
@@ -98,15 +99,25 @@ fn demo_provider_switch(
     }
 }
 
+/// One configured provider, built once at start-up: owned values, so that a provider
+/// defined by configuration alone is no different from a built-in one.
 #[derive(Debug)]
 pub struct ProviderConfig {
-    pub spec: &'static ProviderSpec,
+    /// Path segment in `/authorize/{name}` and `/callback/{name}`, and the prefix of the
+    /// social ids of its identities.
+    pub name: String,
+    /// Shown on the button: "Sign in with {label}".
+    pub label: String,
     pub client_id: String,
     pub client_secret: Secret,
     pub authorize_url: Url,
     /// OAuth 2 token endpoint, or OAuth 1.0a access-token endpoint.
     pub token_url: Url,
     pub userinfo_url: Url,
+    /// Added to the userinfo request, e.g. Facebook's `fields`.
+    pub userinfo_query: Vec<(String, String)>,
+    /// Reads the provider's userinfo answer.
+    pub map_profile: fn(&serde_json::Value) -> Result<Profile, ProfileError>,
     pub protocol: ProtocolSettings,
 }
 
@@ -122,7 +133,7 @@ pub enum ProtocolSettings {
 #[derive(Debug)]
 pub struct OAuth2Settings {
     /// Facebook wants one comma-separated scope string.
-    pub scope: &'static str,
+    pub scope: String,
     /// How the client authenticates at the token endpoint.
     pub token_auth: AuthType,
 }
@@ -132,12 +143,6 @@ pub struct OAuth1Settings {
     pub request_token_url: Url,
     /// Ask the person to log in at the provider every time.
     pub force_login: bool,
-}
-
-impl std::fmt::Debug for ProviderSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name)
-    }
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -222,15 +227,17 @@ impl Config {
                 let mut clients = vec![(DEMO_CLIENT_ID.to_owned(), secret.clone())];
                 clients.extend(parse_demo_clients(get("DEMO_PROVIDER_CLIENTS"))?);
                 let own_url = |path: &str| public_url.join(path).expect("static path joins");
-                providers.push(ProviderConfig {
-                    spec: &providers::DEMO,
-                    client_id: DEMO_CLIENT_ID.to_owned(),
-                    client_secret: secret,
-                    authorize_url: own_url(providers::DEMO.authorize_url),
-                    token_url: own_url(providers::DEMO.token_url),
-                    userinfo_url: own_url(providers::DEMO.userinfo_url),
-                    protocol: oauth2_settings(&providers::DEMO),
-                });
+                providers.push(from_spec(
+                    &providers::DEMO,
+                    DEMO_CLIENT_ID.to_owned(),
+                    secret,
+                    [
+                        own_url(providers::DEMO.authorize_url),
+                        own_url(providers::DEMO.token_url),
+                        own_url(providers::DEMO.userinfo_url),
+                    ],
+                    oauth2_settings(&providers::DEMO),
+                ));
                 Some(DemoProviderConfig { clients, exposed })
             } else {
                 None
@@ -255,7 +262,7 @@ impl Config {
     }
 
     pub fn provider(&self, name: &str) -> Option<&ProviderConfig> {
-        self.providers.iter().find(|p| p.spec.name == name)
+        self.providers.iter().find(|p| p.name == name)
     }
 
     /// `{PUBLIC_URL}/callback/{provider}`, the redirect URI registered at the provider.
@@ -403,22 +410,52 @@ fn provider_from_env(
             )
         }
     };
-    Ok(Some(ProviderConfig {
+    let endpoints = [
+        endpoint("AUTHORIZE_URL", default_authorize)?,
+        endpoint(token_suffix, spec.token_url)?,
+        endpoint("USERINFO_URL", spec.userinfo_url)?,
+    ];
+    Ok(Some(from_spec(
         spec,
         client_id,
         client_secret,
-        authorize_url: endpoint("AUTHORIZE_URL", default_authorize)?,
-        token_url: endpoint(token_suffix, spec.token_url)?,
-        userinfo_url: endpoint("USERINFO_URL", spec.userinfo_url)?,
+        endpoints,
         protocol,
-    }))
+    )))
+}
+
+/// The provider of a built-in spec, with the credentials, endpoints (authorize, token,
+/// userinfo) and protocol settings chosen for it.
+fn from_spec(
+    spec: &ProviderSpec,
+    client_id: String,
+    client_secret: Secret,
+    [authorize_url, token_url, userinfo_url]: [Url; 3],
+    protocol: ProtocolSettings,
+) -> ProviderConfig {
+    ProviderConfig {
+        name: spec.name.to_owned(),
+        label: spec.label.to_owned(),
+        client_id,
+        client_secret,
+        authorize_url,
+        token_url,
+        userinfo_url,
+        userinfo_query: spec
+            .userinfo_query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        map_profile: spec.map_profile,
+        protocol,
+    }
 }
 
 /// An OAuth 2 spec's settings; the built-in specs are checked by the tests below.
 fn oauth2_settings(spec: &ProviderSpec) -> ProtocolSettings {
     match &spec.protocol {
         Protocol::OAuth2 { scope, token_auth } => ProtocolSettings::OAuth2(OAuth2Settings {
-            scope,
+            scope: (*scope).to_owned(),
             token_auth: token_auth.clone(),
         }),
         Protocol::OAuth1 { .. } => unreachable!("{} is an OAuth 1.0a spec", spec.name),
@@ -443,7 +480,7 @@ mod tests {
         let config = config(&[]).unwrap();
         assert_eq!(config.public_url.as_str(), "http://127.0.0.1:3000/");
         assert_eq!(config.database_url.expose(), DEFAULT_DATABASE_URL);
-        let names: Vec<_> = config.providers.iter().map(|p| p.spec.name).collect();
+        let names: Vec<_> = config.providers.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["demo"]);
         let demo = config.provider("demo").unwrap();
         assert_eq!(

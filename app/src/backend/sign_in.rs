@@ -46,10 +46,10 @@ pub async fn start(
         .config
         .provider(provider)
         .ok_or(AppError::UnknownProvider)?;
-    let redirect_uri = state.config.redirect_uri(provider.spec.name);
+    let redirect_uri = state.config.redirect_uri(&provider.name);
     let (proof, url) = protocol::start(&state.http, provider, &redirect_uri).await?;
     let pending = PendingSignIn {
-        provider: provider.spec.name.to_owned(),
+        provider: provider.name.clone(),
         proof,
         remember,
         next: safe_next(next),
@@ -164,7 +164,7 @@ async fn complete(
     params: &CallbackParams,
     pending: PendingSignIn,
 ) -> Result<String, AppError> {
-    let provider_name = provider.spec.name;
+    let provider_name = provider.name.as_str();
     if OffsetDateTime::now_utc().unix_timestamp() > pending.deadline() {
         return Err(too_slow());
     }

@@ -32,8 +32,8 @@ fn configured() -> Vec<SignInOption> {
         .providers
         .iter()
         .map(|p| SignInOption {
-            provider: p.spec.name.to_owned(),
-            label: p.spec.label.to_owned(),
+            provider: p.name.clone(),
+            label: p.label.clone(),
         })
         .collect()
 }

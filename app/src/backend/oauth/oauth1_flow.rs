@@ -140,7 +140,7 @@ async fn token_endpoint(
     token: Option<(&str, &str)>,
     protocol_extra: &[(&str, &str)],
 ) -> Result<Vec<(String, String)>, AppError> {
-    let name = provider.spec.name;
+    let name = provider.name.as_str();
     let auth = authorization(provider, &Method::POST, url, token, protocol_extra);
     let response = http
         .post(url.clone())
@@ -186,7 +186,7 @@ async fn request_token(
     oauth1: &OAuth1Settings,
     callback: &Url,
 ) -> Result<RequestToken, AppError> {
-    let name = provider.spec.name;
+    let name = provider.name.as_str();
     let fields = token_endpoint(
         http,
         provider,
@@ -251,7 +251,7 @@ async fn access_token(
             token: Secret::new(token),
             secret: Secret::new(secret),
         }),
-        _ => Err(unreadable(provider.spec.name, "access_token")),
+        _ => Err(unreadable(&provider.name, "access_token")),
     }
 }
 
@@ -275,6 +275,6 @@ async fn fetch_profile(
         .header(header::ACCEPT, "application/json")
         .send()
         .await
-        .map_err(|err| transport_failure(provider.spec.name, "userinfo", &err))?;
+        .map_err(|err| transport_failure(&provider.name, "userinfo", &err))?;
     read_profile(provider, response).await
 }

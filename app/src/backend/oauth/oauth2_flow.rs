@@ -46,7 +46,7 @@ pub fn start(
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, csrf_state) = client(provider, oauth2, redirect_uri)
         .authorize_url(CsrfToken::new_random)
-        .add_scope(Scope::new(oauth2.scope.to_owned()))
+        .add_scope(Scope::new(oauth2.scope.clone()))
         .set_pkce_challenge(challenge)
         .url();
     let pending = Pending {
@@ -137,7 +137,7 @@ async fn exchange_code(
     code: &str,
     pkce_verifier: &str,
 ) -> Result<Secret, AppError> {
-    let name = provider.spec.name;
+    let name = provider.name.as_str();
     let token = client(provider, oauth2, redirect_uri)
         .exchange_code(AuthorizationCode::new(code.to_owned()))
         .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
@@ -188,16 +188,15 @@ async fn fetch_profile(
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
-        .map_err(|err| transport_failure(provider.spec.name, "userinfo", &err))?;
+        .map_err(|err| transport_failure(&provider.name, "userinfo", &err))?;
     read_profile(provider, response).await
 }
 
 /// The userinfo URL with the provider's extra query (e.g. Facebook's `fields`).
 pub fn userinfo_url(provider: &ProviderConfig) -> Url {
     let mut url = provider.userinfo_url.clone();
-    if !provider.spec.userinfo_query.is_empty() {
-        url.query_pairs_mut()
-            .extend_pairs(provider.spec.userinfo_query);
+    if !provider.userinfo_query.is_empty() {
+        url.query_pairs_mut().extend_pairs(&provider.userinfo_query);
     }
     url
 }
@@ -207,7 +206,7 @@ pub async fn read_profile(
     provider: &ProviderConfig,
     response: reqwest::Response,
 ) -> Result<Profile, AppError> {
-    let name = provider.spec.name;
+    let name = provider.name.as_str();
     let status = response.status();
     if !status.is_success() {
         tracing::warn!(provider = name, %status, "userinfo endpoint refused");
@@ -222,7 +221,7 @@ pub async fn read_profile(
         tracing::warn!(provider = name, error = %err, "userinfo response is not JSON");
         AppError::provider_failed("The provider's profile response was not understood.")
     })?;
-    (provider.spec.map_profile)(&json).map_err(|err| {
+    (provider.map_profile)(&json).map_err(|err| {
         tracing::warn!(provider = name, error = %err, "userinfo unusable");
         AppError::provider_failed(err.to_string())
     })
