@@ -136,6 +136,9 @@ pub struct OAuth2Settings {
     pub scope: String,
     /// How the client authenticates at the token endpoint.
     pub token_auth: AuthType,
+    /// Where to find the person's verified primary address when the profile has none
+    /// (GitHub's `/user/emails`).
+    pub emails_url: Option<Url>,
 }
 
 #[derive(Debug)]
@@ -236,7 +239,7 @@ impl Config {
                         own_url(providers::DEMO.token_url),
                         own_url(providers::DEMO.userinfo_url),
                     ],
-                    oauth2_settings(&providers::DEMO),
+                    oauth2_settings(&providers::DEMO, None),
                 ));
                 Some(DemoProviderConfig { clients, exposed })
             } else {
@@ -388,7 +391,16 @@ fn provider_from_env(
         Ok(url)
     };
     let (token_suffix, protocol, default_authorize) = match &spec.protocol {
-        Protocol::OAuth2 { .. } => ("TOKEN_URL", oauth2_settings(spec), spec.authorize_url),
+        Protocol::OAuth2 { emails_url, .. } => {
+            let emails_url = emails_url
+                .map(|default| endpoint("EMAILS_URL", default))
+                .transpose()?;
+            (
+                "TOKEN_URL",
+                oauth2_settings(spec, emails_url),
+                spec.authorize_url,
+            )
+        }
         Protocol::OAuth1 {
             request_token_url,
             force_login_authorize_url,
@@ -451,12 +463,16 @@ fn from_spec(
     }
 }
 
-/// An OAuth 2 spec's settings; the built-in specs are checked by the tests below.
-fn oauth2_settings(spec: &ProviderSpec) -> ProtocolSettings {
+/// An OAuth 2 spec's settings, with its emails endpoint (if it has one) as configured; the
+/// built-in specs are checked by the tests below.
+fn oauth2_settings(spec: &ProviderSpec, emails_url: Option<Url>) -> ProtocolSettings {
     match &spec.protocol {
-        Protocol::OAuth2 { scope, token_auth } => ProtocolSettings::OAuth2(OAuth2Settings {
+        Protocol::OAuth2 {
+            scope, token_auth, ..
+        } => ProtocolSettings::OAuth2(OAuth2Settings {
             scope: (*scope).to_owned(),
             token_auth: token_auth.clone(),
+            emails_url,
         }),
         Protocol::OAuth1 { .. } => unreachable!("{} is an OAuth 1.0a spec", spec.name),
     }
@@ -588,6 +604,55 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn github_reads_the_verified_primary_email_from_an_overridable_endpoint() {
+        let github = |extra: &[(&str, &str)]| {
+            let mut vars = vec![
+                ("OAUTH_GITHUB_CLIENT_ID", "Iv1.abc"),
+                ("OAUTH_GITHUB_CLIENT_SECRET", "s3cret"),
+            ];
+            vars.extend_from_slice(extra);
+            config(&vars)
+        };
+        let config = github(&[]).unwrap();
+        let provider = config.provider("github").expect("offered");
+        assert_eq!(provider.label, "GitHub");
+        assert_eq!(
+            provider.token_url.as_str(),
+            "https://github.com/login/oauth/access_token"
+        );
+        let ProtocolSettings::OAuth2(oauth2) = &provider.protocol else {
+            panic!("GitHub speaks OAuth 2");
+        };
+        assert_eq!(oauth2.scope, "read:user user:email");
+        assert_eq!(
+            oauth2.emails_url.as_ref().map(Url::as_str),
+            Some("https://api.github.com/user/emails")
+        );
+        let config = github(&[("OAUTH_GITHUB_EMAILS_URL", "http://127.0.0.1:9/emails")]).unwrap();
+        let ProtocolSettings::OAuth2(oauth2) = &config.provider("github").unwrap().protocol else {
+            panic!("GitHub speaks OAuth 2");
+        };
+        assert_eq!(
+            oauth2.emails_url.as_ref().map(Url::as_str),
+            Some("http://127.0.0.1:9/emails")
+        );
+        let err = github(&[("OAUTH_GITHUB_EMAILS_URL", "nope")]).unwrap_err();
+        assert_eq!(err.variable, "OAUTH_GITHUB_EMAILS_URL");
+        // Facebook has no emails endpoint, so no such setting.
+        let config = super::tests::config(&[
+            ("OAUTH_FACEBOOK_CLIENT_ID", "1"),
+            ("OAUTH_FACEBOOK_CLIENT_SECRET", "2"),
+            ("OAUTH_FACEBOOK_EMAILS_URL", "nope"),
+        ])
+        .unwrap();
+        let ProtocolSettings::OAuth2(oauth2) = &config.provider("facebook").unwrap().protocol
+        else {
+            panic!("Facebook speaks OAuth 2");
+        };
+        assert!(oauth2.emails_url.is_none());
     }
 
     #[test]

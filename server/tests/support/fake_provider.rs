@@ -56,6 +56,8 @@ pub struct Script {
     pub token: TokenMode,
     pub userinfo: UserinfoMode,
     pub request_token: RequestTokenMode,
+    /// GitHub's `/user/emails`: a JSON answer, or `None` for a 500.
+    pub emails: Option<Value>,
 }
 
 #[derive(Default)]
@@ -64,6 +66,7 @@ pub struct Seen {
     pub token_auth_headers: Vec<Option<String>>,
     pub userinfo_uris: Vec<String>,
     pub userinfo_auth_headers: Vec<Option<String>>,
+    pub emails_auth_headers: Vec<Option<String>>,
 }
 
 pub struct FakeProvider {
@@ -96,6 +99,7 @@ impl FakeProvider {
                 "id": "10153000000000001", "name": "Fay Book", "email": "fay@example.com"
             })),
             request_token: RequestTokenMode::Status500,
+            emails: Some(json!([])),
         }));
         let seen = Arc::new(Mutex::new(Seen::default()));
         let elsewhere_hits = Arc::new(AtomicUsize::new(0));
@@ -112,6 +116,7 @@ impl FakeProvider {
             .route("/me", get(userinfo))
             .route("/elsewhere", get(elsewhere).post(elsewhere))
             .route("/oauth/request_token", post(request_token))
+            .route("/user/emails", get(emails))
             .with_state(state);
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         FakeProvider {
@@ -151,6 +156,35 @@ impl FakeProvider {
             (
                 "OAUTH_TWITTER_USERINFO_URL",
                 format!("{}/verify", self.base_url),
+            ),
+            ("OAUTH_HTTP_TIMEOUT_MS", "500".into()),
+        ]
+    }
+
+    pub fn set_emails(&self, answer: Option<Value>) {
+        self.script.lock().unwrap().emails = answer;
+    }
+
+    /// Configuration pointing the app's GitHub provider here.
+    pub fn github_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("OAUTH_GITHUB_CLIENT_ID", "gh-client-id".into()),
+            (
+                "OAUTH_GITHUB_CLIENT_SECRET",
+                "gh-client-secret-s3cr3t".into(),
+            ),
+            (
+                "OAUTH_GITHUB_AUTHORIZE_URL",
+                format!("{}/login/oauth/authorize", self.base_url),
+            ),
+            (
+                "OAUTH_GITHUB_TOKEN_URL",
+                format!("{}/oauth/access_token", self.base_url),
+            ),
+            ("OAUTH_GITHUB_USERINFO_URL", format!("{}/me", self.base_url)),
+            (
+                "OAUTH_GITHUB_EMAILS_URL",
+                format!("{}/user/emails", self.base_url),
             ),
             ("OAUTH_HTTP_TIMEOUT_MS", "500".into()),
         ]
@@ -260,6 +294,19 @@ async fn userinfo(State(state): State<FakeState>, uri: Uri, headers: HeaderMap) 
         UserinfoMode::Status500 => (StatusCode::INTERNAL_SERVER_ERROR, "down").into_response(),
         UserinfoMode::NotJson => "<html>not json</html>".into_response(),
         UserinfoMode::Endless => endless_body(&state, "{\"name\": \""),
+    }
+}
+
+async fn emails(State(state): State<FakeState>, headers: HeaderMap) -> Response {
+    state
+        .seen
+        .lock()
+        .unwrap()
+        .emails_auth_headers
+        .push(auth_header(&headers));
+    match state.script.lock().unwrap().emails.clone() {
+        Some(json) => ([("content-type", "application/json")], json.to_string()).into_response(),
+        None => (StatusCode::INTERNAL_SERVER_ERROR, "down").into_response(),
     }
 }
 

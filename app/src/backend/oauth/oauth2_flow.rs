@@ -83,10 +83,47 @@ pub async fn finish(
         &pending.pkce_verifier,
     )
     .await?;
-    let profile = fetch_profile(http, provider, &access_token).await?;
+    let mut profile = fetch_profile(http, provider, &access_token).await?;
+    if let (None, Some(emails_url)) = (&profile.email, &oauth2.emails_url) {
+        profile.email = verified_primary_email(http, provider, emails_url, &access_token).await;
+    }
     // Used once, to read the profile; nothing calls the provider later, so it is not kept
     // (an earlier one is cleared).
     Ok((profile, ProviderTokens::NONE))
+}
+
+/// The person's verified primary address from a GitHub-style emails endpoint. Without one,
+/// or if the endpoint fails, the sign-in goes on without an email: it is not what
+/// identifies the person, and a readable sign-in beats a refused one.
+async fn verified_primary_email(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    emails_url: &Url,
+    access_token: &Secret,
+) -> Option<String> {
+    let name = provider.name.as_str();
+    let response = http
+        .get(emails_url.clone())
+        .bearer_auth(access_token.expose())
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .inspect_err(
+            |err| tracing::warn!(provider = name, error = %err, "emails endpoint unreachable"),
+        )
+        .ok()?;
+    if !response.status().is_success() {
+        tracing::warn!(provider = name, status = %response.status(), "emails endpoint refused");
+        return None;
+    }
+    let body = http_client::read_capped(response, MAX_USERINFO_BYTES)
+        .await
+        .inspect_err(|_| tracing::warn!(provider = name, "emails answer unreadable"))
+        .ok()?;
+    let json: serde_json::Value = serde_json::from_slice(&body)
+        .inspect_err(|_| tracing::warn!(provider = name, "emails answer is not JSON"))
+        .ok()?;
+    super::profile::verified_primary_email(&json)
 }
 
 /// `error=access_denied` is the person saying no; anything else is the provider failing.

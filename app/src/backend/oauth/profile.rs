@@ -49,6 +49,35 @@ pub fn twitter(json: &Value) -> Result<Profile, ProfileError> {
     })
 }
 
+/// GitHub `GET /user`: a numeric `id`, the `login`, an optional display `name`, the public
+/// `email` (often null: see [`verified_primary_email`]) and `avatar_url`.
+pub fn github(json: &Value) -> Result<Profile, ProfileError> {
+    let provider_user_id = user_id(json.get("id"))?;
+    let name = json
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|name| !name.trim().is_empty())
+        .or_else(|| json.get("login").and_then(Value::as_str));
+    Ok(Profile {
+        nickname: nickname(name, "GitHub user"),
+        email: email(json.get("email")),
+        avatar_url: avatar_url(json.get("avatar_url")),
+        provider_user_id,
+    })
+}
+
+/// GitHub `GET /user/emails`: the primary address, and only if GitHub has verified it. Any
+/// other address proves nothing about who signed in (the 2023 Flask example took the first).
+pub fn verified_primary_email(json: &Value) -> Option<String> {
+    json.as_array()?
+        .iter()
+        .find(|entry| {
+            entry.get("primary") == Some(&Value::Bool(true))
+                && entry.get("verified") == Some(&Value::Bool(true))
+        })
+        .and_then(|entry| email(entry.get("email")))
+}
+
 /// OpenID Connect userinfo shape (`sub`, `name`, `email`, `picture`), spoken by the demo
 /// provider.
 pub fn openid_userinfo(json: &Value) -> Result<Profile, ProfileError> {
@@ -131,6 +160,65 @@ fn avatar_url(value: Option<&Value>) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn github_profile_maps_a_recorded_user() {
+        // Shape of GitHub's documented `GET /user` example, trimmed.
+        let profile = github(&json!({
+            "login": "octocat", "id": 583231, "node_id": "MDQ6VXNlcjU4MzIzMQ==",
+            "avatar_url": "https://avatars.githubusercontent.com/u/583231?v=4",
+            "type": "User", "site_admin": false, "name": "The Octocat",
+            "company": "@github", "email": null, "bio": null
+        }))
+        .unwrap();
+        assert_eq!(
+            profile,
+            Profile {
+                provider_user_id: "583231".into(),
+                nickname: "The Octocat".into(),
+                email: None,
+                avatar_url: Some("https://avatars.githubusercontent.com/u/583231?v=4".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn github_profile_without_a_name_uses_the_login_and_without_an_id_is_refused() {
+        let profile = github(&json!({"login": "ghost", "id": 10137, "name": null})).unwrap();
+        assert_eq!(profile.nickname, "ghost");
+        let profile = github(&json!({"login": "blank", "id": 1, "name": "  "})).unwrap();
+        assert_eq!(profile.nickname, "blank");
+        let profile = github(&json!({"id": 2})).unwrap();
+        assert_eq!(profile.nickname, "GitHub user");
+        assert_eq!(
+            github(&json!({"login": "x", "id": null})),
+            Err(ProfileError::MissingId)
+        );
+    }
+
+    #[test]
+    fn only_a_verified_primary_github_email_is_taken() {
+        let emails = json!([
+            {"email": "old@example.com", "primary": false, "verified": true, "visibility": null},
+            {"email": "octo@example.com", "primary": true, "verified": true, "visibility": "public"}
+        ]);
+        assert_eq!(
+            verified_primary_email(&emails).as_deref(),
+            Some("octo@example.com")
+        );
+        let unverified_primary = json!([
+            {"email": "claimed@example.com", "primary": true, "verified": false},
+            {"email": "other@example.com", "primary": false, "verified": true}
+        ]);
+        assert_eq!(verified_primary_email(&unverified_primary), None);
+        assert_eq!(verified_primary_email(&json!([])), None);
+        assert_eq!(
+            verified_primary_email(&json!({"message": "Not Found"})),
+            None
+        );
+        let stringly = json!([{"email": "s@example.com", "primary": "true", "verified": "true"}]);
+        assert_eq!(verified_primary_email(&stringly), None, "booleans only");
+    }
 
     #[test]
     fn facebook_profile_maps_all_fields() {

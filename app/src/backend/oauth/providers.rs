@@ -13,6 +13,9 @@ pub enum Protocol {
         scope: &'static str,
         /// How the client authenticates at the token endpoint.
         token_auth: AuthType,
+        /// A GitHub-style list of the person's addresses (`email`, `primary`, `verified`),
+        /// read when the profile names no email.
+        emails_url: Option<&'static str>,
     },
     /// RFC 5849 with HMAC-SHA1: request token, authorize, access token.
     OAuth1 {
@@ -50,6 +53,7 @@ pub const FACEBOOK: ProviderSpec = ProviderSpec {
         scope: "email,public_profile",
         // Facebook documents client_id/client_secret as request parameters.
         token_auth: AuthType::RequestBody,
+        emails_url: None,
     },
     authorize_url: "https://www.facebook.com/v21.0/dialog/oauth",
     token_url: "https://graph.facebook.com/v21.0/oauth/access_token",
@@ -77,6 +81,25 @@ pub const TWITTER: ProviderSpec = ProviderSpec {
     self_asserted: false,
 };
 
+pub const GITHUB: ProviderSpec = ProviderSpec {
+    name: "github",
+    label: "GitHub",
+    env: "GITHUB",
+    protocol: Protocol::OAuth2 {
+        // Profile read access, and the addresses (for the verified primary one).
+        scope: "read:user user:email",
+        // GitHub documents client_id/client_secret as request parameters.
+        token_auth: AuthType::RequestBody,
+        emails_url: Some("https://api.github.com/user/emails"),
+    },
+    authorize_url: "https://github.com/login/oauth/authorize",
+    token_url: "https://github.com/login/oauth/access_token",
+    userinfo_url: "https://api.github.com/user",
+    userinfo_query: &[],
+    map_profile: profile::github,
+    self_asserted: false,
+};
+
 /// The built-in demo provider; its URLs are relative to `PUBLIC_URL`.
 pub const DEMO: ProviderSpec = ProviderSpec {
     name: "demo",
@@ -85,6 +108,7 @@ pub const DEMO: ProviderSpec = ProviderSpec {
     protocol: Protocol::OAuth2 {
         scope: "profile email",
         token_auth: AuthType::BasicAuth,
+        emails_url: None,
     },
     authorize_url: "/demo-provider/authorize",
     token_url: "/demo-provider/token",
@@ -103,4 +127,4 @@ pub fn is_self_asserted(name: &str) -> bool {
 }
 
 /// Real providers configured from the environment, in button order.
-pub const CONFIGURABLE: &[&ProviderSpec] = &[&FACEBOOK, &TWITTER];
+pub const CONFIGURABLE: &[&ProviderSpec] = &[&FACEBOOK, &TWITTER, &GITHUB];

@@ -1,0 +1,110 @@
+//! GitHub sign-in against a local stand-in: the profile from `/user`, and the email from
+//! `/user/emails` only when the profile has none, and only a verified primary one.
+
+mod support;
+
+use serde_json::json;
+use support::{
+    fake_provider::{FakeProvider, UserinfoMode, ACCESS_TOKEN},
+    location, query_param, Browser, TestApp,
+};
+
+/// Shape of GitHub's `GET /user`, trimmed; no public email.
+fn octocat(email: Option<&str>) -> serde_json::Value {
+    json!({
+        "login": "octocat", "id": 583231, "name": "The Octocat", "email": email,
+        "avatar_url": "https://avatars.githubusercontent.com/u/583231?v=4", "type": "User"
+    })
+}
+
+async fn app_with(fake: &FakeProvider) -> TestApp {
+    let env = fake.github_env();
+    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    TestApp::start(&vars).await
+}
+
+async fn sign_in(app: &TestApp, browser: &mut Browser) -> serde_json::Value {
+    let start = browser.get(&app.url("/authorize/github")).await;
+    let authorize = location(&start);
+    let state = query_param(&authorize, "state").unwrap();
+    let done = browser
+        .get(&app.url(&format!("/callback/github?code=gh-code&state={state}")))
+        .await;
+    assert_eq!(done.status(), 302);
+    app.me(browser).await.expect("signed in")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn github_sign_in_takes_the_verified_primary_email_when_the_profile_has_none() {
+    let fake = FakeProvider::start().await;
+    fake.set_userinfo(UserinfoMode::Profile(octocat(None)));
+    fake.set_emails(Some(json!([
+        {"email": "old@example.com", "primary": false, "verified": true, "visibility": null},
+        {"email": "octocat@example.com", "primary": true, "verified": true, "visibility": "private"}
+    ])));
+    let app = app_with(&fake).await;
+    let mut browser = app.browser();
+
+    let start = browser.get(&app.url("/authorize/github")).await;
+    let authorize = location(&start);
+    assert!(authorize.starts_with(&format!("{}/login/oauth/authorize?", fake.base_url)));
+    assert_eq!(
+        query_param(&authorize, "scope").as_deref(),
+        Some("read:user user:email")
+    );
+    let state = query_param(&authorize, "state").unwrap();
+    let done = browser
+        .get(&app.url(&format!("/callback/github?code=gh-code&state={state}")))
+        .await;
+    assert_eq!(done.status(), 302);
+
+    let me = app.me(&mut browser).await.expect("signed in");
+    assert_eq!(me["nickname"], "The Octocat");
+    assert_eq!(me["email"], "octocat@example.com");
+    assert_eq!(me["identities"][0]["social_id"], "github$583231");
+    let seen = fake.seen.lock().unwrap();
+    assert!(seen.token_bodies[0].contains("client_secret=gh-client-secret-s3cr3t"));
+    assert_eq!(
+        seen.emails_auth_headers,
+        vec![Some(format!("Bearer {ACCESS_TOKEN}"))],
+        "asked once, with the access token"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn github_without_a_verified_primary_email_signs_in_without_one() {
+    let fake = FakeProvider::start().await;
+    fake.set_userinfo(UserinfoMode::Profile(octocat(None)));
+    fake.set_emails(Some(json!([
+        {"email": "claimed@example.com", "primary": true, "verified": false},
+        {"email": "other@example.com", "primary": false, "verified": true}
+    ])));
+    let app = app_with(&fake).await;
+    let mut browser = app.browser();
+    let me = sign_in(&app, &mut browser).await;
+    assert_eq!(me["email"], serde_json::Value::Null);
+    assert_eq!(me["nickname"], "The Octocat");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_emails_endpoint_does_not_stop_the_sign_in() {
+    let fake = FakeProvider::start().await;
+    fake.set_userinfo(UserinfoMode::Profile(octocat(None)));
+    fake.set_emails(None);
+    let app = app_with(&fake).await;
+    let mut browser = app.browser();
+    let me = sign_in(&app, &mut browser).await;
+    assert_eq!(me["email"], serde_json::Value::Null);
+    assert_eq!(app.count("users").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_public_profile_email_is_used_without_asking_for_the_list() {
+    let fake = FakeProvider::start().await;
+    fake.set_userinfo(UserinfoMode::Profile(octocat(Some("public@example.com"))));
+    let app = app_with(&fake).await;
+    let mut browser = app.browser();
+    let me = sign_in(&app, &mut browser).await;
+    assert_eq!(me["email"], "public@example.com");
+    assert!(fake.seen.lock().unwrap().emails_auth_headers.is_empty());
+}
