@@ -36,19 +36,21 @@ async fn session_exists(app: &TestApp, key: &str) -> bool {
         == 1
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn first_and_returning_sign_ins_delete_exactly_the_replaced_session() {
-    let app = with_two_sessions().await;
-    let db = &app.state_db;
-    let first = users::sign_in_identity(
-        db,
+async fn sign_in(app: &TestApp, replaced: Option<&str>) -> Result<i32, sea_orm::DbErr> {
+    users::sign_in_identity(
+        &app.state_db,
         "facebook",
         &profile(),
         &ProviderTokens::NONE,
-        Some(REPLACED),
+        replaced,
     )
     .await
-    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn first_and_returning_sign_ins_delete_exactly_the_replaced_session() {
+    let app = with_two_sessions().await;
+    let first = sign_in(&app, Some(REPLACED)).await.unwrap();
     assert!(!session_exists(&app, REPLACED).await);
     assert!(session_exists(&app, UNRELATED).await);
 
@@ -57,15 +59,7 @@ async fn first_and_returning_sign_ins_delete_exactly_the_replaced_session() {
         "INSERT INTO sessions (id, data, expires_at) VALUES ('{REPLACED}', '{{}}', 9999999999)"
     ))
     .await;
-    let again = users::sign_in_identity(
-        db,
-        "facebook",
-        &profile(),
-        &ProviderTokens::NONE,
-        Some(REPLACED),
-    )
-    .await
-    .unwrap();
+    let again = sign_in(&app, Some(REPLACED)).await.unwrap();
     assert_eq!(again, first);
     assert!(!session_exists(&app, REPLACED).await);
     assert!(session_exists(&app, UNRELATED).await);
@@ -76,15 +70,7 @@ async fn a_failed_first_sign_in_keeps_the_session_it_would_have_replaced() {
     let app = with_two_sessions().await;
     // The user row goes in, then the identity insert fails.
     app.fail_inserts_into("identities").await;
-    let result = users::sign_in_identity(
-        &app.state_db,
-        "facebook",
-        &profile(),
-        &ProviderTokens::NONE,
-        Some(REPLACED),
-    )
-    .await;
-    assert!(result.is_err());
+    assert!(sign_in(&app, Some(REPLACED)).await.is_err());
     assert_eq!(app.count("users").await, 0);
     assert!(
         session_exists(&app, REPLACED).await,
@@ -95,45 +81,12 @@ async fn a_failed_first_sign_in_keeps_the_session_it_would_have_replaced() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_returning_sign_in_keeps_the_session_it_would_have_replaced() {
     let app = with_two_sessions().await;
-    users::sign_in_identity(
-        &app.state_db,
-        "facebook",
-        &profile(),
-        &ProviderTokens::NONE,
-        None,
-    )
-    .await
-    .unwrap();
+    sign_in(&app, None).await.unwrap();
     // The user's update goes through, then the identity's fails.
-    if app.is_postgres() {
-        app.execute(
-            "CREATE FUNCTION injected_failure() RETURNS trigger LANGUAGE plpgsql AS \
-             $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$",
-        )
-        .await;
-        app.execute(
-            "CREATE TRIGGER fail_update BEFORE UPDATE ON identities \
-             FOR EACH ROW EXECUTE FUNCTION injected_failure()",
-        )
-        .await;
-    } else {
-        app.execute(
-            "CREATE TRIGGER fail_update BEFORE UPDATE ON identities \
-             BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-        )
-        .await;
-    }
+    app.fail_writes_to("identities", "UPDATE").await;
     app.execute("UPDATE users SET last_login_at = '2001-01-01 00:00:00+00:00'")
         .await;
-    let result = users::sign_in_identity(
-        &app.state_db,
-        "facebook",
-        &profile(),
-        &ProviderTokens::NONE,
-        Some(REPLACED),
-    )
-    .await;
-    assert!(result.is_err());
+    assert!(sign_in(&app, Some(REPLACED)).await.is_err());
     assert!(session_exists(&app, REPLACED).await);
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM users WHERE last_login_at < '2002-01-01'")

@@ -213,20 +213,27 @@ impl TestApp {
     /// Makes every insert into `table` fail inside the database, as a broken disk or a
     /// violated constraint would.
     pub async fn fail_inserts_into(&self, table: &str) {
+        self.fail_writes_to(table, "INSERT").await;
+    }
+
+    /// Makes every `operation` (`INSERT`, `UPDATE`, `DELETE`) on `table` fail inside the
+    /// database.
+    pub async fn fail_writes_to(&self, table: &str, operation: &str) {
+        let trigger = format!("fail_{operation}_{table}").to_lowercase();
         if self.is_postgres() {
             self.execute(
-                "CREATE FUNCTION injected_failure() RETURNS trigger LANGUAGE plpgsql AS \
-                 $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$",
+                "CREATE OR REPLACE FUNCTION injected_failure() RETURNS trigger LANGUAGE plpgsql \
+                 AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$",
             )
             .await;
             self.execute(&format!(
-                "CREATE TRIGGER fail_{table} BEFORE INSERT ON {table} \
+                "CREATE TRIGGER {trigger} BEFORE {operation} ON {table} \
                  FOR EACH ROW EXECUTE FUNCTION injected_failure()"
             ))
             .await;
         } else {
             self.execute(&format!(
-                "CREATE TRIGGER fail_{table} BEFORE INSERT ON {table} \
+                "CREATE TRIGGER {trigger} BEFORE {operation} ON {table} \
                  BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
             ))
             .await;
