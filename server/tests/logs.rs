@@ -3,43 +3,12 @@
 
 mod support;
 
-use std::{
-    io::Write,
-    sync::{Arc, Mutex, OnceLock},
-};
-
 use support::{
     fake_provider::{FakeProvider, ACCESS_TOKEN},
-    local_twitter_env, location, query_param, TestApp,
+    local_twitter_env, location,
+    log_capture::capture,
+    query_param, TestApp,
 };
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// One global subscriber for this test binary (its own process), at TRACE for everything.
-fn capture() -> &'static Captured {
-    static CAPTURED: OnceLock<Captured> = OnceLock::new();
-    CAPTURED.get_or_init(|| {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .init();
-        captured
-    })
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn full_flows_log_no_secrets() {
@@ -129,7 +98,7 @@ async fn full_flows_log_no_secrets() {
         .await;
     secrets.push("AQD-forged-code-77".into());
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     assert!(text.contains("signed in"), "the capture saw the flows");
     assert!(text.lines().count() > 50, "TRACE-level logs were captured");
     for secret in &secrets {

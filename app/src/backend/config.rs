@@ -108,6 +108,9 @@ pub struct ProviderConfig {
     pub name: String,
     /// Shown on the button: "Sign in with {label}".
     pub label: String,
+    /// The prefix of this provider's variables (`OAUTH_GITHUB`), named in log lines that
+    /// point at a setting to fix; `None` for the built-in demo provider, which has none.
+    pub settings_prefix: Option<String>,
     pub client_id: String,
     pub client_secret: Secret,
     pub authorize_url: Url,
@@ -230,7 +233,7 @@ impl Config {
                 let mut clients = vec![(DEMO_CLIENT_ID.to_owned(), secret.clone())];
                 clients.extend(parse_demo_clients(get("DEMO_PROVIDER_CLIENTS"))?);
                 let own_url = |path: &str| public_url.join(path).expect("static path joins");
-                providers.push(from_spec(
+                let mut demo = from_spec(
                     &providers::DEMO,
                     DEMO_CLIENT_ID.to_owned(),
                     secret,
@@ -240,7 +243,9 @@ impl Config {
                         own_url(providers::DEMO.userinfo_url),
                     ],
                     oauth2_settings(&providers::DEMO, None),
-                ));
+                );
+                demo.settings_prefix = None;
+                providers.push(demo);
                 Some(DemoProviderConfig { clients, exposed })
             } else {
                 None
@@ -448,6 +453,7 @@ fn from_spec(
     ProviderConfig {
         name: spec.name.to_owned(),
         label: spec.label.to_owned(),
+        settings_prefix: Some(format!("OAUTH_{}", spec.env)),
         client_id,
         client_secret,
         authorize_url,

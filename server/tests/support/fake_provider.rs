@@ -33,6 +33,11 @@ pub enum TokenMode {
     ServerErrorJson,
     /// A JSON-looking 200 that never ends (see [`endless_body`]).
     Endless,
+    /// An OAuth error body (`{"error": ...}`) with this status; GitHub sends them with 200.
+    OAuthError {
+        status: u16,
+        error: &'static str,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -270,6 +275,12 @@ async fn token(State(state): State<FakeState>, headers: HeaderMap, body: String)
         )
             .into_response(),
         TokenMode::Endless => endless_body(&state, "{\"access_token\": \""),
+        TokenMode::OAuthError { status, error } => (
+            StatusCode::from_u16(status).unwrap(),
+            [("content-type", "application/json")],
+            json!({"error": error}).to_string(),
+        )
+            .into_response(),
         TokenMode::InvalidGrant => (
             StatusCode::BAD_REQUEST,
             [("content-type", "application/json")],

@@ -7,6 +7,7 @@
 pub mod browser;
 pub mod database;
 pub mod fake_provider;
+pub mod log_capture;
 
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
 

@@ -4,9 +4,9 @@
 //! never in shared objects (security.md §4).
 
 use oauth2::{
-    basic::{BasicClient, BasicErrorResponseType},
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse, TokenUrl,
+    basic::BasicClient, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse,
+    TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -21,6 +21,9 @@ use crate::models::CallbackParams;
 
 const TOKEN_ENDPOINT_FAILED: &str =
     "The provider's token endpoint failed or sent an answer we could not read.";
+/// The provider says this site's registration with it does not match its settings.
+const MISCONFIGURED: &str =
+    "This site's sign-in with the provider is not set up correctly. Please tell the site's operator.";
 
 /// Largest user-info body we read.
 const MAX_USERINFO_BYTES: usize = 256 * 1024;
@@ -67,6 +70,12 @@ pub async fn finish(
     params: &CallbackParams,
 ) -> Result<(Profile, ProviderTokens), AppError> {
     if let Some(error) = params.error.as_deref() {
+        if error == "redirect_uri_mismatch" {
+            // GitHub sends the browser back with this when the app's registered callback
+            // differs from ours.
+            log_unregistered_callback(&provider.name, redirect_uri);
+            return Err(AppError::provider_failed(MISCONFIGURED));
+        }
         return Err(provider_error(error));
     }
     let code = params
@@ -184,26 +193,21 @@ async fn exchange_code(
         })
         .await
         .map_err(|err| match err {
-            // Only `invalid_grant` says the code itself was refused (expired, used, not
-            // ours): the person may try again. Any other OAuth error body (`server_error`,
-            // `invalid_client`, ...) is the provider or our registration failing: a 502,
-            // as for Twitter.
-            RequestTokenError::ServerResponse(response)
-                if *response.error() == BasicErrorResponseType::InvalidGrant =>
-            {
-                tracing::warn!(provider = name, "token endpoint refused the code");
-                AppError::bad_request("The provider did not accept the sign-in. Please try again.")
-            }
             RequestTokenError::ServerResponse(response) => {
-                tracing::warn!(provider = name, error = %response.error(), "token endpoint failed");
-                AppError::provider_failed(TOKEN_ENDPOINT_FAILED)
+                token_error(provider, redirect_uri, response.error().as_ref())
             }
             RequestTokenError::Request(err) => read_failure(name, "token", &err),
-            // oauth2 reports a 5xx with a non-JSON body, a wrong content type and bad
-            // JSON alike (Parse/Other), without the status; one message covers them.
-            RequestTokenError::Parse(err, _body) => {
-                tracing::warn!(provider = name, error = %err, "token response unreadable");
-                AppError::provider_failed(TOKEN_ENDPOINT_FAILED)
+            // GitHub answers an error with a 200 and an OAuth error body, which oauth2 then
+            // fails to read as a token; a 5xx with a non-JSON body, a wrong content type and
+            // bad JSON land here too (without the status).
+            RequestTokenError::Parse(err, body) => {
+                match serde_json::from_slice::<oauth2::basic::BasicErrorResponse>(&body) {
+                    Ok(response) => token_error(provider, redirect_uri, response.error().as_ref()),
+                    Err(_) => {
+                        tracing::warn!(provider = name, error = %err, "token response unreadable");
+                        AppError::provider_failed(TOKEN_ENDPOINT_FAILED)
+                    }
+                }
             }
             other => {
                 tracing::warn!(provider = name, error = %other, "token request failed");
@@ -211,6 +215,53 @@ async fn exchange_code(
             }
         })?;
     Ok(Secret::new(token.access_token().secret().clone()))
+}
+
+/// What a token endpoint's OAuth error code means for the person, and for the operator: the
+/// log names the setting to fix when the error says the set-up is wrong.
+fn token_error(provider: &ProviderConfig, redirect_uri: &Url, code: &str) -> AppError {
+    let name = provider.name.as_str();
+    match code {
+        // The code itself was refused (expired, used, not ours): the person may try again.
+        "invalid_grant" | "bad_verification_code" => {
+            tracing::warn!(
+                provider = name,
+                error = code,
+                "token endpoint refused the code"
+            );
+            AppError::bad_request("The provider did not accept the sign-in. Please try again.")
+        }
+        "invalid_client" | "unauthorized_client" | "incorrect_client_credentials" => {
+            match provider.settings_prefix.as_deref() {
+                Some(settings) => tracing::error!(
+                    provider = name,
+                    error = code,
+                    "the provider refused our client credentials: check {settings}_CLIENT_ID \
+                     and {settings}_CLIENT_SECRET"
+                ),
+                None => tracing::error!(provider = name, error = code, "client refused"),
+            }
+            AppError::provider_failed(MISCONFIGURED)
+        }
+        "redirect_uri_mismatch" => {
+            log_unregistered_callback(name, redirect_uri);
+            AppError::provider_failed(MISCONFIGURED)
+        }
+        // `server_error` and the like: the provider failing, as for Twitter.
+        _ => {
+            tracing::warn!(provider = name, error = code, "token endpoint failed");
+            AppError::provider_failed(TOKEN_ENDPOINT_FAILED)
+        }
+    }
+}
+
+fn log_unregistered_callback(provider: &str, redirect_uri: &Url) {
+    tracing::error!(
+        provider,
+        callback = %redirect_uri,
+        "the provider does not accept our callback URL: register it with the provider \
+         (or set PUBLIC_URL to the address the site is really served at)"
+    );
 }
 
 /// Reads the signed-in person's profile with the access token.
