@@ -27,6 +27,13 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    if std::env::args().nth(1).as_deref() == Some("doctor") {
+        // Checks the set-up without starting the server (README, "Set-up problems").
+        let http = app::backend::oauth::http_client::build(config.http_timeout);
+        let report = app::backend::doctor::examine(&config, &http).await;
+        print!("{}", report.to_text());
+        std::process::exit(if report.has_problems() { 1 } else { 0 });
+    }
     let leptos_options = get_configuration(None)
         .expect("cargo-leptos configuration in Cargo.toml")
         .leptos_options;

@@ -121,6 +121,8 @@ pub struct ProviderConfig {
     pub userinfo_query: Vec<(String, String)>,
     /// Reads the provider's userinfo answer.
     pub map_profile: fn(&serde_json::Value) -> Result<Profile, ProfileError>,
+    /// The provider accepts only https:// callback URLs (loopback ones aside).
+    pub https_callback_only: bool,
     pub protocol: ProtocolSettings,
 }
 
@@ -465,6 +467,7 @@ fn from_spec(
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
         map_profile: spec.map_profile,
+        https_callback_only: spec.https_callback_only,
         protocol,
     }
 }

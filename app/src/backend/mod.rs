@@ -8,6 +8,7 @@ pub mod config;
 pub mod context;
 pub mod csp;
 pub mod db;
+pub mod doctor;
 pub mod oauth;
 pub mod query_guard;
 pub mod return_to;

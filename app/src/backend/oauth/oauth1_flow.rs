@@ -13,6 +13,7 @@ use super::http_client;
 use super::oauth1_signature as signature;
 use super::oauth2_flow::{read_failure, read_profile, transport_failure, userinfo_url};
 use super::profile::Profile;
+use super::protocol::ClientCheck;
 use crate::backend::config::{OAuth1Settings, ProviderConfig};
 use crate::backend::db::users::ProviderTokens;
 use crate::backend::secret::Secret;
@@ -129,6 +130,45 @@ fn authorization(
     );
     oauth.push(("oauth_signature".into(), signed));
     signature::authorization_header(&oauth)
+}
+
+/// Asks for a request token bound to our callback, as a sign-in would, and reads the
+/// answer as a verdict on the registration: Twitter says 401 to an unknown consumer key or
+/// a wrong secret, 403 to a callback URL it was not given.
+pub async fn check_client(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    oauth1: &OAuth1Settings,
+    callback: &Url,
+) -> ClientCheck {
+    let url = &oauth1.request_token_url;
+    let extra = [("oauth_callback", callback.as_str())];
+    let response = http
+        .post(url.clone())
+        .header(
+            header::AUTHORIZATION,
+            authorization(provider, &Method::POST, url, None, &extra),
+        )
+        .header(header::CONTENT_LENGTH, "0")
+        .send()
+        .await;
+    let response = match response {
+        Ok(response) => response,
+        Err(err) => return ClientCheck::Unreachable(err.to_string()),
+    };
+    let status = response.status();
+    let Ok(body) = http_client::read_capped(response, MAX_TOKEN_RESPONSE_BYTES).await else {
+        return ClientCheck::Unreachable("the answer was cut off or too large".into());
+    };
+    let fields: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    match status {
+        StatusCode::OK if field(&fields, "oauth_callback_confirmed") == Some("true") => {
+            ClientCheck::Accepted
+        }
+        StatusCode::OK | StatusCode::FORBIDDEN => ClientCheck::CallbackRefused,
+        StatusCode::UNAUTHORIZED => ClientCheck::CredentialsRefused,
+        other => ClientCheck::Unclear(format!("HTTP {other}")),
+    }
 }
 
 /// POSTs a signed, body-less request to a token endpoint and reads the form-encoded answer.

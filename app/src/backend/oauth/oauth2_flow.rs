@@ -13,6 +13,7 @@ use url::Url;
 
 use super::http_client::{self, ReadError};
 use super::profile::Profile;
+use super::protocol::ClientCheck;
 use crate::backend::config::{OAuth2Settings, ProviderConfig};
 use crate::backend::db::users::ProviderTokens;
 use crate::backend::secret::Secret;
@@ -192,29 +193,77 @@ async fn exchange_code(
             max: MAX_TOKEN_RESPONSE_BYTES,
         })
         .await
-        .map_err(|err| match err {
-            RequestTokenError::ServerResponse(response) => {
-                token_error(provider, redirect_uri, response.error().as_ref())
+        .map_err(|err| {
+            if let Some(code) = oauth_error_code(&err) {
+                return token_error(provider, redirect_uri, &code);
             }
-            RequestTokenError::Request(err) => read_failure(name, "token", &err),
-            // GitHub answers an error with a 200 and an OAuth error body, which oauth2 then
-            // fails to read as a token; a 5xx with a non-JSON body, a wrong content type and
-            // bad JSON land here too (without the status).
-            RequestTokenError::Parse(err, body) => {
-                match serde_json::from_slice::<oauth2::basic::BasicErrorResponse>(&body) {
-                    Ok(response) => token_error(provider, redirect_uri, response.error().as_ref()),
-                    Err(_) => {
-                        tracing::warn!(provider = name, error = %err, "token response unreadable");
-                        AppError::provider_failed(TOKEN_ENDPOINT_FAILED)
-                    }
+            match err {
+                RequestTokenError::Request(err) => read_failure(name, "token", &err),
+                // A 5xx with a non-JSON body, a wrong content type and bad JSON alike
+                // (oauth2 reports them without the status).
+                other => {
+                    tracing::warn!(provider = name, error = %other, "token response unreadable");
+                    AppError::provider_failed(TOKEN_ENDPOINT_FAILED)
                 }
-            }
-            other => {
-                tracing::warn!(provider = name, error = %other, "token request failed");
-                AppError::provider_failed(TOKEN_ENDPOINT_FAILED)
             }
         })?;
     Ok(Secret::new(token.access_token().secret().clone()))
+}
+
+type TokenRequestError =
+    RequestTokenError<http_client::ReadError, oauth2::basic::BasicErrorResponse>;
+
+/// The OAuth error code of a failed token request, wherever the provider put it: an error
+/// status with an error body, or (GitHub) a 200 with one, which oauth2 then fails to read
+/// as a token.
+fn oauth_error_code(err: &TokenRequestError) -> Option<String> {
+    match err {
+        RequestTokenError::ServerResponse(response) => Some(response.error().as_ref().to_owned()),
+        RequestTokenError::Parse(_, body) => {
+            serde_json::from_slice::<oauth2::basic::BasicErrorResponse>(body)
+                .ok()
+                .map(|response| response.error().as_ref().to_owned())
+        }
+        _ => None,
+    }
+}
+
+/// Offers the token endpoint a made-up code with the client's credentials: a provider that
+/// knows the client refuses only the code (`invalid_grant`).
+pub async fn check_client(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    oauth2: &OAuth2Settings,
+    redirect_uri: &Url,
+) -> ClientCheck {
+    let (_, verifier) = PkceCodeChallenge::new_random_sha256();
+    let result = client(provider, oauth2, redirect_uri)
+        .exchange_code(AuthorizationCode::new(
+            "social-signin-doctor-made-up-code".into(),
+        ))
+        .set_pkce_verifier(verifier)
+        .request_async(&http_client::CappedOAuth2Client {
+            http,
+            max: MAX_TOKEN_RESPONSE_BYTES,
+        })
+        .await;
+    let err = match result {
+        // A provider that hands out tokens for any code is not one to sign people in with.
+        Ok(_) => return ClientCheck::Unclear("a token for a made-up code".into()),
+        Err(err) => err,
+    };
+    match oauth_error_code(&err).as_deref() {
+        Some("invalid_grant" | "bad_verification_code") => ClientCheck::Accepted,
+        Some("invalid_client" | "unauthorized_client" | "incorrect_client_credentials") => {
+            ClientCheck::CredentialsRefused
+        }
+        Some("redirect_uri_mismatch") => ClientCheck::CallbackRefused,
+        Some(other) => ClientCheck::Unclear(format!("error {other}")),
+        None => match err {
+            RequestTokenError::Request(err) => ClientCheck::Unreachable(err.to_string()),
+            other => ClientCheck::Unclear(other.to_string()),
+        },
+    }
 }
 
 /// What a token endpoint's OAuth error code means for the person, and for the operator: the

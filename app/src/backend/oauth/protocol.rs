@@ -44,6 +44,39 @@ impl PendingProof {
     }
 }
 
+/// What the provider said to a sign-in attempt made only to check this site's registration
+/// (`server doctor`).
+#[derive(Debug, PartialEq, Eq)]
+pub enum ClientCheck {
+    /// The provider knows the client and its secret (it refused only the made-up code).
+    Accepted,
+    /// Client id or secret refused.
+    CredentialsRefused,
+    /// The callback URL is not registered with the provider.
+    CallbackRefused,
+    /// No answer: the endpoint's address, the network or the provider.
+    Unreachable(String),
+    /// An answer that says neither, as the provider put it (status or error code).
+    Unclear(String),
+}
+
+/// Checks the provider's registration of this site: the credentials and, where the
+/// protocol shows it, the callback URL. Makes no sign-in: the code it offers is made up.
+pub async fn check_client(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    redirect_uri: &Url,
+) -> ClientCheck {
+    match &provider.protocol {
+        ProtocolSettings::OAuth2(oauth2) => {
+            oauth2_flow::check_client(http, provider, oauth2, redirect_uri).await
+        }
+        ProtocolSettings::OAuth1(oauth1) => {
+            oauth1_flow::check_client(http, provider, oauth1, redirect_uri).await
+        }
+    }
+}
+
 /// Starts a sign-in with `provider`: what to keep, and where to send the browser.
 pub async fn start(
     http: &reqwest::Client,

@@ -43,6 +43,8 @@ pub struct ProviderSpec {
     /// The person types in their own name and email at the provider (the demo provider):
     /// nothing it says about them is checked, and everything showing it says so.
     pub self_asserted: bool,
+    /// The provider accepts only https:// callback URLs (loopback ones aside).
+    pub https_callback_only: bool,
 }
 
 pub const FACEBOOK: ProviderSpec = ProviderSpec {
@@ -61,6 +63,7 @@ pub const FACEBOOK: ProviderSpec = ProviderSpec {
     userinfo_query: &[("fields", "id,name,email,picture")],
     map_profile: profile::facebook,
     self_asserted: false,
+    https_callback_only: true,
 };
 
 pub const TWITTER: ProviderSpec = ProviderSpec {
@@ -79,6 +82,7 @@ pub const TWITTER: ProviderSpec = ProviderSpec {
     userinfo_query: &[("include_email", "true"), ("skip_status", "true")],
     map_profile: profile::twitter,
     self_asserted: false,
+    https_callback_only: false,
 };
 
 pub const GITHUB: ProviderSpec = ProviderSpec {
@@ -98,6 +102,7 @@ pub const GITHUB: ProviderSpec = ProviderSpec {
     userinfo_query: &[],
     map_profile: profile::github,
     self_asserted: false,
+    https_callback_only: false,
 };
 
 /// The built-in demo provider; its URLs are relative to `PUBLIC_URL`.
@@ -116,6 +121,7 @@ pub const DEMO: ProviderSpec = ProviderSpec {
     userinfo_query: &[],
     map_profile: profile::openid_userinfo,
     self_asserted: true,
+    https_callback_only: false,
 };
 
 /// Whether identities from the provider named `name` are self-asserted (see

@@ -1,0 +1,204 @@
+//! `server doctor`: for every configured provider, the callback URL to register there and
+//! whether the provider accepts this site's registration; for the whole set-up, what is
+//! wrong. Each problem is one sentence naming the setting to change. Most trouble people
+//! have with social sign-in is set-up: an unregistered callback URL, a wrong secret, an
+//! http:// address where a provider wants https://.
+
+use std::fmt::Write as _;
+
+use url::Url;
+
+use super::config::{Config, ProtocolSettings, ProviderConfig};
+use super::oauth::protocol::{self, ClientCheck};
+
+/// One line of the report.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Finding {
+    Fine(String),
+    Problem(String),
+}
+
+#[derive(Debug)]
+pub struct ProviderReport {
+    pub label: String,
+    /// The callback URL to register at the provider.
+    pub callback: Url,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug)]
+pub struct Report {
+    pub general: Vec<Finding>,
+    pub providers: Vec<ProviderReport>,
+}
+
+impl Report {
+    pub fn has_problems(&self) -> bool {
+        self.general
+            .iter()
+            .chain(self.providers.iter().flat_map(|p| &p.findings))
+            .any(|finding| matches!(finding, Finding::Problem(_)))
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut text = String::new();
+        let line = |text: &mut String, finding: &Finding| {
+            let _ = match finding {
+                Finding::Fine(sentence) => writeln!(text, "  ok: {sentence}"),
+                Finding::Problem(sentence) => writeln!(text, "  PROBLEM: {sentence}"),
+            };
+        };
+        let _ = writeln!(text, "Set-up");
+        self.general.iter().for_each(|f| line(&mut text, f));
+        for provider in &self.providers {
+            let _ = writeln!(
+                text,
+                "\n{}: register this callback URL with the provider: {}",
+                provider.label, provider.callback
+            );
+            provider.findings.iter().for_each(|f| line(&mut text, f));
+        }
+        let _ = writeln!(
+            text,
+            "\n{}",
+            if self.has_problems() {
+                "Problems found: fix the settings named above and run `server doctor` again."
+            } else {
+                "No problems found."
+            }
+        );
+        text
+    }
+}
+
+/// Examines `config`, asking each configured provider (but the built-in demo provider,
+/// which lives in the server itself) whether it accepts this site's registration.
+pub async fn examine(config: &Config, http: &reqwest::Client) -> Report {
+    let mut general = Vec::new();
+    let public_url = &config.public_url;
+    if public_url.scheme() == "https" {
+        general.push(Finding::Fine(format!("PUBLIC_URL is {public_url}")));
+    } else if is_loopback(public_url) {
+        general.push(Finding::Fine(format!(
+            "PUBLIC_URL is {public_url}, this machine only (use an https:// address to serve others)"
+        )));
+    } else {
+        general.push(Finding::Problem(format!(
+            "PUBLIC_URL is {public_url}: cookies and sign-in codes would cross the network \
+             unencrypted; set PUBLIC_URL to the site's https:// address"
+        )));
+    }
+    let mut providers = Vec::new();
+    for provider in &config.providers {
+        let Some(settings) = provider.settings_prefix.as_deref() else {
+            general.push(Finding::Fine(
+                "the built-in demo provider is on (DEMO_PROVIDER): anyone can sign in as anyone"
+                    .into(),
+            ));
+            continue;
+        };
+        providers.push(examine_provider(config, http, provider, settings).await);
+    }
+    if providers.is_empty() {
+        general.push(Finding::Fine(
+            "no real provider is configured: set OAUTH_FACEBOOK_CLIENT_ID and \
+             OAUTH_FACEBOOK_CLIENT_SECRET (or those of another provider, see the README)"
+                .into(),
+        ));
+    }
+    Report { general, providers }
+}
+
+async fn examine_provider(
+    config: &Config,
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    settings: &str,
+) -> ProviderReport {
+    let callback = config.redirect_uri(&provider.name);
+    let mut findings = Vec::new();
+    if provider.https_callback_only && callback.scheme() != "https" && !is_loopback(&callback) {
+        findings.push(Finding::Problem(format!(
+            "{} accepts only https:// callback URLs: set PUBLIC_URL to the site's https:// \
+             address",
+            provider.label
+        )));
+    }
+    for (variable, url) in endpoints(provider, settings) {
+        if url.scheme() != "https" && !is_loopback(url) {
+            findings.push(Finding::Problem(format!(
+                "{variable} is {url}: credentials would cross the network unencrypted; use \
+                 the https:// address"
+            )));
+        }
+    }
+    let token_variable = match provider.protocol {
+        ProtocolSettings::OAuth2(_) => format!("{settings}_TOKEN_URL"),
+        ProtocolSettings::OAuth1(_) => format!("{settings}_REQUEST_TOKEN_URL"),
+    };
+    findings.push(
+        match protocol::check_client(http, provider, &callback).await {
+            ClientCheck::Accepted => Finding::Fine(format!(
+                "{} accepts the client id and secret ({settings}_CLIENT_ID)",
+                provider.label
+            )),
+            ClientCheck::CredentialsRefused => Finding::Problem(format!(
+                "{} refuses the client credentials: check {settings}_CLIENT_ID and \
+                 {settings}_CLIENT_SECRET",
+                provider.label
+            )),
+            ClientCheck::CallbackRefused => Finding::Problem(format!(
+                "{} does not accept the callback URL {callback}: register it there, or set \
+                 PUBLIC_URL to the address the site is served at",
+                provider.label
+            )),
+            ClientCheck::Unreachable(reason) => Finding::Problem(format!(
+                "cannot reach {} at {token_variable}: {reason}",
+                provider.label
+            )),
+            ClientCheck::Unclear(answer) => Finding::Problem(format!(
+                "{} answered a check of the credentials with {answer}; check {settings}_CLIENT_ID, \
+                 {settings}_CLIENT_SECRET and {token_variable}",
+                provider.label
+            )),
+        },
+    );
+    ProviderReport {
+        label: provider.label.clone(),
+        callback,
+        findings,
+    }
+}
+
+/// The provider's endpoints with the variables that set them.
+fn endpoints<'a>(provider: &'a ProviderConfig, settings: &str) -> Vec<(String, &'a Url)> {
+    let mut endpoints = vec![
+        (format!("{settings}_AUTHORIZE_URL"), &provider.authorize_url),
+        (format!("{settings}_USERINFO_URL"), &provider.userinfo_url),
+    ];
+    match &provider.protocol {
+        ProtocolSettings::OAuth2(oauth2) => {
+            endpoints.push((format!("{settings}_TOKEN_URL"), &provider.token_url));
+            if let Some(emails_url) = &oauth2.emails_url {
+                endpoints.push((format!("{settings}_EMAILS_URL"), emails_url));
+            }
+        }
+        ProtocolSettings::OAuth1(oauth1) => {
+            endpoints.push((format!("{settings}_ACCESS_TOKEN_URL"), &provider.token_url));
+            endpoints.push((
+                format!("{settings}_REQUEST_TOKEN_URL"),
+                &oauth1.request_token_url,
+            ));
+        }
+    }
+    endpoints
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}

@@ -1,0 +1,121 @@
+//! `server doctor` against local stand-ins: the callback URL to register, and each problem
+//! in one sentence naming the setting to change.
+
+mod support;
+
+use std::collections::HashMap;
+
+use app::backend::{config::Config, doctor, oauth::http_client};
+use support::fake_provider::{FakeProvider, RequestTokenMode, TokenMode};
+
+fn config(vars: &[(&str, String)]) -> Config {
+    let vars: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    Config::from_lookup(|name| vars.get(name).cloned()).expect("valid configuration")
+}
+
+async fn report_for(vars: &[(&str, String)]) -> doctor::Report {
+    let config = config(vars);
+    doctor::examine(&config, &http_client::build(config.http_timeout)).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_doctor_binary_names_callbacks_and_refused_credentials() {
+    let facebook = FakeProvider::start().await;
+    // A provider that knows the client refuses only the made-up code.
+    facebook.set_token(TokenMode::InvalidGrant);
+    let github = FakeProvider::start().await;
+    github.set_token(TokenMode::OAuthError {
+        status: 200,
+        error: "incorrect_client_credentials",
+    });
+    let mut vars = facebook.facebook_env();
+    vars.extend(github.github_env());
+    vars.push(("PUBLIC_URL", "http://127.0.0.1:3999".into()));
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("doctor")
+        .env_clear()
+        .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("runs");
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    for expected in [
+        "Facebook: register this callback URL with the provider: http://127.0.0.1:3999/callback/facebook",
+        "ok: Facebook accepts the client id and secret (OAUTH_FACEBOOK_CLIENT_ID)",
+        "GitHub: register this callback URL with the provider: http://127.0.0.1:3999/callback/github",
+        "PROBLEM: GitHub refuses the client credentials: check OAUTH_GITHUB_CLIENT_ID and OAUTH_GITHUB_CLIENT_SECRET",
+        "ok: the built-in demo provider is on",
+        "Problems found",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(!text.contains("gh-client-secret-s3cr3t") && !text.contains("fb-client-secret-s3cr3t"));
+    // The check offered a made-up code with the client's credentials.
+    let seen = facebook.seen.lock().unwrap();
+    assert!(seen.token_bodies[0].contains("client_id=fb-client-id"));
+    assert!(seen.token_bodies[0].contains("code=social-signin-doctor-made-up-code"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plain_http_where_https_is_required_is_a_problem_with_its_setting() {
+    let fake = FakeProvider::start().await;
+    fake.set_token(TokenMode::InvalidGrant);
+    let mut vars = fake.facebook_env();
+    vars.push(("PUBLIC_URL", "http://signin.example.com".into()));
+    let report = report_for(&vars).await;
+    let text = report.to_text();
+    assert!(report.has_problems());
+    assert!(
+        text.contains("PROBLEM: PUBLIC_URL is http://signin.example.com/: cookies and sign-in codes would cross the network unencrypted"),
+        "{text}"
+    );
+    assert!(
+        text.contains("PROBLEM: Facebook accepts only https:// callback URLs: set PUBLIC_URL"),
+        "{text}"
+    );
+    // The stand-in's own http:// endpoints are on this machine: no complaint about them.
+    assert!(!text.contains("OAUTH_FACEBOOK_TOKEN_URL is"), "{text}");
+
+    let mut vars = fake.facebook_env();
+    vars.push(("PUBLIC_URL", "https://signin.example.com".into()));
+    vars.push((
+        "OAUTH_FACEBOOK_TOKEN_URL",
+        "http://graph.example.com/oauth/access_token".into(),
+    ));
+    vars.push(("OAUTH_HTTP_TIMEOUT_MS", "200".into()));
+    let text = report_for(&vars).await.to_text();
+    assert!(
+        text.contains("PROBLEM: OAUTH_FACEBOOK_TOKEN_URL is http://graph.example.com/oauth/access_token: credentials would cross the network unencrypted"),
+        "{text}"
+    );
+    assert!(
+        text.contains("PROBLEM: cannot reach Facebook at OAUTH_FACEBOOK_TOKEN_URL"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unconfirmed_oauth1_callback_and_a_clean_set_up() {
+    let fake = FakeProvider::start().await;
+    fake.set_request_token(RequestTokenMode::Unconfirmed);
+    let mut vars = fake.twitter_env();
+    vars.push(("PUBLIC_URL", "http://127.0.0.1:3998".into()));
+    let text = report_for(&vars).await.to_text();
+    assert!(
+        text.contains("PROBLEM: Twitter does not accept the callback URL http://127.0.0.1:3998/callback/twitter: register it there"),
+        "{text}"
+    );
+
+    let fake = FakeProvider::start().await;
+    fake.set_token(TokenMode::InvalidGrant);
+    let mut vars = fake.facebook_env();
+    vars.push(("PUBLIC_URL", "http://127.0.0.1:3998".into()));
+    let report = report_for(&vars).await;
+    assert!(!report.has_problems(), "{}", report.to_text());
+    assert!(report.to_text().ends_with("No problems found.\n"));
+}
