@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use url::Url;
 
-use super::config::{Config, ProtocolSettings, ProviderConfig};
+use super::config::{Config, ProviderConfig};
 use super::oauth::protocol::{self, ClientCheck};
 
 /// One line of the report.
@@ -124,7 +124,9 @@ async fn examine_provider(
             provider.label
         )));
     }
-    for (variable, url) in endpoints(provider, settings) {
+    let endpoints = protocol::endpoints(provider);
+    for (suffix, url) in &endpoints {
+        let variable = format!("{settings}_{suffix}");
         if url.scheme() != "https" && !is_loopback(url) {
             findings.push(Finding::Problem(format!(
                 "{variable} is {url}: credentials would cross the network unencrypted; use \
@@ -132,10 +134,7 @@ async fn examine_provider(
             )));
         }
     }
-    let token_variable = match provider.protocol {
-        ProtocolSettings::OAuth2(_) => format!("{settings}_TOKEN_URL"),
-        ProtocolSettings::OAuth1(_) => format!("{settings}_REQUEST_TOKEN_URL"),
-    };
+    let token_variable = format!("{settings}_{}", endpoints[0].0);
     findings.push(
         match protocol::check_client(http, provider, &callback).await {
             ClientCheck::Accepted => Finding::Fine(format!(
@@ -168,30 +167,6 @@ async fn examine_provider(
         callback,
         findings,
     }
-}
-
-/// The provider's endpoints with the variables that set them.
-fn endpoints<'a>(provider: &'a ProviderConfig, settings: &str) -> Vec<(String, &'a Url)> {
-    let mut endpoints = vec![
-        (format!("{settings}_AUTHORIZE_URL"), &provider.authorize_url),
-        (format!("{settings}_USERINFO_URL"), &provider.userinfo_url),
-    ];
-    match &provider.protocol {
-        ProtocolSettings::OAuth2(oauth2) => {
-            endpoints.push((format!("{settings}_TOKEN_URL"), &provider.token_url));
-            if let Some(emails_url) = &oauth2.emails_url {
-                endpoints.push((format!("{settings}_EMAILS_URL"), emails_url));
-            }
-        }
-        ProtocolSettings::OAuth1(oauth1) => {
-            endpoints.push((format!("{settings}_ACCESS_TOKEN_URL"), &provider.token_url));
-            endpoints.push((
-                format!("{settings}_REQUEST_TOKEN_URL"),
-                &oauth1.request_token_url,
-            ));
-        }
-    }
-    endpoints
 }
 
 fn is_loopback(url: &Url) -> bool {

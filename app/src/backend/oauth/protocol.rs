@@ -77,6 +77,30 @@ pub async fn check_client(
     }
 }
 
+/// The provider's endpoints, each with the suffix of the variable that sets it
+/// (`TOKEN_URL` for `OAUTH_<NAME>_TOKEN_URL`); the first is the one [`check_client`] asks.
+pub fn endpoints(provider: &ProviderConfig) -> Vec<(&'static str, &Url)> {
+    match &provider.protocol {
+        ProtocolSettings::OAuth2(oauth2) => {
+            let mut endpoints = vec![
+                ("TOKEN_URL", &provider.token_url),
+                ("AUTHORIZE_URL", &provider.authorize_url),
+                ("USERINFO_URL", &provider.userinfo_url),
+            ];
+            if let Some(emails_url) = &oauth2.emails_url {
+                endpoints.push(("EMAILS_URL", emails_url));
+            }
+            endpoints
+        }
+        ProtocolSettings::OAuth1(oauth1) => vec![
+            ("REQUEST_TOKEN_URL", &oauth1.request_token_url),
+            ("AUTHORIZE_URL", &provider.authorize_url),
+            ("ACCESS_TOKEN_URL", &provider.token_url),
+            ("USERINFO_URL", &provider.userinfo_url),
+        ],
+    }
+}
+
 /// Starts a sign-in with `provider`: what to keep, and where to send the browser.
 pub async fn start(
     http: &reqwest::Client,
