@@ -13,7 +13,7 @@ use super::http_client;
 use super::oauth1_signature as signature;
 use super::oauth2_flow::{read_failure, read_profile, transport_failure, userinfo_url};
 use super::profile::Profile;
-use super::protocol::ClientCheck;
+use super::protocol::{with_causes, ClientCheck};
 use crate::backend::config::{OAuth1Settings, ProviderConfig};
 use crate::backend::db::users::ProviderTokens;
 use crate::backend::secret::Secret;
@@ -154,7 +154,7 @@ pub async fn check_client(
         .await;
     let response = match response {
         Ok(response) => response,
-        Err(err) => return ClientCheck::Unreachable(err.to_string()),
+        Err(err) => return ClientCheck::Unreachable(with_causes(&err)),
     };
     let status = response.status();
     let Ok(body) = http_client::read_capped(response, MAX_TOKEN_RESPONSE_BYTES).await else {

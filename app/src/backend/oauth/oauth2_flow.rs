@@ -13,7 +13,7 @@ use url::Url;
 
 use super::http_client::{self, ReadError};
 use super::profile::Profile;
-use super::protocol::ClientCheck;
+use super::protocol::{with_causes, ClientCheck};
 use crate::backend::config::{OAuth2Settings, ProviderConfig};
 use crate::backend::db::users::ProviderTokens;
 use crate::backend::secret::Secret;
@@ -260,7 +260,7 @@ pub async fn check_client(
         Some("redirect_uri_mismatch") => ClientCheck::CallbackRefused,
         Some(other) => ClientCheck::Unclear(format!("error {other}")),
         None => match err {
-            RequestTokenError::Request(err) => ClientCheck::Unreachable(err.to_string()),
+            RequestTokenError::Request(err) => ClientCheck::Unreachable(with_causes(&err)),
             other => ClientCheck::Unclear(other.to_string()),
         },
     }
