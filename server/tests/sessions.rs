@@ -32,6 +32,11 @@ async fn cookies_are_http_only_lax_and_the_id_changes_at_sign_in() {
     app.sign_in_with_demo(&mut browser, "Gina", true).await;
     let post_login = browser.session_cookie().unwrap();
     assert_ne!(pre_login, post_login, "session id cycled at sign-in");
+    assert_eq!(
+        app.count("sessions").await,
+        1,
+        "the record stored under the old id is gone, not merely anonymous"
+    );
 
     // Whoever held an id from before sign-in holds nothing now.
     let mut planted = app.browser();

@@ -95,13 +95,28 @@ pub fn session_failure(err: tower_sessions::session::Error) -> AppError {
     }
 }
 
+/// Whether the caller has already deleted the session's stored record, in a transaction of
+/// its own (as `users::sign_in_identity` does: one commit instead of two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OldRecord {
+    AlreadyDeleted,
+    Stored,
+}
+
 /// Marks the session as signed in as `user_id`. The session id is replaced first, so an id
-/// planted before sign-in (fixation, login CSRF) is worthless afterwards. The old record
-/// must already be gone: the sign-in's transaction deletes it (`users::sign_in_identity`).
-pub async fn sign_in(session: &Session, user_id: i32, remember: bool) -> Result<(), AppError> {
-    match session.id() {
-        Some(old_id) => record_already_deleted(&old_id, session.cycle_id()).await,
-        None => session.cycle_id().await,
+/// planted before sign-in (fixation, login CSRF) is worthless afterwards; its old record
+/// is deleted here unless the caller already did.
+pub async fn sign_in(
+    session: &Session,
+    user_id: i32,
+    remember: bool,
+    old_record: OldRecord,
+) -> Result<(), AppError> {
+    match (old_record, session.id()) {
+        (OldRecord::AlreadyDeleted, Some(old_id)) => {
+            record_already_deleted(&old_id, session.cycle_id()).await
+        }
+        _ => session.cycle_id().await,
     }
     .map_err(session_failure)?;
     let signed_in = SignedIn {

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 use url::Url;
 
-use super::auth_session::{self, session_failure};
+use super::auth_session::{self, session_failure, OldRecord};
 use super::config::ProviderConfig;
 use super::db::users;
 use super::oauth::protocol::{self, PendingProof};
@@ -186,7 +186,13 @@ async fn complete(
         tracing::error!(error = %err, provider = provider_name, "could not save the sign-in");
         AppError::from_db(&err)
     })?;
-    auth_session::sign_in(session, user_id, pending.remember).await?;
+    auth_session::sign_in(
+        session,
+        user_id,
+        pending.remember,
+        OldRecord::AlreadyDeleted,
+    )
+    .await?;
     tracing::info!(provider = provider_name, user_id, "signed in");
     Ok(pending.next)
 }
