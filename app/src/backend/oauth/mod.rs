@@ -1,6 +1,7 @@
 //! Talking to identity providers.
 
 pub mod http_client;
+pub mod id_token;
 pub mod oauth1_flow;
 pub mod oauth1_signature;
 pub mod oauth2_flow;
