@@ -1,7 +1,7 @@
 //! Checking an OpenID Connect ID token (Core §3.1.3.7) with `openidconnect`: the signature
 //! against the issuer's keys (asymmetric algorithms only: `alg: none` and HMAC, which an
 //! attacker could key with the issuer's public key, are refused), then `iss`, `aud`, `azp`,
-//! `exp` and `nonce`. The email is kept only when the issuer says it verified it.
+//! `exp` and `nonce` (`iat` is not checked beyond being present). The email is kept only when the issuer says it verified it.
 
 use openidconnect::core::{
     CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
@@ -74,6 +74,21 @@ pub fn verify(
             ) => IdTokenError::UnknownKey,
             other => IdTokenError::Refused(other.to_string()),
         })?;
+    // Core §3.1.3.7 steps 4-5, which openidconnect leaves to its users: a token for several
+    // audiences must name us as its authorized party, and a named one must be us.
+    match claims.authorized_party() {
+        Some(party) if party != expected.client_id => {
+            return Err(IdTokenError::Refused(
+                "issued to another authorized party (azp)".into(),
+            ))
+        }
+        None if claims.audiences().len() > 1 => {
+            return Err(IdTokenError::Refused(
+                "several audiences and no authorized party (azp)".into(),
+            ))
+        }
+        _ => {}
+    }
     let email = match claims.email_verified() {
         Some(true) => claims.email().map(|email| email.as_str().to_owned()),
         _ => None,
@@ -127,6 +142,8 @@ mod tests {
     struct Token {
         issuer: &'static str,
         audience: &'static str,
+        extra_audience: Option<&'static str>,
+        authorized_party: Option<&'static str>,
         nonce: Option<&'static str>,
         expires_in: Duration,
         email_verified: Option<bool>,
@@ -137,6 +154,8 @@ mod tests {
             Token {
                 issuer: ISSUER,
                 audience: CLIENT,
+                extra_audience: None,
+                authorized_party: None,
                 nonce: Some(NONCE),
                 expires_in: Duration::minutes(5),
                 email_verified: Some(true),
@@ -150,15 +169,20 @@ mod tests {
                 .set_name(Some(EndUserName::new("Jane Doe".into()).into()))
                 .set_email(Some(EndUserEmail::new("jane@example.com".into())))
                 .set_email_verified(self.email_verified);
+            let audiences = std::iter::once(self.audience)
+                .chain(self.extra_audience)
+                .map(|audience| Audience::new(audience.into()))
+                .collect();
             CoreIdTokenClaims::new(
                 IssuerUrl::new(self.issuer.into()).unwrap(),
-                vec![Audience::new(self.audience.into())],
+                audiences,
                 Utc::now() + self.expires_in,
                 Utc::now() - Duration::seconds(5),
                 standard,
                 EmptyAdditionalClaims {},
             )
             .set_nonce(self.nonce.map(|n| Nonce::new(n.into())))
+            .set_authorized_party(self.authorized_party.map(|azp| ClientId::new(azp.into())))
         }
 
         fn signed_with(&self, pem: &str, kid: &str) -> String {
@@ -249,6 +273,25 @@ mod tests {
             ..Default::default()
         };
         assert!(refused(&expired.signed()).contains("Expired"));
+    }
+
+    #[test]
+    fn another_authorized_party_or_an_unnamed_one_among_several_audiences_is_refused() {
+        let other_party = Token {
+            authorized_party: Some("someone-else"),
+            ..Default::default()
+        };
+        assert!(refused(&other_party.signed()).contains("azp"));
+        let several_audiences = Token {
+            extra_audience: Some("someone-else"),
+            ..Default::default()
+        };
+        assert!(check(&several_audiences.signed()).is_err());
+        let ours = Token {
+            authorized_party: Some(CLIENT),
+            ..Default::default()
+        };
+        assert!(check(&ours.signed()).is_ok());
     }
 
     #[test]
