@@ -69,18 +69,23 @@ pub struct DemoProviderConfig {
 /// loopback address: it lets anyone sign in as anyone, with any unverified email.
 pub const DEMO_PROVIDER_EXPOSED: &str = "on-and-anyone-can-sign-in-as-anyone";
 
+/// Whether `url` points at this machine (`localhost`, 127.0.0.0/8, `::1`).
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// Whether the demo provider runs, and whether people other than this machine's can reach
 /// it: `None` off; on by default only for a loopback `PUBLIC_URL` (a fresh clone's demo).
 fn demo_provider_switch(
     raw: Option<String>,
     public_url: &Url,
 ) -> Result<Option<bool>, ConfigError> {
-    let loopback = match public_url.host() {
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
+    let loopback = is_loopback(public_url);
     if raw.as_deref().map(str::trim) == Some(DEMO_PROVIDER_EXPOSED) {
         return Ok(Some(!loopback));
     }

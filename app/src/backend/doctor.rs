@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use url::Url;
 
-use super::config::{Config, ProviderConfig};
+use super::config::{is_loopback, Config, ProviderConfig};
 use super::oauth::protocol::{self, ClientCheck};
 
 /// One line of the report.
@@ -166,14 +166,5 @@ async fn examine_provider(
         label: provider.label.clone(),
         callback,
         findings,
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
     }
 }

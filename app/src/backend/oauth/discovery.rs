@@ -5,8 +5,8 @@
 use openidconnect::core::{CoreJsonWebKeySet, CoreProviderMetadata};
 use openidconnect::{DiscoveryError, IssuerUrl, JsonWebKeySet};
 
-use super::http_client::{CappedOAuth2Client, ReadError};
-use super::protocol::with_causes;
+use super::http_client::{with_causes, CappedOAuth2Client, ReadError};
+use crate::backend::config::is_loopback;
 
 /// Largest metadata or key-set document read; real ones are a few kilobytes.
 const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
@@ -16,17 +16,17 @@ const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 pub fn issuer_url(raw: &str) -> Result<IssuerUrl, String> {
     let issuer =
         IssuerUrl::new(raw.trim().to_owned()).map_err(|err| format!("is not a URL ({err})"))?;
-    let url = issuer.url();
-    let loopback = match url.host() {
-        Some(url::Host::Domain(domain)) => domain == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    match url.scheme() {
+    match issuer.url().scheme() {
         "https" => Ok(issuer),
-        "http" if loopback => Ok(issuer),
+        "http" if is_loopback(issuer.url()) => Ok(issuer),
         _ => Err("must be an https:// URL (http:// only on this machine)".into()),
+    }
+}
+
+fn capped(http: &reqwest::Client) -> CappedOAuth2Client<'_> {
+    CappedOAuth2Client {
+        http,
+        max: MAX_DOCUMENT_BYTES,
     }
 }
 
@@ -35,11 +35,7 @@ pub async fn discover(
     http: &reqwest::Client,
     issuer: &IssuerUrl,
 ) -> Result<CoreProviderMetadata, String> {
-    let client = CappedOAuth2Client {
-        http,
-        max: MAX_DOCUMENT_BYTES,
-    };
-    CoreProviderMetadata::discover_async(issuer.clone(), &client)
+    CoreProviderMetadata::discover_async(issuer.clone(), &capped(http))
         .await
         .map_err(describe)
 }
@@ -49,11 +45,7 @@ pub async fn refetch_keys(
     http: &reqwest::Client,
     metadata: &CoreProviderMetadata,
 ) -> Result<CoreJsonWebKeySet, String> {
-    let client = CappedOAuth2Client {
-        http,
-        max: MAX_DOCUMENT_BYTES,
-    };
-    JsonWebKeySet::fetch_async(metadata.jwks_uri(), &client)
+    JsonWebKeySet::fetch_async(metadata.jwks_uri(), &capped(http))
         .await
         .map_err(describe)
 }

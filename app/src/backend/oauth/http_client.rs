@@ -14,6 +14,19 @@ pub fn build(timeout: Duration) -> reqwest::Client {
         .expect("a reqwest client with static settings always builds")
 }
 
+/// An error with its causes (`error sending request: dns error: ...`): reqwest's own
+/// message names the URL but not why it failed.
+pub fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// Why a provider's answer could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {

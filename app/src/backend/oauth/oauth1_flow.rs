@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use url::Url;
 
-use super::http_client;
+use super::http_client::{self, with_causes, ReadError};
 use super::oauth1_signature as signature;
 use super::oauth2_flow::{read_failure, read_profile, transport_failure, userinfo_url};
 use super::profile::Profile;
-use super::protocol::{with_causes, ClientCheck};
+use super::protocol::ClientCheck;
 use crate::backend::config::{OAuth1Settings, ProviderConfig};
 use crate::backend::db::users::ProviderTokens;
 use crate::backend::secret::Secret;
@@ -141,25 +141,12 @@ pub async fn check_client(
     oauth1: &OAuth1Settings,
     callback: &Url,
 ) -> ClientCheck {
-    let url = &oauth1.request_token_url;
     let extra = [("oauth_callback", callback.as_str())];
-    let response = http
-        .post(url.clone())
-        .header(
-            header::AUTHORIZATION,
-            authorization(provider, &Method::POST, url, None, &extra),
-        )
-        .header(header::CONTENT_LENGTH, "0")
-        .send()
-        .await;
-    let response = match response {
-        Ok(response) => response,
-        Err(err) => return ClientCheck::Unreachable(with_causes(&err)),
-    };
-    let status = response.status();
-    let Ok(body) = http_client::read_capped(response, MAX_TOKEN_RESPONSE_BYTES).await else {
-        return ClientCheck::Unreachable("the answer was cut off or too large".into());
-    };
+    let (status, body) =
+        match signed_post(http, provider, &oauth1.request_token_url, None, &extra).await {
+            Ok(answer) => answer,
+            Err(err) => return ClientCheck::Unreachable(with_causes(&err)),
+        };
     let fields: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     match status {
         StatusCode::OK if field(&fields, "oauth_callback_confirmed") == Some("true") => {
@@ -169,6 +156,27 @@ pub async fn check_client(
         StatusCode::UNAUTHORIZED => ClientCheck::CredentialsRefused,
         other => ClientCheck::Unclear(format!("HTTP {other}")),
     }
+}
+
+/// POSTs a signed, body-less request and reads the answer, at most
+/// `MAX_TOKEN_RESPONSE_BYTES` of it.
+async fn signed_post(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    url: &Url,
+    token: Option<(&str, &str)>,
+    protocol_extra: &[(&str, &str)],
+) -> Result<(StatusCode, Vec<u8>), ReadError> {
+    let auth = authorization(provider, &Method::POST, url, token, protocol_extra);
+    let response = http
+        .post(url.clone())
+        .header(header::AUTHORIZATION, auth)
+        .header(header::CONTENT_LENGTH, "0")
+        .send()
+        .await?;
+    let status = response.status();
+    let body = http_client::read_capped(response, MAX_TOKEN_RESPONSE_BYTES).await?;
+    Ok((status, body))
 }
 
 /// POSTs a signed, body-less request to a token endpoint and reads the form-encoded answer.
@@ -181,16 +189,7 @@ async fn token_endpoint(
     protocol_extra: &[(&str, &str)],
 ) -> Result<Vec<(String, String)>, AppError> {
     let name = provider.name.as_str();
-    let auth = authorization(provider, &Method::POST, url, token, protocol_extra);
-    let response = http
-        .post(url.clone())
-        .header(header::AUTHORIZATION, auth)
-        .header(header::CONTENT_LENGTH, "0")
-        .send()
-        .await
-        .map_err(|err| transport_failure(name, endpoint, &err))?;
-    let status = response.status();
-    let body = http_client::read_capped(response, MAX_TOKEN_RESPONSE_BYTES)
+    let (status, body) = signed_post(http, provider, url, token, protocol_extra)
         .await
         .map_err(|err| read_failure(name, endpoint, &err))?;
     if status != StatusCode::OK {

@@ -11,9 +11,9 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::http_client::{self, ReadError};
+use super::http_client::{self, with_causes, ReadError};
 use super::profile::Profile;
-use super::protocol::{with_causes, ClientCheck};
+use super::protocol::ClientCheck;
 use crate::backend::config::{OAuth2Settings, ProviderConfig};
 use crate::backend::db::users::ProviderTokens;
 use crate::backend::secret::Secret;
@@ -185,13 +185,8 @@ async fn exchange_code(
     pkce_verifier: &str,
 ) -> Result<Secret, AppError> {
     let name = provider.name.as_str();
-    let token = client(provider, oauth2, redirect_uri)
-        .exchange_code(AuthorizationCode::new(code.to_owned()))
-        .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
-        .request_async(&http_client::CappedOAuth2Client {
-            http,
-            max: MAX_TOKEN_RESPONSE_BYTES,
-        })
+    let verifier = PkceCodeVerifier::new(pkce_verifier.to_owned());
+    let token = request_token(http, provider, oauth2, redirect_uri, code, verifier)
         .await
         .map_err(|err| {
             if let Some(code) = oauth_error_code(&err) {
@@ -237,28 +232,20 @@ pub async fn check_client(
     redirect_uri: &Url,
 ) -> ClientCheck {
     let (_, verifier) = PkceCodeChallenge::new_random_sha256();
-    let result = client(provider, oauth2, redirect_uri)
-        .exchange_code(AuthorizationCode::new(
-            "social-signin-doctor-made-up-code".into(),
-        ))
-        .set_pkce_verifier(verifier)
-        .request_async(&http_client::CappedOAuth2Client {
-            http,
-            max: MAX_TOKEN_RESPONSE_BYTES,
-        })
-        .await;
+    let made_up_code = "social-signin-doctor-made-up-code";
+    let result = request_token(http, provider, oauth2, redirect_uri, made_up_code, verifier).await;
     let err = match result {
         // A provider that hands out tokens for any code is not one to sign people in with.
         Ok(_) => return ClientCheck::Unclear("a token for a made-up code".into()),
         Err(err) => err,
     };
-    match oauth_error_code(&err).as_deref() {
-        Some("invalid_grant" | "bad_verification_code") => ClientCheck::Accepted,
-        Some("invalid_client" | "unauthorized_client" | "incorrect_client_credentials") => {
-            ClientCheck::CredentialsRefused
-        }
-        Some("redirect_uri_mismatch") => ClientCheck::CallbackRefused,
-        Some(other) => ClientCheck::Unclear(format!("error {other}")),
+    match oauth_error_code(&err) {
+        Some(code) => match TokenErrorKind::of(&code) {
+            TokenErrorKind::CodeRefused => ClientCheck::Accepted,
+            TokenErrorKind::ClientRefused => ClientCheck::CredentialsRefused,
+            TokenErrorKind::CallbackRefused => ClientCheck::CallbackRefused,
+            TokenErrorKind::ProviderFailed => ClientCheck::Unclear(format!("error {code}")),
+        },
         None => match err {
             RequestTokenError::Request(err) => ClientCheck::Unreachable(with_causes(&err)),
             other => ClientCheck::Unclear(other.to_string()),
@@ -266,13 +253,57 @@ pub async fn check_client(
     }
 }
 
+/// Trades `code` (and the PKCE verifier) at the token endpoint, with the client's
+/// credentials; the sign-in and the set-up check both ask this way.
+async fn request_token(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    oauth2: &OAuth2Settings,
+    redirect_uri: &Url,
+    code: &str,
+    verifier: PkceCodeVerifier,
+) -> Result<oauth2::basic::BasicTokenResponse, TokenRequestError> {
+    client(provider, oauth2, redirect_uri)
+        .exchange_code(AuthorizationCode::new(code.to_owned()))
+        .set_pkce_verifier(verifier)
+        .request_async(&http_client::CappedOAuth2Client {
+            http,
+            max: MAX_TOKEN_RESPONSE_BYTES,
+        })
+        .await
+}
+
+/// What a token endpoint's OAuth error code says, in the standard's words or GitHub's.
+enum TokenErrorKind {
+    /// The code itself was refused (expired, used, not ours): the client is known.
+    CodeRefused,
+    /// Client id or secret refused.
+    ClientRefused,
+    /// The redirect URI is not registered.
+    CallbackRefused,
+    /// `server_error` and the like: the provider failing.
+    ProviderFailed,
+}
+
+impl TokenErrorKind {
+    fn of(code: &str) -> Self {
+        match code {
+            "invalid_grant" | "bad_verification_code" => Self::CodeRefused,
+            "invalid_client" | "unauthorized_client" | "incorrect_client_credentials" => {
+                Self::ClientRefused
+            }
+            "redirect_uri_mismatch" => Self::CallbackRefused,
+            _ => Self::ProviderFailed,
+        }
+    }
+}
+
 /// What a token endpoint's OAuth error code means for the person, and for the operator: the
 /// log names the setting to fix when the error says the set-up is wrong.
 fn token_error(provider: &ProviderConfig, redirect_uri: &Url, code: &str) -> AppError {
     let name = provider.name.as_str();
-    match code {
-        // The code itself was refused (expired, used, not ours): the person may try again.
-        "invalid_grant" | "bad_verification_code" => {
+    match TokenErrorKind::of(code) {
+        TokenErrorKind::CodeRefused => {
             tracing::warn!(
                 provider = name,
                 error = code,
@@ -280,7 +311,7 @@ fn token_error(provider: &ProviderConfig, redirect_uri: &Url, code: &str) -> App
             );
             AppError::bad_request("The provider did not accept the sign-in. Please try again.")
         }
-        "invalid_client" | "unauthorized_client" | "incorrect_client_credentials" => {
+        TokenErrorKind::ClientRefused => {
             match provider.settings_prefix.as_deref() {
                 Some(settings) => tracing::error!(
                     provider = name,
@@ -292,12 +323,11 @@ fn token_error(provider: &ProviderConfig, redirect_uri: &Url, code: &str) -> App
             }
             AppError::provider_failed(MISCONFIGURED)
         }
-        "redirect_uri_mismatch" => {
+        TokenErrorKind::CallbackRefused => {
             log_unregistered_callback(name, redirect_uri);
             AppError::provider_failed(MISCONFIGURED)
         }
-        // `server_error` and the like: the provider failing, as for Twitter.
-        _ => {
+        TokenErrorKind::ProviderFailed => {
             tracing::warn!(provider = name, error = code, "token endpoint failed");
             AppError::provider_failed(TOKEN_ENDPOINT_FAILED)
         }

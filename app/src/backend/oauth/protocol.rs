@@ -60,19 +60,6 @@ pub enum ClientCheck {
     Unclear(String),
 }
 
-/// An error with its causes (`error sending request: dns error: ...`): reqwest's own
-/// message names the URL but not why it failed.
-pub fn with_causes(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 /// Checks the provider's registration of this site: the credentials and, where the
 /// protocol shows it, the callback URL. Makes no sign-in: the code it offers is made up.
 pub async fn check_client(
