@@ -74,9 +74,7 @@ async fn two_callbacks_racing_with_the_same_state_complete_the_sign_in_once() {
     // The provider takes a while, so both callbacks have read the session before either
     // finishes: without a claim both would exchange the code.
     fake.set_token(TokenMode::Slow(std::time::Duration::from_millis(300)));
-    let env = fake.facebook_env();
-    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app = TestApp::start(&vars).await;
+    let app = TestApp::start_owned(&fake.facebook_env()).await;
     let mut browser = app.browser();
     let state = app.start_sign_in(&mut browser, "facebook", "").await;
     let callback = app.url(&format!("/callback/facebook?code=AQD-once&state={state}"));

@@ -12,9 +12,7 @@ use support::{
 };
 
 async fn app_with(fake: &FakeProvider) -> TestApp {
-    let env = fake.facebook_env();
-    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    TestApp::start(&vars).await
+    TestApp::start_owned(&fake.facebook_env()).await
 }
 
 /// Starts a Facebook sign-in and plays the provider's redirect back with a code.

@@ -18,9 +18,7 @@ fn octocat(email: Option<&str>) -> serde_json::Value {
 }
 
 async fn app_with(fake: &FakeProvider) -> TestApp {
-    let env = fake.github_env();
-    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    TestApp::start(&vars).await
+    TestApp::start_owned(&fake.github_env()).await
 }
 
 async fn sign_in(app: &TestApp, browser: &mut Browser) -> serde_json::Value {

@@ -16,11 +16,6 @@ use support::{
 /// below the 256 MiB on offer.
 const MOST_A_CAPPED_READ_PULLS: usize = 32 * 1024 * 1024;
 
-async fn app_for(env: Vec<(&'static str, String)>) -> TestApp {
-    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    TestApp::start(&vars).await
-}
-
 async fn assert_cut_off(fake: &FakeProvider, app: &TestApp, response: reqwest::Response) {
     assert_eq!(response.status(), 502);
     assert!(response
@@ -38,7 +33,7 @@ async fn assert_cut_off(fake: &FakeProvider, app: &TestApp, response: reqwest::R
 
 /// A Facebook sign-in up to the callback, where the app reads the token and profile.
 async fn facebook_callback(fake: &FakeProvider) -> (TestApp, reqwest::Response) {
-    let app = app_for(fake.facebook_env()).await;
+    let app = TestApp::start_owned(&fake.facebook_env()).await;
     let mut browser = app.browser();
     let state = app.start_sign_in(&mut browser, "facebook", "").await;
     let response = browser
@@ -67,7 +62,7 @@ async fn an_endless_profile_response_is_cut_off() {
 async fn an_endless_request_token_response_is_cut_off() {
     let fake = FakeProvider::start().await;
     fake.set_request_token(RequestTokenMode::Endless);
-    let app = app_for(fake.twitter_env()).await;
+    let app = TestApp::start_owned(&fake.twitter_env()).await;
     let mut browser = app.browser();
     let response = browser.get(&app.url("/authorize/twitter")).await;
     assert_cut_off(&fake, &app, response).await;

@@ -11,11 +11,6 @@ use support::{
     query_param, Browser, TestApp,
 };
 
-async fn app_for(env: Vec<(&'static str, String)>) -> TestApp {
-    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    TestApp::start(&vars).await
-}
-
 /// Starts a sign-in with `provider` and returns the `state` the provider would send back.
 async fn state_of_new_sign_in(app: &TestApp, browser: &mut Browser, provider: &str) -> String {
     let start = browser
@@ -37,6 +32,19 @@ async fn callback(
     (status, response.text().await.unwrap())
 }
 
+/// A sign-in in a new browser, answered by the provider with a code.
+async fn callback_with_code(app: &TestApp, provider: &str) -> (u16, String) {
+    let mut browser = app.browser();
+    let state = state_of_new_sign_in(app, &mut browser, provider).await;
+    callback(
+        app,
+        &mut browser,
+        provider,
+        &format!("code=c&state={state}"),
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn refused_client_credentials_name_the_variables_in_the_log() {
     let logs = capture();
@@ -45,16 +53,8 @@ async fn refused_client_credentials_name_the_variables_in_the_log() {
         status: 401,
         error: "invalid_client",
     });
-    let app = app_for(fake.facebook_env()).await;
-    let mut browser = app.browser();
-    let state = state_of_new_sign_in(&app, &mut browser, "facebook").await;
-    let (status, page) = callback(
-        &app,
-        &mut browser,
-        "facebook",
-        &format!("code=c&state={state}"),
-    )
-    .await;
+    let app = TestApp::start_owned(&fake.facebook_env()).await;
+    let (status, page) = callback_with_code(&app, "facebook").await;
     assert_eq!(status, 502);
     assert!(page.contains("not set up correctly"), "{page}");
     assert!(
@@ -74,22 +74,14 @@ async fn githubs_errors_with_status_200_are_read_as_errors() {
     let logs = capture();
     let fake = FakeProvider::start().await;
     fake.set_userinfo(UserinfoMode::Profile(json!({"id": 1, "login": "octocat"})));
-    let app = app_for(fake.github_env()).await;
+    let app = TestApp::start_owned(&fake.github_env()).await;
 
     // A code GitHub no longer accepts: the person may simply try again.
     fake.set_token(TokenMode::OAuthError {
         status: 200,
         error: "bad_verification_code",
     });
-    let mut browser = app.browser();
-    let state = state_of_new_sign_in(&app, &mut browser, "github").await;
-    let (status, page) = callback(
-        &app,
-        &mut browser,
-        "github",
-        &format!("code=c&state={state}"),
-    )
-    .await;
+    let (status, page) = callback_with_code(&app, "github").await;
     assert_eq!(status, 400);
     assert!(page.contains("did not accept the sign-in"), "{page}");
 
@@ -98,15 +90,7 @@ async fn githubs_errors_with_status_200_are_read_as_errors() {
         status: 200,
         error: "incorrect_client_credentials",
     });
-    let mut browser = app.browser();
-    let state = state_of_new_sign_in(&app, &mut browser, "github").await;
-    let (status, page) = callback(
-        &app,
-        &mut browser,
-        "github",
-        &format!("code=c&state={state}"),
-    )
-    .await;
+    let (status, page) = callback_with_code(&app, "github").await;
     assert_eq!(status, 502);
     assert!(page.contains("not set up correctly"), "{page}");
     assert!(logs
@@ -119,7 +103,7 @@ async fn githubs_errors_with_status_200_are_read_as_errors() {
 async fn an_unregistered_callback_url_is_named_in_the_log() {
     let logs = capture();
     let fake = FakeProvider::start().await;
-    let app = app_for(fake.github_env()).await;
+    let app = TestApp::start_owned(&fake.github_env()).await;
     let mut browser = app.browser();
     let state = state_of_new_sign_in(&app, &mut browser, "github").await;
     let (status, page) = callback(

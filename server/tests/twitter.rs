@@ -166,9 +166,7 @@ async fn request_token_failures_are_502_pages() {
     for mode in [RequestTokenMode::Status500, RequestTokenMode::Unconfirmed] {
         let fake = FakeProvider::start().await;
         fake.set_request_token(mode.clone());
-        let env = fake.twitter_env();
-        let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let app = TestApp::start(&vars).await;
+        let app = TestApp::start_owned(&fake.twitter_env()).await;
         let mut browser = app.browser();
         let response = browser.get(&app.url("/authorize/twitter")).await;
         assert_eq!(response.status(), 502, "{mode:?}");

@@ -69,6 +69,13 @@ impl TestApp {
         app
     }
 
+    /// Starts the app with the default configuration plus `vars` as a stand-in's `*_env()`
+    /// gives them.
+    pub async fn start_owned(vars: &[(&str, String)]) -> TestApp {
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        Self::start(&vars).await
+    }
+
     /// Starts the app with configuration that depends on its own base URL (to point a
     /// provider at the built-in demo provider).
     pub async fn start_with_env(vars: impl FnOnce(&str) -> Vec<(String, String)>) -> TestApp {
