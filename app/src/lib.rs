@@ -37,7 +37,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         use_context::<leptos_axum::ResponseOptions>(),
         use_context::<backend::state::AppState>(),
     ) {
-        let csp = backend::csp::page_csp(&nonce.to_string(), &state.form_action);
+        let csp = backend::csp::page_csp(&nonce.to_string(), &state.form_action());
         if let Ok(value) = http::HeaderValue::from_str(&csp) {
             response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
         }

@@ -46,6 +46,9 @@ pub struct SignInOption {
     pub provider: String,
     /// Human name on the button, e.g. "Facebook".
     pub label: String,
+    /// False while the provider cannot be reached (an OpenID Connect issuer whose
+    /// discovery just failed): the button says so, and still tries when pressed.
+    pub available: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +73,8 @@ pub struct CallbackParams {
     pub state: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+    /// RFC 9207: the issuer that answered (OpenID Connect).
+    pub iss: Option<String>,
     // OAuth 1.0a
     pub oauth_token: Option<String>,
     pub oauth_verifier: Option<String>,
@@ -84,6 +89,7 @@ impl std::fmt::Debug for CallbackParams {
             .field("code", &self.code.as_ref().map(|_| "[redacted]"))
             .field("state", &self.state.as_ref().map(|_| "[redacted]"))
             .field("error", &self.error)
+            .field("iss", &self.iss)
             .field(
                 "oauth_token",
                 &self.oauth_token.as_ref().map(|_| "[redacted]"),

@@ -24,7 +24,9 @@ pub async fn build_state(
     leptos_options: LeptosOptions,
 ) -> Result<AppState, sea_orm::DbErr> {
     let db = db::connect_and_migrate(config.database_url.expose(), config.database_tuning).await?;
-    Ok(AppState::new(leptos_options, db, config))
+    let state = AppState::new(leptos_options, db, config);
+    app::backend::oauth::protocol::discover_issuers_in_background(&state.config, &state.http);
+    Ok(state)
 }
 
 pub fn app(state: AppState) -> Router {

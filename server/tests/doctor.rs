@@ -13,7 +13,7 @@ fn config(vars: &[(&str, String)]) -> Config {
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect();
-    Config::from_lookup(|name| vars.get(name).cloned()).expect("valid configuration")
+    Config::from_vars(vars).expect("valid configuration")
 }
 
 async fn report_for(vars: &[(&str, String)]) -> doctor::Report {

@@ -1,6 +1,6 @@
 //! Content-Security-Policy values.
 
-use super::config::Config;
+use super::config::{Config, ProtocolSettings};
 
 /// For responses that do not set their own policy (the app's pages set one with a
 /// per-response script nonce): nothing but our own resources, never framed.
@@ -20,12 +20,22 @@ pub fn page_csp(nonce: &str, form_action: &str) -> String {
 
 /// Where the pages' forms may lead: this site, and each provider's sign-in page, because
 /// the sign-in form's GET to `/authorize/{provider}` is redirected there and browsers check
-/// the redirects that follow a form submission against `form-action` too.
+/// the redirects that follow a form submission against `form-action` too. An OpenID
+/// Connect issuer's sign-in page is known once it is discovered (until then, the issuer's
+/// own origin, where it nearly always is), so this is worked out for each page.
 pub fn form_action_sources(config: &Config) -> String {
     let own = config.origin();
     let mut sources = vec!["'self'".to_owned()];
     for provider in &config.providers {
-        let origin = provider.authorize_url.origin().ascii_serialization();
+        let sign_in_page = match &provider.protocol {
+            ProtocolSettings::OAuth2(oauth2) => oauth2.endpoints.authorize_url.clone(),
+            ProtocolSettings::OAuth1(oauth1) => oauth1.endpoints.authorize_url.clone(),
+            ProtocolSettings::OpenIdConnect(oidc) => oidc
+                .issuer
+                .authorization_endpoint()
+                .unwrap_or_else(|| oidc.issuer.url().url().clone()),
+        };
+        let origin = sign_in_page.origin().ascii_serialization();
         if origin != own && !sources.contains(&origin) {
             sources.push(origin);
         }

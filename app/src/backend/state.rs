@@ -16,21 +16,22 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Shared connection pool for provider calls; holds no per-flow data.
     pub http: reqwest::Client,
-    /// The pages' CSP `form-action` sources, worked out once from the configuration.
-    pub form_action: Arc<str>,
 }
 
 impl AppState {
     pub fn new(leptos_options: LeptosOptions, db: Db, config: Config) -> Self {
         let http = http_client::build(config.http_timeout);
-        let form_action = super::csp::form_action_sources(&config).into();
         Self {
             leptos_options,
             db,
             config: Arc::new(config),
             http,
-            form_action,
         }
+    }
+
+    /// The pages' CSP `form-action` sources (see `csp::form_action_sources`).
+    pub fn form_action(&self) -> String {
+        super::csp::form_action_sources(&self.config)
     }
 }
 

@@ -32,6 +32,14 @@ pub fn SignInCard() -> impl IntoView {
                                         {option.label.chars().next().unwrap_or('?').to_string()}
                                     </span>
                                     {format!("Sign in with {}", option.label)}
+                                    {(!option.available)
+                                        .then(|| {
+                                            view! {
+                                                <span class="provider-unavailable">
+                                                    " (temporarily unavailable)"
+                                                </span>
+                                            }
+                                        })}
                                 </button>
                             }
                         })

@@ -34,6 +34,7 @@ fn configured() -> Vec<SignInOption> {
         .map(|p| SignInOption {
             provider: p.name.clone(),
             label: p.label.clone(),
+            available: crate::backend::oauth::protocol::is_available(p),
         })
         .collect()
 }

@@ -120,7 +120,7 @@ impl TestApp {
         for (k, v) in vars {
             env.insert(k.to_string(), v.to_string());
         }
-        let config = Config::from_lookup(|name| env.get(name).cloned()).expect("test config");
+        let config = Config::from_vars(env).expect("test config");
         let leptos_options = LeptosOptions::builder()
             .output_name("social-signin")
             .site_root("target/site")

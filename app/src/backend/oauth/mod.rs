@@ -6,6 +6,7 @@ pub mod id_token;
 pub mod oauth1_flow;
 pub mod oauth1_signature;
 pub mod oauth2_flow;
+pub mod oidc_flow;
 pub mod profile;
 pub mod protocol;
 pub mod providers;

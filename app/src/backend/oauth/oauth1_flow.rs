@@ -14,7 +14,7 @@ use super::oauth1_signature as signature;
 use super::oauth2_flow::{read_failure, read_profile, transport_failure, userinfo_url};
 use super::profile::Profile;
 use super::protocol::ClientCheck;
-use crate::backend::config::{OAuth1Settings, ProviderConfig};
+use crate::backend::config::{Endpoints, OAuth1Settings, ProviderConfig};
 use crate::backend::db::users::ProviderTokens;
 use crate::backend::secret::Secret;
 use crate::error::AppError;
@@ -41,7 +41,7 @@ pub async fn start(
     callback: &Url,
 ) -> Result<(Pending, Url), AppError> {
     let request = request_token(http, provider, oauth1, callback).await?;
-    let url = authorize_url(provider, oauth1, &request.token);
+    let url = authorize_url(oauth1, &request.token);
     let pending = Pending {
         request_token: request.token,
         request_token_secret: request.secret.expose().to_owned(),
@@ -55,6 +55,7 @@ pub async fn start(
 pub async fn finish(
     http: &reqwest::Client,
     provider: &ProviderConfig,
+    oauth1: &OAuth1Settings,
     pending: &Pending,
     params: &CallbackParams,
 ) -> Result<(Profile, ProviderTokens), AppError> {
@@ -69,12 +70,13 @@ pub async fn finish(
     let access = access_token(
         http,
         provider,
+        &oauth1.endpoints.token_url,
         &pending.request_token,
         &Secret::new(pending.request_token_secret.clone()),
         verifier,
     )
     .await?;
-    let profile = fetch_profile(http, provider, &access).await?;
+    let profile = fetch_profile(http, provider, &oauth1.endpoints, &access).await?;
     let tokens = ProviderTokens {
         access_token: Some(access.token),
         token_secret: Some(access.secret),
@@ -255,8 +257,8 @@ async fn request_token(
 }
 
 /// Step 2: where to send the browser. `force_login` makes the provider ask every time.
-fn authorize_url(provider: &ProviderConfig, oauth1: &OAuth1Settings, request_token: &str) -> Url {
-    let mut url = provider.authorize_url.clone();
+fn authorize_url(oauth1: &OAuth1Settings, request_token: &str) -> Url {
+    let mut url = oauth1.endpoints.authorize_url.clone();
     url.query_pairs_mut()
         .append_pair("oauth_token", request_token);
     if oauth1.force_login {
@@ -269,6 +271,7 @@ fn authorize_url(provider: &ProviderConfig, oauth1: &OAuth1Settings, request_tok
 async fn access_token(
     http: &reqwest::Client,
     provider: &ProviderConfig,
+    access_token_url: &Url,
     request_token: &str,
     request_token_secret: &Secret,
     verifier: &str,
@@ -277,7 +280,7 @@ async fn access_token(
         http,
         provider,
         "access_token",
-        &provider.token_url,
+        access_token_url,
         Some((request_token, request_token_secret.expose())),
         &[("oauth_verifier", verifier)],
     )
@@ -298,9 +301,10 @@ async fn access_token(
 async fn fetch_profile(
     http: &reqwest::Client,
     provider: &ProviderConfig,
+    endpoints: &Endpoints,
     access: &AccessToken,
 ) -> Result<Profile, AppError> {
-    let url = userinfo_url(provider);
+    let url = userinfo_url(endpoints);
     let auth = authorization(
         provider,
         &Method::GET,
@@ -315,5 +319,5 @@ async fn fetch_profile(
         .send()
         .await
         .map_err(|err| transport_failure(&provider.name, "userinfo", &err))?;
-    read_profile(provider, response).await
+    read_profile(&provider.name, endpoints.map_profile, response).await
 }

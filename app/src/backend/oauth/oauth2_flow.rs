@@ -3,18 +3,18 @@
 //! Per-flow values (state, verifier, tokens) live in the caller's session and locals only,
 //! never in shared objects (security.md §4).
 
+use oauth2::basic::{BasicErrorResponse, BasicTokenResponse};
 use oauth2::{
-    basic::BasicClient, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse,
-    TokenUrl,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::http_client::{self, with_causes, ReadError};
-use super::profile::Profile;
+use super::profile::{Profile, ProfileError};
 use super::protocol::ClientCheck;
-use crate::backend::config::{OAuth2Settings, ProviderConfig};
+use crate::backend::config::{Endpoints, OAuth2Settings, ProviderConfig};
 use crate::backend::db::users::ProviderTokens;
 use crate::backend::secret::Secret;
 use crate::error::AppError;
@@ -41,18 +41,60 @@ pub struct Pending {
     pub pkce_verifier: String,
 }
 
+/// Where and how an OAuth 2 client meets its provider: a preset's fixed endpoints, or
+/// those an OpenID Connect issuer published.
+pub struct TokenEndpoints<'a> {
+    pub authorize_url: &'a Url,
+    pub token_url: &'a Url,
+    /// How the client authenticates at the token endpoint.
+    pub token_auth: AuthType,
+}
+
+impl OAuth2Settings {
+    pub fn token_endpoints(&self) -> TokenEndpoints<'_> {
+        TokenEndpoints {
+            authorize_url: &self.endpoints.authorize_url,
+            token_url: &self.endpoints.token_url,
+            token_auth: self.token_auth.clone(),
+        }
+    }
+}
+
 /// Starts a sign-in: where to send the browser, and what to keep for the way back.
 pub fn start(
     provider: &ProviderConfig,
     oauth2: &OAuth2Settings,
     redirect_uri: &Url,
 ) -> (Pending, Url) {
+    let scopes = [Scope::new(oauth2.scope.clone())];
+    authorization_request(
+        provider,
+        &oauth2.token_endpoints(),
+        redirect_uri,
+        scopes,
+        &[],
+    )
+}
+
+/// The authorization request with a fresh `state` and PKCE S256 challenge, `scopes` and
+/// `extra` parameters (an OpenID Connect `nonce`).
+pub fn authorization_request(
+    provider: &ProviderConfig,
+    endpoints: &TokenEndpoints<'_>,
+    redirect_uri: &Url,
+    scopes: impl IntoIterator<Item = Scope>,
+    extra: &[(&str, &str)],
+) -> (Pending, Url) {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, csrf_state) = client(provider, oauth2, redirect_uri)
+    let client: TokenClient<BasicTokenResponse> = client(provider, endpoints, redirect_uri);
+    let mut request = client
         .authorize_url(CsrfToken::new_random)
-        .add_scope(Scope::new(oauth2.scope.clone()))
-        .set_pkce_challenge(challenge)
-        .url();
+        .add_scopes(scopes)
+        .set_pkce_challenge(challenge);
+    for (name, value) in extra {
+        request = request.add_extra_param(*name, *value);
+    }
+    let (url, csrf_state) = request.url();
     let pending = Pending {
         csrf_state: csrf_state.secret().clone(),
         pkce_verifier: verifier.secret().clone(),
@@ -70,30 +112,18 @@ pub async fn finish(
     pending: &Pending,
     params: &CallbackParams,
 ) -> Result<(Profile, ProviderTokens), AppError> {
-    if let Some(error) = params.error.as_deref() {
-        if error == "redirect_uri_mismatch" {
-            // GitHub sends the browser back with this when the app's registered callback
-            // differs from ours.
-            log_unregistered_callback(&provider.name, redirect_uri);
-            return Err(AppError::provider_failed(MISCONFIGURED));
-        }
-        return Err(provider_error(error));
-    }
-    let code = params
-        .code
-        .as_deref()
-        .filter(|code| !code.is_empty())
-        .ok_or_else(|| AppError::bad_request("The provider sent no authorization code."))?;
-    let access_token = exchange_code(
+    let code = authorization_code(provider, redirect_uri, params)?;
+    let token: BasicTokenResponse = exchange_code(
         http,
         provider,
-        oauth2,
+        &oauth2.token_endpoints(),
         redirect_uri,
         code,
         &pending.pkce_verifier,
     )
     .await?;
-    let mut profile = fetch_profile(http, provider, &access_token).await?;
+    let access_token = Secret::new(token.access_token().secret().clone());
+    let mut profile = fetch_profile(http, &provider.name, &oauth2.endpoints, &access_token).await?;
     if let (None, Some(emails_url)) = (&profile.email, &oauth2.emails_url) {
         profile.email = verified_primary_email(http, provider, emails_url, &access_token).await;
     }
@@ -136,6 +166,28 @@ async fn verified_primary_email(
     super::profile::verified_primary_email(&json)
 }
 
+/// The code in the provider's answer, or the error the answer reports instead.
+pub fn authorization_code<'a>(
+    provider: &ProviderConfig,
+    redirect_uri: &Url,
+    params: &'a CallbackParams,
+) -> Result<&'a str, AppError> {
+    if let Some(error) = params.error.as_deref() {
+        if error == "redirect_uri_mismatch" {
+            // GitHub sends the browser back with this when the app's registered callback
+            // differs from ours.
+            log_unregistered_callback(&provider.name, redirect_uri);
+            return Err(AppError::provider_failed(MISCONFIGURED));
+        }
+        return Err(provider_error(error));
+    }
+    params
+        .code
+        .as_deref()
+        .filter(|code| !code.is_empty())
+        .ok_or_else(|| AppError::bad_request("The provider sent no authorization code."))
+}
+
 /// `error=access_denied` is the person saying no; anything else is the provider failing.
 fn provider_error(error: &str) -> AppError {
     if error == "access_denied" {
@@ -149,13 +201,11 @@ fn provider_error(error: &str) -> AppError {
     AppError::provider_failed(format!("The provider reported an error ({code})."))
 }
 
-fn client(
-    provider: &ProviderConfig,
-    oauth2: &OAuth2Settings,
-    redirect_uri: &Url,
-) -> oauth2::Client<
-    oauth2::basic::BasicErrorResponse,
-    oauth2::basic::BasicTokenResponse,
+/// An OAuth 2 client whose token answers read as `T` (an OpenID Connect one carries an
+/// ID token).
+type TokenClient<T> = oauth2::Client<
+    BasicErrorResponse,
+    T,
     oauth2::basic::BasicTokenIntrospectionResponse,
     oauth2::StandardRevocableToken,
     oauth2::basic::BasicRevocationErrorResponse,
@@ -164,29 +214,35 @@ fn client(
     oauth2::EndpointNotSet,
     oauth2::EndpointNotSet,
     oauth2::EndpointSet,
-> {
-    BasicClient::new(ClientId::new(provider.client_id.clone()))
+>;
+
+fn client<T: TokenResponse>(
+    provider: &ProviderConfig,
+    endpoints: &TokenEndpoints<'_>,
+    redirect_uri: &Url,
+) -> TokenClient<T> {
+    oauth2::Client::new(ClientId::new(provider.client_id.clone()))
         .set_client_secret(ClientSecret::new(
             provider.client_secret.expose().to_owned(),
         ))
-        .set_auth_uri(AuthUrl::from_url(provider.authorize_url.clone()))
-        .set_token_uri(TokenUrl::from_url(provider.token_url.clone()))
+        .set_auth_uri(AuthUrl::from_url(endpoints.authorize_url.clone()))
+        .set_token_uri(TokenUrl::from_url(endpoints.token_url.clone()))
         .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()))
-        .set_auth_type(oauth2.token_auth.clone())
+        .set_auth_type(endpoints.token_auth.clone())
 }
 
-/// Trades the authorization code (and the PKCE verifier) for an access token.
-async fn exchange_code(
+/// Trades the authorization code (and the PKCE verifier) for the token answer.
+pub async fn exchange_code<T: TokenResponse>(
     http: &reqwest::Client,
     provider: &ProviderConfig,
-    oauth2: &OAuth2Settings,
+    endpoints: &TokenEndpoints<'_>,
     redirect_uri: &Url,
     code: &str,
     pkce_verifier: &str,
-) -> Result<Secret, AppError> {
+) -> Result<T, AppError> {
     let name = provider.name.as_str();
     let verifier = PkceCodeVerifier::new(pkce_verifier.to_owned());
-    let token = request_token(http, provider, oauth2, redirect_uri, code, verifier)
+    request_token(http, provider, endpoints, redirect_uri, code, verifier)
         .await
         .map_err(|err| {
             if let Some(code) = oauth_error_code(&err) {
@@ -201,12 +257,10 @@ async fn exchange_code(
                     AppError::provider_failed(TOKEN_ENDPOINT_FAILED)
                 }
             }
-        })?;
-    Ok(Secret::new(token.access_token().secret().clone()))
+        })
 }
 
-type TokenRequestError =
-    RequestTokenError<http_client::ReadError, oauth2::basic::BasicErrorResponse>;
+type TokenRequestError = RequestTokenError<http_client::ReadError, BasicErrorResponse>;
 
 /// The OAuth error code of a failed token request, wherever the provider put it: an error
 /// status with an error body, or (GitHub) a 200 with one, which oauth2 then fails to read
@@ -214,11 +268,9 @@ type TokenRequestError =
 fn oauth_error_code(err: &TokenRequestError) -> Option<String> {
     match err {
         RequestTokenError::ServerResponse(response) => Some(response.error().as_ref().to_owned()),
-        RequestTokenError::Parse(_, body) => {
-            serde_json::from_slice::<oauth2::basic::BasicErrorResponse>(body)
-                .ok()
-                .map(|response| response.error().as_ref().to_owned())
-        }
+        RequestTokenError::Parse(_, body) => serde_json::from_slice::<BasicErrorResponse>(body)
+            .ok()
+            .map(|response| response.error().as_ref().to_owned()),
         _ => None,
     }
 }
@@ -228,12 +280,20 @@ fn oauth_error_code(err: &TokenRequestError) -> Option<String> {
 pub async fn check_client(
     http: &reqwest::Client,
     provider: &ProviderConfig,
-    oauth2: &OAuth2Settings,
+    endpoints: &TokenEndpoints<'_>,
     redirect_uri: &Url,
 ) -> ClientCheck {
     let (_, verifier) = PkceCodeChallenge::new_random_sha256();
     let made_up_code = "social-signin-doctor-made-up-code";
-    let result = request_token(http, provider, oauth2, redirect_uri, made_up_code, verifier).await;
+    let result: Result<BasicTokenResponse, _> = request_token(
+        http,
+        provider,
+        endpoints,
+        redirect_uri,
+        made_up_code,
+        verifier,
+    )
+    .await;
     let err = match result {
         // A provider that hands out tokens for any code is not one to sign people in with.
         Ok(_) => return ClientCheck::Unclear("a token for a made-up code".into()),
@@ -255,15 +315,15 @@ pub async fn check_client(
 
 /// Trades `code` (and the PKCE verifier) at the token endpoint, with the client's
 /// credentials; the sign-in and the set-up check both ask this way.
-async fn request_token(
+async fn request_token<T: TokenResponse>(
     http: &reqwest::Client,
     provider: &ProviderConfig,
-    oauth2: &OAuth2Settings,
+    endpoints: &TokenEndpoints<'_>,
     redirect_uri: &Url,
     code: &str,
     verifier: PkceCodeVerifier,
-) -> Result<oauth2::basic::BasicTokenResponse, TokenRequestError> {
-    client(provider, oauth2, redirect_uri)
+) -> Result<T, TokenRequestError> {
+    client(provider, endpoints, redirect_uri)
         .exchange_code(AuthorizationCode::new(code.to_owned()))
         .set_pkce_verifier(verifier)
         .request_async(&http_client::CappedOAuth2Client {
@@ -346,34 +406,46 @@ fn log_unregistered_callback(provider: &str, redirect_uri: &Url) {
 /// Reads the signed-in person's profile with the access token.
 async fn fetch_profile(
     http: &reqwest::Client,
-    provider: &ProviderConfig,
+    provider: &str,
+    endpoints: &Endpoints,
     access_token: &Secret,
 ) -> Result<Profile, AppError> {
-    let response = http
-        .get(userinfo_url(provider))
+    let response = bearer_get(http, provider, userinfo_url(endpoints), access_token).await?;
+    read_profile(provider, endpoints.map_profile, response).await
+}
+
+/// A GET with the access token, as a userinfo endpoint wants it.
+pub async fn bearer_get(
+    http: &reqwest::Client,
+    provider: &str,
+    url: Url,
+    access_token: &Secret,
+) -> Result<reqwest::Response, AppError> {
+    http.get(url)
         .bearer_auth(access_token.expose())
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
-        .map_err(|err| transport_failure(&provider.name, "userinfo", &err))?;
-    read_profile(provider, response).await
+        .map_err(|err| transport_failure(provider, "userinfo", &err))
 }
 
 /// The userinfo URL with the provider's extra query (e.g. Facebook's `fields`).
-pub fn userinfo_url(provider: &ProviderConfig) -> Url {
-    let mut url = provider.userinfo_url.clone();
-    if !provider.userinfo_query.is_empty() {
-        url.query_pairs_mut().extend_pairs(&provider.userinfo_query);
+pub fn userinfo_url(endpoints: &Endpoints) -> Url {
+    let mut url = endpoints.userinfo_url.clone();
+    if !endpoints.userinfo_query.is_empty() {
+        url.query_pairs_mut()
+            .extend_pairs(&endpoints.userinfo_query);
     }
     url
 }
 
-/// Checks and maps a userinfo response, whichever protocol fetched it.
+/// Checks a userinfo response, whichever protocol fetched it, and reads it with
+/// `map_profile`.
 pub async fn read_profile(
-    provider: &ProviderConfig,
+    name: &str,
+    map_profile: fn(&serde_json::Value) -> Result<Profile, ProfileError>,
     response: reqwest::Response,
 ) -> Result<Profile, AppError> {
-    let name = provider.name.as_str();
     let status = response.status();
     if !status.is_success() {
         tracing::warn!(provider = name, %status, "userinfo endpoint refused");
@@ -388,7 +460,7 @@ pub async fn read_profile(
         tracing::warn!(provider = name, error = %err, "userinfo response is not JSON");
         AppError::provider_failed("The provider's profile response was not understood.")
     })?;
-    (provider.map_profile)(&json).map_err(|err| {
+    map_profile(&json).map_err(|err| {
         tracing::warn!(provider = name, error = %err, "userinfo unusable");
         AppError::provider_failed(err.to_string())
     })

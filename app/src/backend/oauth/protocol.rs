@@ -1,13 +1,13 @@
 //! The one place that picks a provider's protocol: how its sign-in starts, which value in
 //! the answer ties it to the browser, and how it finishes. The steps themselves live in
-//! the protocol modules (`oauth2_flow`, `oauth1_flow`).
+//! the protocol modules (`oauth2_flow`, `oauth1_flow`, `oidc_flow`).
 
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::profile::Profile;
-use super::{oauth1_flow, oauth2_flow};
-use crate::backend::config::{ProtocolSettings, ProviderConfig};
+use super::{oauth1_flow, oauth2_flow, oidc_flow};
+use crate::backend::config::{Config, ProtocolSettings, ProviderConfig};
 use crate::backend::db::users::ProviderTokens;
 use crate::error::AppError;
 use crate::models::CallbackParams;
@@ -17,6 +17,7 @@ use crate::models::CallbackParams;
 pub enum PendingProof {
     OAuth2(oauth2_flow::Pending),
     OAuth1(oauth1_flow::Pending),
+    OpenIdConnect(oidc_flow::Pending),
 }
 
 impl PendingProof {
@@ -25,6 +26,7 @@ impl PendingProof {
         match self {
             PendingProof::OAuth2(pending) => &pending.csrf_state,
             PendingProof::OAuth1(pending) => &pending.request_token,
+            PendingProof::OpenIdConnect(pending) => &pending.oauth2.csrf_state,
         }
     }
 
@@ -35,7 +37,9 @@ impl PendingProof {
         params: &'a CallbackParams,
     ) -> (Option<&'a str>, &'static str) {
         match self {
-            PendingProof::OAuth2(_) => (params.state.as_deref(), "state mismatch"),
+            PendingProof::OAuth2(_) | PendingProof::OpenIdConnect(_) => {
+                (params.state.as_deref(), "state mismatch")
+            }
             PendingProof::OAuth1(_) => (
                 params.oauth_token.as_deref().or(params.denied.as_deref()),
                 "token mismatch",
@@ -69,10 +73,13 @@ pub async fn check_client(
 ) -> ClientCheck {
     match &provider.protocol {
         ProtocolSettings::OAuth2(oauth2) => {
-            oauth2_flow::check_client(http, provider, oauth2, redirect_uri).await
+            oauth2_flow::check_client(http, provider, &oauth2.token_endpoints(), redirect_uri).await
         }
         ProtocolSettings::OAuth1(oauth1) => {
             oauth1_flow::check_client(http, provider, oauth1, redirect_uri).await
+        }
+        ProtocolSettings::OpenIdConnect(oidc) => {
+            oidc_flow::check_client(http, provider, oidc, redirect_uri).await
         }
     }
 }
@@ -83,9 +90,9 @@ pub fn endpoints(provider: &ProviderConfig) -> Vec<(&'static str, &Url)> {
     match &provider.protocol {
         ProtocolSettings::OAuth2(oauth2) => {
             let mut endpoints = vec![
-                ("TOKEN_URL", &provider.token_url),
-                ("AUTHORIZE_URL", &provider.authorize_url),
-                ("USERINFO_URL", &provider.userinfo_url),
+                ("TOKEN_URL", &oauth2.endpoints.token_url),
+                ("AUTHORIZE_URL", &oauth2.endpoints.authorize_url),
+                ("USERINFO_URL", &oauth2.endpoints.userinfo_url),
             ];
             if let Some(emails_url) = &oauth2.emails_url {
                 endpoints.push(("EMAILS_URL", emails_url));
@@ -94,10 +101,34 @@ pub fn endpoints(provider: &ProviderConfig) -> Vec<(&'static str, &Url)> {
         }
         ProtocolSettings::OAuth1(oauth1) => vec![
             ("REQUEST_TOKEN_URL", &oauth1.request_token_url),
-            ("AUTHORIZE_URL", &provider.authorize_url),
-            ("ACCESS_TOKEN_URL", &provider.token_url),
-            ("USERINFO_URL", &provider.userinfo_url),
+            ("AUTHORIZE_URL", &oauth1.endpoints.authorize_url),
+            ("ACCESS_TOKEN_URL", &oauth1.endpoints.token_url),
+            ("USERINFO_URL", &oauth1.endpoints.userinfo_url),
         ],
+        ProtocolSettings::OpenIdConnect(oidc) => vec![("ISSUER", oidc.issuer.url().url())],
+    }
+}
+
+/// Whether a sign-in with `provider` can start as far as is known: false only while an
+/// OpenID Connect issuer's discovery has just failed with nothing cached.
+pub fn is_available(provider: &ProviderConfig) -> bool {
+    match &provider.protocol {
+        ProtocolSettings::OpenIdConnect(oidc) => oidc.issuer.is_available(),
+        ProtocolSettings::OAuth2(_) | ProtocolSettings::OAuth1(_) => true,
+    }
+}
+
+/// Discovers every OpenID Connect issuer in the background, so that the first sign-in with
+/// each does not wait for it and an unreachable one shows on its button from the start.
+pub fn discover_issuers_in_background(config: &Config, http: &reqwest::Client) {
+    for provider in &config.providers {
+        if let ProtocolSettings::OpenIdConnect(oidc) = &provider.protocol {
+            let (issuer, http) = (oidc.issuer.clone(), http.clone());
+            tokio::spawn(async move {
+                // The outcome is logged, and cached for the first sign-in.
+                let _ = issuer.metadata(&http).await;
+            });
+        }
     }
 }
 
@@ -116,6 +147,10 @@ pub async fn start(
             let (pending, url) = oauth1_flow::start(http, provider, oauth1, redirect_uri).await?;
             (PendingProof::OAuth1(pending), url)
         }
+        ProtocolSettings::OpenIdConnect(oidc) => {
+            let (pending, url) = oidc_flow::start(http, provider, oidc, redirect_uri).await?;
+            (PendingProof::OpenIdConnect(pending), url)
+        }
     })
 }
 
@@ -132,8 +167,11 @@ pub async fn finish(
         (PendingProof::OAuth2(pending), ProtocolSettings::OAuth2(oauth2)) => {
             oauth2_flow::finish(http, provider, oauth2, redirect_uri, pending, params).await
         }
-        (PendingProof::OAuth1(pending), ProtocolSettings::OAuth1(_)) => {
-            oauth1_flow::finish(http, provider, pending, params).await
+        (PendingProof::OAuth1(pending), ProtocolSettings::OAuth1(oauth1)) => {
+            oauth1_flow::finish(http, provider, oauth1, pending, params).await
+        }
+        (PendingProof::OpenIdConnect(pending), ProtocolSettings::OpenIdConnect(oidc)) => {
+            oidc_flow::finish(http, provider, oidc, redirect_uri, pending, params).await
         }
         // Started before a restart that changed the provider's protocol.
         _ => Err(AppError::bad_request(

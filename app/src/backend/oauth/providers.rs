@@ -1,5 +1,6 @@
-//! The providers we know, as data. Adding a provider means adding a spec here and a profile
-//! mapping in `profile.rs`; the flow code is shared per protocol.
+//! The providers we know, as data. A built-in OAuth 2 preset is one spec here and a profile
+//! mapping in `profile.rs`; an OpenID Connect one is its issuer. Any other OpenID Connect
+//! issuer needs no spec at all (see `config::oidc_issuers`). The flow code is per protocol.
 
 use oauth2::AuthType;
 use serde_json::Value;
@@ -9,6 +10,7 @@ use super::profile::{self, Profile, ProfileError};
 pub enum Protocol {
     /// Authorization code + PKCE (RFC 6749, RFC 7636).
     OAuth2 {
+        endpoints: EndpointSpec,
         /// Facebook wants one comma-separated scope string.
         scope: &'static str,
         /// How the client authenticates at the token endpoint.
@@ -19,10 +21,29 @@ pub enum Protocol {
     },
     /// RFC 5849 with HMAC-SHA1: request token, authorize, access token.
     OAuth1 {
+        /// `token_url` is the access-token endpoint.
+        endpoints: EndpointSpec,
         request_token_url: &'static str,
         /// Used instead of `authorize_url` when `OAUTH_{env}_FORCE_LOGIN=on`.
         force_login_authorize_url: &'static str,
     },
+    /// OpenID Connect: endpoints, keys and claims from the issuer's discovery document.
+    OpenIdConnect {
+        issuer: &'static str,
+        /// Asked for besides `openid`.
+        scopes: &'static str,
+    },
+}
+
+/// The fixed endpoints of an OAuth 2 or OAuth 1.0a provider, and how its profile reads.
+pub struct EndpointSpec {
+    pub authorize_url: &'static str,
+    /// OAuth 2 token endpoint, or OAuth 1.0a access-token endpoint.
+    pub token_url: &'static str,
+    pub userinfo_url: &'static str,
+    /// Added to the userinfo request, e.g. Facebook's `fields`.
+    pub userinfo_query: &'static [(&'static str, &'static str)],
+    pub map_profile: fn(&Value) -> Result<Profile, ProfileError>,
 }
 
 pub struct ProviderSpec {
@@ -33,13 +54,6 @@ pub struct ProviderSpec {
     /// `OAUTH_{env}_CLIENT_ID` and friends.
     pub env: &'static str,
     pub protocol: Protocol,
-    pub authorize_url: &'static str,
-    /// OAuth 2 token endpoint, or OAuth 1.0a access-token endpoint.
-    pub token_url: &'static str,
-    pub userinfo_url: &'static str,
-    /// Added to the userinfo request, e.g. Facebook's `fields`.
-    pub userinfo_query: &'static [(&'static str, &'static str)],
-    pub map_profile: fn(&Value) -> Result<Profile, ProfileError>,
     /// The person types in their own name and email at the provider (the demo provider):
     /// nothing it says about them is checked, and everything showing it says so.
     pub self_asserted: bool,
@@ -52,16 +66,18 @@ pub const FACEBOOK: ProviderSpec = ProviderSpec {
     label: "Facebook",
     env: "FACEBOOK",
     protocol: Protocol::OAuth2 {
+        endpoints: EndpointSpec {
+            authorize_url: "https://www.facebook.com/v21.0/dialog/oauth",
+            token_url: "https://graph.facebook.com/v21.0/oauth/access_token",
+            userinfo_url: "https://graph.facebook.com/v21.0/me",
+            userinfo_query: &[("fields", "id,name,email,picture")],
+            map_profile: profile::facebook,
+        },
         scope: "email,public_profile",
         // Facebook documents client_id/client_secret as request parameters.
         token_auth: AuthType::RequestBody,
         emails_url: None,
     },
-    authorize_url: "https://www.facebook.com/v21.0/dialog/oauth",
-    token_url: "https://graph.facebook.com/v21.0/oauth/access_token",
-    userinfo_url: "https://graph.facebook.com/v21.0/me",
-    userinfo_query: &[("fields", "id,name,email,picture")],
-    map_profile: profile::facebook,
     self_asserted: false,
     https_callback_only: true,
 };
@@ -71,16 +87,18 @@ pub const TWITTER: ProviderSpec = ProviderSpec {
     label: "Twitter",
     env: "TWITTER",
     protocol: Protocol::OAuth1 {
+        endpoints: EndpointSpec {
+            // "Sign in with Twitter": asks for consent only the first time.
+            authorize_url: "https://api.twitter.com/oauth/authenticate",
+            token_url: "https://api.twitter.com/oauth/access_token",
+            userinfo_url: "https://api.twitter.com/1.1/account/verify_credentials.json",
+            // Email comes only if the app has that permission and the person has one.
+            userinfo_query: &[("include_email", "true"), ("skip_status", "true")],
+            map_profile: profile::twitter,
+        },
         request_token_url: "https://api.twitter.com/oauth/request_token",
         force_login_authorize_url: "https://api.twitter.com/oauth/authorize",
     },
-    // "Sign in with Twitter": asks for consent only the first time.
-    authorize_url: "https://api.twitter.com/oauth/authenticate",
-    token_url: "https://api.twitter.com/oauth/access_token",
-    userinfo_url: "https://api.twitter.com/1.1/account/verify_credentials.json",
-    // Email comes only if the app has that permission and the person has one.
-    userinfo_query: &[("include_email", "true"), ("skip_status", "true")],
-    map_profile: profile::twitter,
     self_asserted: false,
     https_callback_only: false,
 };
@@ -90,19 +108,35 @@ pub const GITHUB: ProviderSpec = ProviderSpec {
     label: "GitHub",
     env: "GITHUB",
     protocol: Protocol::OAuth2 {
+        endpoints: EndpointSpec {
+            authorize_url: "https://github.com/login/oauth/authorize",
+            token_url: "https://github.com/login/oauth/access_token",
+            userinfo_url: "https://api.github.com/user",
+            userinfo_query: &[],
+            map_profile: profile::github,
+        },
         // Profile read access, and the addresses (for the verified primary one).
         scope: "read:user user:email",
         // GitHub documents client_id/client_secret as request parameters.
         token_auth: AuthType::RequestBody,
         emails_url: Some("https://api.github.com/user/emails"),
     },
-    authorize_url: "https://github.com/login/oauth/authorize",
-    token_url: "https://github.com/login/oauth/access_token",
-    userinfo_url: "https://api.github.com/user",
-    userinfo_query: &[],
-    map_profile: profile::github,
     self_asserted: false,
     https_callback_only: false,
+};
+
+/// Google through the generic OpenID Connect path: its issuer is the whole preset.
+pub const GOOGLE: ProviderSpec = ProviderSpec {
+    name: "google",
+    label: "Google",
+    env: "GOOGLE",
+    protocol: Protocol::OpenIdConnect {
+        issuer: "https://accounts.google.com",
+        scopes: "email profile",
+    },
+    self_asserted: false,
+    // Google accepts http:// redirect URIs for localhost only.
+    https_callback_only: true,
 };
 
 /// The built-in demo provider; its URLs are relative to `PUBLIC_URL`.
@@ -111,15 +145,17 @@ pub const DEMO: ProviderSpec = ProviderSpec {
     label: "Demo",
     env: "DEMO",
     protocol: Protocol::OAuth2 {
+        endpoints: EndpointSpec {
+            authorize_url: "/demo-provider/authorize",
+            token_url: "/demo-provider/token",
+            userinfo_url: "/demo-provider/userinfo",
+            userinfo_query: &[],
+            map_profile: profile::openid_userinfo,
+        },
         scope: "profile email",
         token_auth: AuthType::BasicAuth,
         emails_url: None,
     },
-    authorize_url: "/demo-provider/authorize",
-    token_url: "/demo-provider/token",
-    userinfo_url: "/demo-provider/userinfo",
-    userinfo_query: &[],
-    map_profile: profile::openid_userinfo,
     self_asserted: true,
     https_callback_only: false,
 };
@@ -133,4 +169,4 @@ pub fn is_self_asserted(name: &str) -> bool {
 }
 
 /// Real providers configured from the environment, in button order.
-pub const CONFIGURABLE: &[&ProviderSpec] = &[&FACEBOOK, &TWITTER, &GITHUB];
+pub const CONFIGURABLE: &[&ProviderSpec] = &[&FACEBOOK, &TWITTER, &GITHUB, &GOOGLE];

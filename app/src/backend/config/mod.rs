@@ -1,16 +1,22 @@
 //! Configuration from environment variables (main also reads a `.env` file into them).
 //! Every problem names the variable, so a bad deployment fails at start-up, not mid-sign-in.
 
+mod oidc_issuers;
+mod provider;
+
+use std::collections::HashMap;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use oauth2::AuthType;
 use rand::distr::{Alphanumeric, SampleString};
 use url::Url;
 
+pub use provider::{
+    Endpoints, OAuth1Settings, OAuth2Settings, OidcSettings, ProtocolSettings, ProviderConfig,
+};
+
 use super::client_ip;
-use super::oauth::profile::{Profile, ProfileError};
-use super::oauth::providers::{self, Protocol, ProviderSpec};
+use super::oauth::providers;
 use super::secret::Secret;
 
 pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:3000";
@@ -104,60 +110,6 @@ fn demo_provider_switch(
     }
 }
 
-/// One configured provider, built once at start-up: owned values, so that a provider
-/// defined by configuration alone is no different from a built-in one.
-#[derive(Debug)]
-pub struct ProviderConfig {
-    /// Path segment in `/authorize/{name}` and `/callback/{name}`, and the prefix of the
-    /// social ids of its identities.
-    pub name: String,
-    /// Shown on the button: "Sign in with {label}".
-    pub label: String,
-    /// The prefix of this provider's variables (`OAUTH_GITHUB`), named in log lines that
-    /// point at a setting to fix; `None` for the built-in demo provider, which has none.
-    pub settings_prefix: Option<String>,
-    pub client_id: String,
-    pub client_secret: Secret,
-    pub authorize_url: Url,
-    /// OAuth 2 token endpoint, or OAuth 1.0a access-token endpoint.
-    pub token_url: Url,
-    pub userinfo_url: Url,
-    /// Added to the userinfo request, e.g. Facebook's `fields`.
-    pub userinfo_query: Vec<(String, String)>,
-    /// Reads the provider's userinfo answer.
-    pub map_profile: fn(&serde_json::Value) -> Result<Profile, ProfileError>,
-    /// The provider accepts only https:// callback URLs (loopback ones aside).
-    pub https_callback_only: bool,
-    pub protocol: ProtocolSettings,
-}
-
-/// What the provider's protocol needs beyond the endpoints every provider has, and
-/// nothing another protocol needs: flow code matches on this once and never checks for a
-/// setting that "must" be there.
-#[derive(Debug)]
-pub enum ProtocolSettings {
-    OAuth2(OAuth2Settings),
-    OAuth1(OAuth1Settings),
-}
-
-#[derive(Debug)]
-pub struct OAuth2Settings {
-    /// Facebook wants one comma-separated scope string.
-    pub scope: String,
-    /// How the client authenticates at the token endpoint.
-    pub token_auth: AuthType,
-    /// Where to find the person's verified primary address when the profile has none
-    /// (GitHub's `/user/emails`).
-    pub emails_url: Option<Url>,
-}
-
-#[derive(Debug)]
-pub struct OAuth1Settings {
-    pub request_token_url: Url,
-    /// Ask the person to log in at the provider every time.
-    pub force_login: bool,
-}
-
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("configuration error: {variable} {problem}")]
 pub struct ConfigError {
@@ -174,12 +126,23 @@ fn config_error(variable: &str, problem: impl Into<String>) -> ConfigError {
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        // Variables that are not UTF-8 are none of ours.
+        Self::from_vars(std::env::vars_os().filter_map(|(name, value)| {
+            Some((name.into_string().ok()?, value.into_string().ok()?))
+        }))
     }
 
-    /// Reads the configuration through `lookup`; an empty value counts as unset.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+    /// Reads the configuration from these variables; an empty value counts as unset. All
+    /// of them, not a lookup by name: an OpenID Connect issuer is found by its variables'
+    /// names (`OAUTH_<NAME>_ISSUER`).
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .into_iter()
+            .filter(|(_, value)| !value.trim().is_empty())
+            .collect();
+        let get = |name: &str| vars.get(name).cloned();
 
         let public_url = parse_public_url(get("PUBLIC_URL").as_deref())?;
         let database_url =
@@ -239,30 +202,18 @@ impl Config {
                 let secret = Secret::new(Alphanumeric.sample_string(&mut rand::rng(), 40));
                 let mut clients = vec![(DEMO_CLIENT_ID.to_owned(), secret.clone())];
                 clients.extend(parse_demo_clients(get("DEMO_PROVIDER_CLIENTS"))?);
-                let own_url = |path: &str| public_url.join(path).expect("static path joins");
-                let mut demo = from_spec(
-                    &providers::DEMO,
-                    DEMO_CLIENT_ID.to_owned(),
-                    secret,
-                    [
-                        own_url(providers::DEMO.authorize_url),
-                        own_url(providers::DEMO.token_url),
-                        own_url(providers::DEMO.userinfo_url),
-                    ],
-                    oauth2_settings(&providers::DEMO, None),
-                );
-                demo.settings_prefix = None;
-                providers.push(demo);
+                providers.push(provider::demo(&public_url, secret));
                 Some(DemoProviderConfig { clients, exposed })
             } else {
                 None
             };
 
         for spec in providers::CONFIGURABLE {
-            if let Some(provider) = provider_from_env(spec, &get)? {
+            if let Some(provider) = provider::preset_from_env(spec, &get)? {
                 providers.push(provider);
             }
         }
+        providers.extend(oidc_issuers::from_vars(&vars)?);
 
         Ok(Config {
             public_url,
@@ -367,131 +318,6 @@ fn parse_demo_clients(raw: Option<String>) -> Result<Vec<(String, Secret)>, Conf
         .collect()
 }
 
-fn provider_from_env(
-    spec: &'static ProviderSpec,
-    get: &impl Fn(&str) -> Option<String>,
-) -> Result<Option<ProviderConfig>, ConfigError> {
-    let var = |suffix: &str| format!("OAUTH_{}_{suffix}", spec.env);
-    let (id_var, secret_var) = (var("CLIENT_ID"), var("CLIENT_SECRET"));
-    let (client_id, client_secret) = match (get(&id_var), get(&secret_var)) {
-        (None, None) => return Ok(None),
-        (Some(id), Some(secret)) => (id.trim().to_owned(), Secret::new(secret.trim())),
-        (Some(_), None) => {
-            return Err(config_error(
-                &secret_var,
-                format!("is missing ({id_var} is set)"),
-            ))
-        }
-        (None, Some(_)) => {
-            return Err(config_error(
-                &id_var,
-                format!("is missing ({secret_var} is set)"),
-            ))
-        }
-    };
-    let endpoint = |suffix: &str, default: &str| -> Result<Url, ConfigError> {
-        let variable = var(suffix);
-        let raw = get(&variable).unwrap_or_else(|| default.to_owned());
-        let url = Url::parse(raw.trim())
-            .map_err(|e| config_error(&variable, format!("is not a URL ({e})")))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(config_error(
-                &variable,
-                "must be an http:// or https:// URL",
-            ));
-        }
-        Ok(url)
-    };
-    let (token_suffix, protocol, default_authorize) = match &spec.protocol {
-        Protocol::OAuth2 { emails_url, .. } => {
-            let emails_url = emails_url
-                .map(|default| endpoint("EMAILS_URL", default))
-                .transpose()?;
-            (
-                "TOKEN_URL",
-                oauth2_settings(spec, emails_url),
-                spec.authorize_url,
-            )
-        }
-        Protocol::OAuth1 {
-            request_token_url,
-            force_login_authorize_url,
-        } => {
-            let force_login = parse_switch(&var("FORCE_LOGIN"), get(&var("FORCE_LOGIN")), false)?;
-            let settings = OAuth1Settings {
-                request_token_url: endpoint("REQUEST_TOKEN_URL", request_token_url)?,
-                force_login,
-            };
-            let authorize = if force_login {
-                force_login_authorize_url
-            } else {
-                spec.authorize_url
-            };
-            (
-                "ACCESS_TOKEN_URL",
-                ProtocolSettings::OAuth1(settings),
-                authorize,
-            )
-        }
-    };
-    let endpoints = [
-        endpoint("AUTHORIZE_URL", default_authorize)?,
-        endpoint(token_suffix, spec.token_url)?,
-        endpoint("USERINFO_URL", spec.userinfo_url)?,
-    ];
-    Ok(Some(from_spec(
-        spec,
-        client_id,
-        client_secret,
-        endpoints,
-        protocol,
-    )))
-}
-
-/// The provider of a built-in spec, with the credentials, endpoints (authorize, token,
-/// userinfo) and protocol settings chosen for it.
-fn from_spec(
-    spec: &ProviderSpec,
-    client_id: String,
-    client_secret: Secret,
-    [authorize_url, token_url, userinfo_url]: [Url; 3],
-    protocol: ProtocolSettings,
-) -> ProviderConfig {
-    ProviderConfig {
-        name: spec.name.to_owned(),
-        label: spec.label.to_owned(),
-        settings_prefix: Some(format!("OAUTH_{}", spec.env)),
-        client_id,
-        client_secret,
-        authorize_url,
-        token_url,
-        userinfo_url,
-        userinfo_query: spec
-            .userinfo_query
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-        map_profile: spec.map_profile,
-        https_callback_only: spec.https_callback_only,
-        protocol,
-    }
-}
-
-/// An OAuth 2 spec's settings, with its emails endpoint (if it has one) as configured; the
-/// built-in specs are checked by the tests below.
-fn oauth2_settings(spec: &ProviderSpec, emails_url: Option<Url>) -> ProtocolSettings {
-    match &spec.protocol {
-        Protocol::OAuth2 {
-            scope, token_auth, ..
-        } => ProtocolSettings::OAuth2(OAuth2Settings {
-            scope: (*scope).to_owned(),
-            token_auth: token_auth.clone(),
-            emails_url,
-        }),
-        Protocol::OAuth1 { .. } => unreachable!("{} is an OAuth 1.0a spec", spec.name),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -502,7 +328,18 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Config::from_lookup(|name| vars.get(name).cloned())
+        Config::from_vars(vars)
+    }
+
+    /// A preset's fixed endpoints.
+    fn endpoints(provider: &ProviderConfig) -> &Endpoints {
+        match &provider.protocol {
+            ProtocolSettings::OAuth2(oauth2) => &oauth2.endpoints,
+            ProtocolSettings::OAuth1(oauth1) => &oauth1.endpoints,
+            ProtocolSettings::OpenIdConnect(_) => {
+                panic!("{} has no fixed endpoints", provider.name)
+            }
+        }
     }
 
     #[test]
@@ -514,7 +351,7 @@ mod tests {
         assert_eq!(names, ["demo"]);
         let demo = config.provider("demo").unwrap();
         assert_eq!(
-            demo.token_url.as_str(),
+            endpoints(demo).token_url.as_str(),
             "http://127.0.0.1:3000/demo-provider/token"
         );
         assert_eq!(
@@ -566,9 +403,12 @@ mod tests {
         .unwrap();
         assert!(config.demo_provider.is_none());
         let facebook = config.provider("facebook").unwrap();
-        assert_eq!(facebook.token_url.as_str(), "http://127.0.0.1:9/token");
         assert_eq!(
-            facebook.userinfo_url.as_str(),
+            endpoints(facebook).token_url.as_str(),
+            "http://127.0.0.1:9/token"
+        );
+        assert_eq!(
+            endpoints(facebook).userinfo_url.as_str(),
             "https://graph.facebook.com/v21.0/me"
         );
         assert_eq!(
@@ -599,16 +439,19 @@ mod tests {
             "https://api.twitter.com/oauth/request_token"
         );
         assert_eq!(
-            provider.authorize_url.as_str(),
+            endpoints(provider).authorize_url.as_str(),
             "https://api.twitter.com/oauth/authenticate"
         );
-        assert_eq!(provider.token_url.as_str(), "http://127.0.0.1:9/at");
+        assert_eq!(
+            endpoints(provider).token_url.as_str(),
+            "http://127.0.0.1:9/at"
+        );
         assert!(!oauth1.force_login);
 
         let config = twitter(&[("OAUTH_TWITTER_FORCE_LOGIN", "on")]);
         let provider = config.provider("twitter").unwrap();
         assert_eq!(
-            provider.authorize_url.as_str(),
+            endpoints(provider).authorize_url.as_str(),
             "https://api.twitter.com/oauth/authorize"
         );
         assert!(matches!(
@@ -634,7 +477,7 @@ mod tests {
         let provider = config.provider("github").expect("offered");
         assert_eq!(provider.label, "GitHub");
         assert_eq!(
-            provider.token_url.as_str(),
+            endpoints(provider).token_url.as_str(),
             "https://github.com/login/oauth/access_token"
         );
         let ProtocolSettings::OAuth2(oauth2) = &provider.protocol else {
@@ -734,5 +577,121 @@ mod tests {
         assert_eq!(clients.len(), 2);
         assert_eq!(clients[1].0, "fb-test");
         assert_eq!(clients[1].1.expose(), "fb-secret");
+    }
+
+    #[test]
+    fn any_openid_connect_issuer_is_four_variables() {
+        let config = config(&[
+            (
+                "OAUTH_MY_CORP_ISSUER",
+                "https://login.corp.example/realms/staff",
+            ),
+            ("OAUTH_MY_CORP_CLIENT_ID", "signin"),
+            ("OAUTH_MY_CORP_CLIENT_SECRET", "s3cret"),
+            ("OAUTH_ACME_ISSUER", "https://id.acme.example"),
+            ("OAUTH_ACME_CLIENT_ID", "a"),
+            ("OAUTH_ACME_CLIENT_SECRET", "b"),
+            ("OAUTH_ACME_LABEL", "ACME Staff"),
+            ("OAUTH_ACME_SCOPES", "openid, email groups"),
+        ])
+        .unwrap();
+        let names: Vec<_> = config.providers.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["demo", "acme", "my_corp"]);
+        let corp = config.provider("my_corp").unwrap();
+        assert_eq!(corp.label, "My Corp");
+        assert_eq!(corp.settings_prefix.as_deref(), Some("OAUTH_MY_CORP"));
+        let ProtocolSettings::OpenIdConnect(oidc) = &corp.protocol else {
+            panic!("an issuer speaks OpenID Connect");
+        };
+        assert_eq!(
+            oidc.issuer.url().as_str(),
+            "https://login.corp.example/realms/staff"
+        );
+        assert_eq!(oidc.scopes, ["email", "profile"]);
+        let acme = config.provider("acme").unwrap();
+        assert_eq!(acme.label, "ACME Staff");
+        let ProtocolSettings::OpenIdConnect(oidc) = &acme.protocol else {
+            panic!("an issuer speaks OpenID Connect");
+        };
+        assert_eq!(oidc.scopes, ["email", "groups"]);
+        assert_eq!(
+            config.redirect_uri("my_corp").as_str(),
+            "http://127.0.0.1:3000/callback/my_corp"
+        );
+        assert!(!format!("{config:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn google_is_the_generic_issuer_with_google_as_preset() {
+        let config = config(&[
+            ("OAUTH_GOOGLE_CLIENT_ID", "1234.apps.googleusercontent.com"),
+            ("OAUTH_GOOGLE_CLIENT_SECRET", "GOCSPX-x"),
+        ])
+        .unwrap();
+        let google = config.provider("google").unwrap();
+        assert_eq!(google.label, "Google");
+        let ProtocolSettings::OpenIdConnect(oidc) = &google.protocol else {
+            panic!("Google is signed in with through OpenID Connect");
+        };
+        assert_eq!(oidc.issuer.url().as_str(), "https://accounts.google.com");
+        assert_eq!(oidc.scopes, ["email", "profile"]);
+        // The issuer is overridable like any preset endpoint (tests point it at a stand-in).
+        let config = super::tests::config(&[
+            ("OAUTH_GOOGLE_CLIENT_ID", "1"),
+            ("OAUTH_GOOGLE_CLIENT_SECRET", "2"),
+            ("OAUTH_GOOGLE_ISSUER", "http://127.0.0.1:9"),
+        ])
+        .unwrap();
+        let ProtocolSettings::OpenIdConnect(oidc) = &config.provider("google").unwrap().protocol
+        else {
+            panic!("OpenID Connect");
+        };
+        assert_eq!(oidc.issuer.url().as_str(), "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn a_misconfigured_issuer_names_the_variable() {
+        let refused = |vars: &[(&str, &str)]| config(vars).unwrap_err().variable;
+        let credentials = [
+            ("OAUTH_CORP_CLIENT_ID", "a"),
+            ("OAUTH_CORP_CLIENT_SECRET", "b"),
+        ];
+        let with = |extra: (&'static str, &'static str)| {
+            let mut vars = credentials.to_vec();
+            vars.push(extra);
+            vars
+        };
+        // Plain http only on this machine.
+        assert_eq!(
+            refused(&with(("OAUTH_CORP_ISSUER", "http://id.corp.example"))),
+            "OAUTH_CORP_ISSUER"
+        );
+        assert_eq!(
+            refused(&with(("OAUTH_CORP_ISSUER", "not a url"))),
+            "OAUTH_CORP_ISSUER"
+        );
+        assert_eq!(
+            refused(&[("OAUTH_CORP_ISSUER", "https://id.corp.example")]),
+            "OAUTH_CORP_CLIENT_ID"
+        );
+        assert_eq!(
+            refused(&[
+                ("OAUTH_CORP_ISSUER", "https://id.corp.example"),
+                ("OAUTH_CORP_CLIENT_ID", "a"),
+            ]),
+            "OAUTH_CORP_CLIENT_SECRET"
+        );
+        let mut bad_scope = with(("OAUTH_CORP_ISSUER", "https://id.corp.example"));
+        bad_scope.push(("OAUTH_CORP_SCOPES", "email pro\\file"));
+        assert_eq!(refused(&bad_scope), "OAUTH_CORP_SCOPES");
+        // Names that cannot be a path segment, or that belong to a built-in provider.
+        for variable in [
+            "OAUTH_Corp_ISSUER",
+            "OAUTH_9CORP_ISSUER",
+            "OAUTH_GITHUB_ISSUER",
+            "OAUTH_DEMO_ISSUER",
+        ] {
+            assert_eq!(refused(&[(variable, "https://id.corp.example")]), variable);
+        }
     }
 }

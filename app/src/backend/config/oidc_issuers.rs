@@ -1,0 +1,156 @@
+//! OpenID Connect issuers by configuration alone: `OAUTH_<NAME>_ISSUER`, `_CLIENT_ID` and
+//! `_CLIENT_SECRET`, optionally `_LABEL` and `_SCOPES`, for any `<NAME>` that is not a
+//! built-in provider. `<NAME>` lowercased is the provider's path segment
+//! (`/authorize/<name>`) and the prefix of its identities' social ids.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::provider::{credentials, OidcSettings, ProtocolSettings, ProviderConfig};
+use super::{config_error, ConfigError};
+use crate::backend::oauth::discovery;
+use crate::backend::oauth::providers::{self, Protocol};
+
+/// Asked for when `_SCOPES` is not set: who the person is, by name and address.
+const DEFAULT_SCOPES: &str = "email profile";
+const MAX_NAME_LEN: usize = 32;
+const MAX_LABEL_LEN: usize = 40;
+
+/// Every issuer configured by its variables alone, in the order of their names.
+pub(super) fn from_vars(
+    vars: &HashMap<String, String>,
+) -> Result<Vec<ProviderConfig>, ConfigError> {
+    let get = |name: &str| vars.get(name).cloned();
+    let mut names: Vec<&str> = vars
+        .keys()
+        .filter_map(|var| var.strip_prefix("OAUTH_")?.strip_suffix("_ISSUER"))
+        .collect();
+    names.sort_unstable();
+    let mut issuers = Vec::new();
+    for name in names {
+        let prefix = format!("OAUTH_{name}");
+        let issuer_var = format!("{prefix}_ISSUER");
+        if let Some(spec) = std::iter::once(&providers::DEMO)
+            .chain(providers::CONFIGURABLE.iter().copied())
+            .find(|spec| spec.env == name)
+        {
+            if matches!(spec.protocol, Protocol::OpenIdConnect { .. }) {
+                continue; // A preset's own issuer setting: read with the preset.
+            }
+            return Err(config_error(
+                &issuer_var,
+                format!(
+                    "names the built-in provider {}, which is not an OpenID Connect issuer: \
+                     give this issuer another name",
+                    spec.label
+                ),
+            ));
+        }
+        check_name(name, &issuer_var)?;
+        let Some((client_id, client_secret)) = credentials(&prefix, &get)? else {
+            return Err(config_error(
+                &format!("{prefix}_CLIENT_ID"),
+                format!("is missing ({issuer_var} is set)"),
+            ));
+        };
+        let label = match get(&format!("{prefix}_LABEL")) {
+            Some(label) => checked_label(label.trim(), &prefix)?,
+            None => label_from(name),
+        };
+        issuers.push(ProviderConfig {
+            name: name.to_ascii_lowercase(),
+            label,
+            settings_prefix: Some(prefix.clone()),
+            client_id,
+            client_secret,
+            https_callback_only: false,
+            protocol: settings(&prefix, &get, None, DEFAULT_SCOPES)?,
+        });
+    }
+    Ok(issuers)
+}
+
+/// An issuer's settings: `{prefix}_ISSUER` (or the preset's `default_issuer`) and
+/// `{prefix}_SCOPES` (or `default_scopes`), space- or comma-separated.
+pub(super) fn settings(
+    prefix: &str,
+    get: &impl Fn(&str) -> Option<String>,
+    default_issuer: Option<&str>,
+    default_scopes: &str,
+) -> Result<ProtocolSettings, ConfigError> {
+    let issuer_var = format!("{prefix}_ISSUER");
+    let raw_issuer = get(&issuer_var)
+        .or_else(|| default_issuer.map(str::to_owned))
+        .ok_or_else(|| config_error(&issuer_var, "is missing"))?;
+    let issuer =
+        discovery::issuer_url(&raw_issuer).map_err(|problem| config_error(&issuer_var, problem))?;
+    let scopes_var = format!("{prefix}_SCOPES");
+    let raw_scopes = get(&scopes_var).unwrap_or_else(|| default_scopes.to_owned());
+    let mut scopes: Vec<String> = Vec::new();
+    for scope in raw_scopes.split([' ', ',']).filter(|s| !s.is_empty()) {
+        // RFC 6749 §3.3: printable ASCII but space, `"` and `\`.
+        let valid = scope
+            .chars()
+            .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\');
+        if !valid {
+            return Err(config_error(
+                &scopes_var,
+                format!("holds {scope:?}, which is not a scope"),
+            ));
+        }
+        // `openid` is always asked for.
+        if scope != "openid" && !scopes.iter().any(|s| s == scope) {
+            scopes.push(scope.to_owned());
+        }
+    }
+    Ok(ProtocolSettings::OpenIdConnect(OidcSettings {
+        issuer: Arc::new(discovery::Issuer::new(issuer)),
+        scopes,
+    }))
+}
+
+/// Names become path segments and social-id prefixes: letters, digits and `_`, from a letter.
+fn check_name(name: &str, variable: &str) -> Result<(), ConfigError> {
+    let valid = name.len() <= MAX_NAME_LEN
+        && name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(config_error(
+            variable,
+            format!(
+                "names the provider {name:?}: use up to {MAX_NAME_LEN} capital letters, digits \
+                 and _, starting with a letter (e.g. OAUTH_CORP_ISSUER)"
+            ),
+        ))
+    }
+}
+
+fn checked_label(label: &str, prefix: &str) -> Result<String, ConfigError> {
+    if label.chars().count() > MAX_LABEL_LEN || label.chars().any(char::is_control) {
+        return Err(config_error(
+            &format!("{prefix}_LABEL"),
+            format!("must be at most {MAX_LABEL_LEN} printable characters"),
+        ));
+    }
+    Ok(label.to_owned())
+}
+
+/// `MY_CORP` -> "My Corp".
+fn label_from(name: &str) -> String {
+    name.split('_')
+        .filter(|word| !word.is_empty())
+        .map(|word| {
+            let lower = word.to_ascii_lowercase();
+            let mut chars = lower.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,261 @@
+//! The configured providers: what each is, and how a built-in one is built from its spec
+//! and its `OAUTH_<NAME>_*` variables.
+
+use std::sync::Arc;
+
+use oauth2::AuthType;
+use url::Url;
+
+use super::oidc_issuers;
+use super::{config_error, parse_switch, ConfigError, DEMO_CLIENT_ID};
+use crate::backend::oauth::discovery;
+use crate::backend::oauth::profile::{Profile, ProfileError};
+use crate::backend::oauth::providers::{self, EndpointSpec, Protocol, ProviderSpec};
+use crate::backend::secret::Secret;
+
+/// One configured provider, built once at start-up: owned values, so that a provider
+/// defined by configuration alone is no different from a built-in one.
+#[derive(Debug)]
+pub struct ProviderConfig {
+    /// Path segment in `/authorize/{name}` and `/callback/{name}`, and the prefix of the
+    /// social ids of its identities.
+    pub name: String,
+    /// Shown on the button: "Sign in with {label}".
+    pub label: String,
+    /// The prefix of this provider's variables (`OAUTH_GITHUB`), named in log lines that
+    /// point at a setting to fix; `None` for the built-in demo provider, which has none.
+    pub settings_prefix: Option<String>,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// The provider accepts only https:// callback URLs (loopback ones aside).
+    pub https_callback_only: bool,
+    pub protocol: ProtocolSettings,
+}
+
+/// What the provider's protocol needs beyond the credentials every provider has, and
+/// nothing another protocol needs: flow code matches on this once and never checks for a
+/// setting that "must" be there.
+#[derive(Debug)]
+pub enum ProtocolSettings {
+    OAuth2(OAuth2Settings),
+    OAuth1(OAuth1Settings),
+    OpenIdConnect(OidcSettings),
+}
+
+/// The fixed endpoints of an OAuth 2 or OAuth 1.0a provider and how its profile reads (an
+/// OpenID Connect issuer publishes its own endpoints: see [`OidcSettings`]).
+#[derive(Debug)]
+pub struct Endpoints {
+    pub authorize_url: Url,
+    /// OAuth 2 token endpoint, or OAuth 1.0a access-token endpoint.
+    pub token_url: Url,
+    pub userinfo_url: Url,
+    /// Added to the userinfo request, e.g. Facebook's `fields`.
+    pub userinfo_query: Vec<(String, String)>,
+    /// Reads the provider's userinfo answer.
+    pub map_profile: fn(&serde_json::Value) -> Result<Profile, ProfileError>,
+}
+
+#[derive(Debug)]
+pub struct OAuth2Settings {
+    pub endpoints: Endpoints,
+    /// Facebook wants one comma-separated scope string.
+    pub scope: String,
+    /// How the client authenticates at the token endpoint.
+    pub token_auth: AuthType,
+    /// Where to find the person's verified primary address when the profile has none
+    /// (GitHub's `/user/emails`).
+    pub emails_url: Option<Url>,
+}
+
+#[derive(Debug)]
+pub struct OAuth1Settings {
+    pub endpoints: Endpoints,
+    pub request_token_url: Url,
+    /// Ask the person to log in at the provider every time.
+    pub force_login: bool,
+}
+
+/// An OpenID Connect issuer: everything else comes from its discovery document.
+#[derive(Debug)]
+pub struct OidcSettings {
+    /// The issuer, its metadata and keys once discovered (shared by every request).
+    pub issuer: Arc<discovery::Issuer>,
+    /// Asked for besides `openid`.
+    pub scopes: Vec<String>,
+}
+
+/// The variables of a provider whose settings start with `prefix` (`OAUTH_GITHUB`): its
+/// client id and secret, both or neither (`None`: the provider is not offered).
+pub(super) fn credentials(
+    prefix: &str,
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<(String, Secret)>, ConfigError> {
+    let (id_var, secret_var) = (
+        format!("{prefix}_CLIENT_ID"),
+        format!("{prefix}_CLIENT_SECRET"),
+    );
+    match (get(&id_var), get(&secret_var)) {
+        (None, None) => Ok(None),
+        (Some(id), Some(secret)) => Ok(Some((id.trim().to_owned(), Secret::new(secret.trim())))),
+        (Some(_), None) => Err(config_error(
+            &secret_var,
+            format!("is missing ({id_var} is set)"),
+        )),
+        (None, Some(_)) => Err(config_error(
+            &id_var,
+            format!("is missing ({secret_var} is set)"),
+        )),
+    }
+}
+
+/// A built-in provider, offered when its client id and secret are set.
+pub(super) fn preset_from_env(
+    spec: &'static ProviderSpec,
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<ProviderConfig>, ConfigError> {
+    let prefix = format!("OAUTH_{}", spec.env);
+    let var = |suffix: &str| format!("{prefix}_{suffix}");
+    let Some((client_id, client_secret)) = credentials(&prefix, get)? else {
+        return Ok(None);
+    };
+    let endpoint = |suffix: &str, default: &str| -> Result<Url, ConfigError> {
+        let variable = var(suffix);
+        let raw = get(&variable).unwrap_or_else(|| default.to_owned());
+        let url = Url::parse(raw.trim())
+            .map_err(|e| config_error(&variable, format!("is not a URL ({e})")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(config_error(
+                &variable,
+                "must be an http:// or https:// URL",
+            ));
+        }
+        Ok(url)
+    };
+    let protocol = match &spec.protocol {
+        Protocol::OAuth2 {
+            endpoints: defaults,
+            emails_url,
+            ..
+        } => {
+            let emails_url = emails_url
+                .map(|default| endpoint("EMAILS_URL", default))
+                .transpose()?;
+            let endpoints = endpoints(
+                defaults,
+                [
+                    endpoint("AUTHORIZE_URL", defaults.authorize_url)?,
+                    endpoint("TOKEN_URL", defaults.token_url)?,
+                    endpoint("USERINFO_URL", defaults.userinfo_url)?,
+                ],
+            );
+            oauth2_settings(spec, endpoints, emails_url)
+        }
+        Protocol::OAuth1 {
+            endpoints: defaults,
+            request_token_url,
+            force_login_authorize_url,
+        } => {
+            let force_login = parse_switch(&var("FORCE_LOGIN"), get(&var("FORCE_LOGIN")), false)?;
+            let authorize = if force_login {
+                force_login_authorize_url
+            } else {
+                defaults.authorize_url
+            };
+            ProtocolSettings::OAuth1(OAuth1Settings {
+                endpoints: endpoints(
+                    defaults,
+                    [
+                        endpoint("AUTHORIZE_URL", authorize)?,
+                        endpoint("ACCESS_TOKEN_URL", defaults.token_url)?,
+                        endpoint("USERINFO_URL", defaults.userinfo_url)?,
+                    ],
+                ),
+                request_token_url: endpoint("REQUEST_TOKEN_URL", request_token_url)?,
+                force_login,
+            })
+        }
+        Protocol::OpenIdConnect { issuer, scopes } => {
+            oidc_issuers::settings(&prefix, get, Some(issuer), scopes)?
+        }
+    };
+    let mut provider = from_spec(spec, client_id, client_secret, protocol);
+    provider.settings_prefix = Some(prefix);
+    Ok(Some(provider))
+}
+
+/// The built-in demo provider, served by this app under `public_url`.
+pub(super) fn demo(public_url: &Url, client_secret: Secret) -> ProviderConfig {
+    let spec = &providers::DEMO;
+    let Protocol::OAuth2 {
+        endpoints: defaults,
+        ..
+    } = &spec.protocol
+    else {
+        unreachable!("the demo provider speaks OAuth 2")
+    };
+    let own_url = |path: &str| public_url.join(path).expect("static path joins");
+    let endpoints = endpoints(
+        defaults,
+        [
+            own_url(defaults.authorize_url),
+            own_url(defaults.token_url),
+            own_url(defaults.userinfo_url),
+        ],
+    );
+    let protocol = oauth2_settings(spec, endpoints, None);
+    from_spec(spec, DEMO_CLIENT_ID.to_owned(), client_secret, protocol)
+}
+
+/// A spec's endpoints at the addresses chosen for them (authorize, token, userinfo).
+fn endpoints(spec: &EndpointSpec, [authorize_url, token_url, userinfo_url]: [Url; 3]) -> Endpoints {
+    Endpoints {
+        authorize_url,
+        token_url,
+        userinfo_url,
+        userinfo_query: spec
+            .userinfo_query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        map_profile: spec.map_profile,
+    }
+}
+
+/// The provider of a built-in spec, with the credentials and protocol settings chosen for
+/// it; no settings prefix (the caller sets it where the provider has variables).
+fn from_spec(
+    spec: &ProviderSpec,
+    client_id: String,
+    client_secret: Secret,
+    protocol: ProtocolSettings,
+) -> ProviderConfig {
+    ProviderConfig {
+        name: spec.name.to_owned(),
+        label: spec.label.to_owned(),
+        settings_prefix: None,
+        client_id,
+        client_secret,
+        https_callback_only: spec.https_callback_only,
+        protocol,
+    }
+}
+
+/// An OAuth 2 spec's settings, with its endpoints and emails endpoint as configured.
+fn oauth2_settings(
+    spec: &ProviderSpec,
+    endpoints: Endpoints,
+    emails_url: Option<Url>,
+) -> ProtocolSettings {
+    match &spec.protocol {
+        Protocol::OAuth2 {
+            scope, token_auth, ..
+        } => ProtocolSettings::OAuth2(OAuth2Settings {
+            endpoints,
+            scope: (*scope).to_owned(),
+            token_auth: token_auth.clone(),
+            emails_url,
+        }),
+        _ => unreachable!("{} is not an OAuth 2 spec", spec.name),
+    }
+}

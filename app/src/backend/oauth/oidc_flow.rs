@@ -1,0 +1,379 @@
+//! The OpenID Connect sign-in (Core §3.1, authorization code flow): the OAuth 2 steps with
+//! PKCE, plus a `nonce`, the issuer named in the answer (RFC 9207), an ID token checked
+//! against the issuer's keys (see `id_token`), and the profile from the token and the
+//! userinfo endpoint. Endpoints and keys come from the issuer's discovery (see `discovery`).
+
+use oauth2::{AuthType, Scope, TokenResponse};
+use openidconnect::core::{CoreClientAuthMethod, CoreTokenResponse};
+use openidconnect::{ClientId, Nonce};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use url::Url;
+
+use super::discovery::{IssuerMetadata, Unavailable};
+use super::id_token::{self, IdTokenError, VerifiedIdentity};
+use super::oauth2_flow::{self, TokenEndpoints};
+use super::profile::{self, Profile};
+use super::protocol::ClientCheck;
+use super::{http_client, oauth2_flow::bearer_get};
+use crate::backend::config::{OidcSettings, ProviderConfig};
+use crate::backend::db::users::ProviderTokens;
+use crate::backend::secret::Secret;
+use crate::error::AppError;
+use crate::models::CallbackParams;
+
+/// Largest userinfo body read.
+const MAX_USERINFO_BYTES: usize = 256 * 1024;
+
+/// What an OpenID Connect sign-in keeps in the browser's session meanwhile.
+#[derive(Serialize, Deserialize)]
+pub struct Pending {
+    /// `state`, also what ties the callback to this browser, and the PKCE verifier.
+    #[serde(flatten)]
+    pub oauth2: oauth2_flow::Pending,
+    /// Sent in the authorization request; the ID token must carry it back.
+    pub nonce: String,
+}
+
+/// Starts a sign-in: where to send the browser, and what to keep for the way back.
+pub async fn start(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    oidc: &OidcSettings,
+    redirect_uri: &Url,
+) -> Result<(Pending, Url), AppError> {
+    let metadata = oidc
+        .issuer
+        .metadata(http)
+        .await
+        .map_err(|err| unavailable(provider, &err))?;
+    let endpoints = token_endpoints(provider, &metadata)?;
+    let nonce = Nonce::new_random();
+    let scopes = std::iter::once("openid".to_owned())
+        .chain(oidc.scopes.iter().cloned())
+        .map(Scope::new);
+    let (oauth2, url) = oauth2_flow::authorization_request(
+        provider,
+        &endpoints,
+        redirect_uri,
+        scopes,
+        &[("nonce", nonce.secret())],
+    );
+    let pending = Pending {
+        oauth2,
+        nonce: nonce.secret().clone(),
+    };
+    Ok((pending, url))
+}
+
+/// Finishes a sign-in whose answer has been matched to `pending` (its `state`).
+pub async fn finish(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    oidc: &OidcSettings,
+    redirect_uri: &Url,
+    pending: &Pending,
+    params: &CallbackParams,
+) -> Result<(Profile, ProviderTokens), AppError> {
+    let metadata = oidc
+        .issuer
+        .metadata(http)
+        .await
+        .map_err(|err| unavailable(provider, &err))?;
+    check_answering_issuer(provider, &metadata, params.iss.as_deref())?;
+    let code = oauth2_flow::authorization_code(provider, redirect_uri, params)?;
+    let endpoints = token_endpoints(provider, &metadata)?;
+    let token: CoreTokenResponse = oauth2_flow::exchange_code(
+        http,
+        provider,
+        &endpoints,
+        redirect_uri,
+        code,
+        &pending.oauth2.pkce_verifier,
+    )
+    .await?;
+    let Some(id_token) = token.extra_fields().id_token() else {
+        tracing::warn!(provider = provider.name, "token answer without an ID token");
+        return Err(AppError::provider_failed("The provider sent no ID token."));
+    };
+    let identity = verify_id_token(
+        http,
+        provider,
+        oidc,
+        &metadata,
+        &id_token.to_string(),
+        &pending.nonce,
+    )
+    .await?;
+    let access_token = Secret::new(token.access_token().secret().clone());
+    let userinfo = match metadata.userinfo_endpoint() {
+        Some(endpoint) => userinfo(http, provider, endpoint.url(), &access_token).await?,
+        None => None,
+    };
+    let profile = profile_of(&identity, userinfo).map_err(|err| {
+        tracing::warn!(provider = provider.name, error = %err, "identity unusable");
+        AppError::provider_failed(err.to_string())
+    })?;
+    // Used once, to read the profile; nothing calls the provider later.
+    Ok((profile, ProviderTokens::NONE))
+}
+
+/// RFC 9207: an issuer that says it names itself in its answers must, and a named issuer
+/// must be this one: otherwise the answer may come from another issuer (a mix-up attack).
+fn check_answering_issuer(
+    provider: &ProviderConfig,
+    metadata: &IssuerMetadata,
+    iss: Option<&str>,
+) -> Result<(), AppError> {
+    let promised = metadata
+        .additional_metadata()
+        .authorization_response_iss_parameter_supported
+        == Some(true);
+    match iss {
+        Some(iss) if iss == metadata.issuer().as_str() => Ok(()),
+        None if !promised => Ok(()),
+        _ => {
+            tracing::warn!(
+                provider = provider.name,
+                "authorization answer names another issuer, or none though promised (RFC 9207)"
+            );
+            Err(AppError::bad_request(
+                "The sign-in answer did not come from the expected provider. Please start again.",
+            ))
+        }
+    }
+}
+
+/// The ID token checked against the issuer's keys; once more with its keys fetched again
+/// when it names a key the cached set lacks (the issuer rotated them).
+async fn verify_id_token(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    oidc: &OidcSettings,
+    metadata: &IssuerMetadata,
+    token: &str,
+    nonce: &str,
+) -> Result<VerifiedIdentity, AppError> {
+    let client_id = ClientId::new(provider.client_id.clone());
+    let nonce = Nonce::new(nonce.to_owned());
+    let expected = || id_token::Expected {
+        issuer: metadata.issuer(),
+        client_id: &client_id,
+        nonce: &nonce,
+    };
+    let result = match id_token::verify(token, metadata.jwks(), expected()) {
+        Err(IdTokenError::UnknownKey) => {
+            let refreshed = oidc
+                .issuer
+                .refresh_keys(http, metadata)
+                .await
+                .map_err(|err| unavailable(provider, &err))?;
+            id_token::verify(token, refreshed.jwks(), expected())
+        }
+        other => other,
+    };
+    result.map_err(|err| {
+        tracing::warn!(provider = provider.name, error = %err, "ID token refused");
+        AppError::provider_failed("The provider's answer could not be verified.")
+    })
+}
+
+/// The issuer's userinfo answer, if it gives one as JSON. The ID token already says who
+/// signed in, so a userinfo endpoint that fails costs only the name and address.
+async fn userinfo(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    endpoint: &Url,
+    access_token: &Secret,
+) -> Result<Option<Map<String, Value>>, AppError> {
+    let name = provider.name.as_str();
+    let response = bearer_get(http, name, endpoint.clone(), access_token).await?;
+    if !response.status().is_success() {
+        tracing::warn!(provider = name, status = %response.status(), "userinfo endpoint refused");
+        return Ok(None);
+    }
+    let Ok(body) = http_client::read_capped(response, MAX_USERINFO_BYTES).await else {
+        tracing::warn!(provider = name, "userinfo answer unreadable");
+        return Ok(None);
+    };
+    match serde_json::from_slice(&body) {
+        Ok(Value::Object(claims)) => Ok(Some(claims)),
+        // A signed or encrypted userinfo (application/jwt), or not JSON at all.
+        _ => {
+            tracing::warn!(provider = name, "userinfo answer is not a JSON object");
+            Ok(None)
+        }
+    }
+}
+
+/// The profile from the verified ID token and the userinfo claims (Core §5.3.2: only when
+/// they are about the same `sub`), userinfo first where both say something.
+fn profile_of(
+    identity: &VerifiedIdentity,
+    userinfo: Option<Map<String, Value>>,
+) -> Result<Profile, UserinfoMismatch> {
+    let mut claims = userinfo.unwrap_or_default();
+    match claims.get("sub") {
+        None => {}
+        Some(Value::String(sub)) if *sub == identity.subject => {}
+        Some(_) => return Err(UserinfoMismatch),
+    }
+    claims.insert("sub".into(), json!(identity.subject));
+    if !claims.contains_key("name") && !claims.contains_key("preferred_username") {
+        if let Some(name) = &identity.name {
+            claims.insert("name".into(), json!(name));
+        }
+    }
+    let userinfo_email_verified = claims.get("email_verified") == Some(&json!(true));
+    if !userinfo_email_verified {
+        claims.remove("email");
+        if let Some(email) = &identity.email {
+            claims.insert("email".into(), json!(email));
+        }
+    }
+    if !claims.contains_key("picture") {
+        if let Some(picture) = &identity.picture {
+            claims.insert("picture".into(), json!(picture));
+        }
+    }
+    profile::openid_userinfo(&Value::Object(claims)).map_err(|_| UserinfoMismatch)
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("The provider's profile is about someone else, or has no usable id.")]
+struct UserinfoMismatch;
+
+/// The issuer's endpoints, and the client authentication it takes: HTTP Basic (the
+/// default of OIDC Discovery) unless it lists only `client_secret_post`.
+fn token_endpoints<'a>(
+    provider: &ProviderConfig,
+    metadata: &'a IssuerMetadata,
+) -> Result<TokenEndpoints<'a>, AppError> {
+    let Some(token_url) = metadata.token_endpoint() else {
+        tracing::error!(
+            provider = provider.name,
+            "the issuer publishes no token endpoint: it cannot do the authorization code flow"
+        );
+        return Err(AppError::provider_failed(
+            "This provider does not support this kind of sign-in.",
+        ));
+    };
+    let methods = metadata.token_endpoint_auth_methods_supported();
+    let post_only = methods.is_some_and(|methods| {
+        methods.contains(&CoreClientAuthMethod::ClientSecretPost)
+            && !methods.contains(&CoreClientAuthMethod::ClientSecretBasic)
+    });
+    Ok(TokenEndpoints {
+        authorize_url: metadata.authorization_endpoint().url(),
+        token_url: token_url.url(),
+        token_auth: if post_only {
+            AuthType::RequestBody
+        } else {
+            AuthType::BasicAuth
+        },
+    })
+}
+
+/// Checks the client's registration at the issuer's token endpoint (`server doctor`).
+pub async fn check_client(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    oidc: &OidcSettings,
+    redirect_uri: &Url,
+) -> ClientCheck {
+    let metadata = match oidc.issuer.metadata(http).await {
+        Ok(metadata) => metadata,
+        Err(err) => return ClientCheck::Unreachable(err.0),
+    };
+    match token_endpoints(provider, &metadata) {
+        Ok(endpoints) => oauth2_flow::check_client(http, provider, &endpoints, redirect_uri).await,
+        Err(_) => ClientCheck::Unclear("the issuer publishes no token endpoint".into()),
+    }
+}
+
+fn unavailable(provider: &ProviderConfig, err: &Unavailable) -> AppError {
+    tracing::warn!(provider = provider.name, error = %err, "sign-in unavailable");
+    AppError::provider_failed(format!(
+        "Sign-in with {} is temporarily unavailable: its provider could not be reached. \
+         Please try again later.",
+        provider.label
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity() -> VerifiedIdentity {
+        VerifiedIdentity {
+            subject: "248289761001".into(),
+            name: Some("Jane Doe".into()),
+            email: Some("jane@example.com".into()),
+            picture: None,
+        }
+    }
+
+    fn claims(value: Value) -> Option<Map<String, Value>> {
+        match value {
+            Value::Object(map) => Some(map),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn the_id_token_alone_gives_the_profile() {
+        let profile = profile_of(&identity(), None).unwrap();
+        assert_eq!(profile.provider_user_id, "248289761001");
+        assert_eq!(profile.nickname, "Jane Doe");
+        assert_eq!(profile.email.as_deref(), Some("jane@example.com"));
+    }
+
+    #[test]
+    fn userinfo_fills_in_and_only_a_verified_email_counts() {
+        let anonymous = VerifiedIdentity {
+            name: None,
+            email: None,
+            ..identity()
+        };
+        let profile = profile_of(
+            &anonymous,
+            claims(json!({"sub": "248289761001", "name": "J. Doe",
+                          "email": "j@example.com", "email_verified": true})),
+        )
+        .unwrap();
+        assert_eq!(profile.nickname, "J. Doe");
+        assert_eq!(profile.email.as_deref(), Some("j@example.com"));
+        let unverified = profile_of(
+            &anonymous,
+            claims(json!({"sub": "248289761001", "email": "j@example.com",
+                          "email_verified": false})),
+        )
+        .unwrap();
+        assert_eq!(unverified.email, None);
+        // "true" as a string is not a verification.
+        let stringly = profile_of(
+            &anonymous,
+            claims(json!({"sub": "248289761001", "email": "j@example.com",
+                          "email_verified": "true"})),
+        )
+        .unwrap();
+        assert_eq!(stringly.email, None);
+        // The ID token's verified address stays when userinfo's is not verified.
+        let kept = profile_of(
+            &identity(),
+            claims(json!({"sub": "248289761001", "email": "other@example.com"})),
+        )
+        .unwrap();
+        assert_eq!(kept.email.as_deref(), Some("jane@example.com"));
+    }
+
+    #[test]
+    fn userinfo_about_someone_else_is_refused() {
+        for other in [
+            json!({"sub": "someone-else"}),
+            json!({"sub": 248289761001u64}),
+        ] {
+            assert!(profile_of(&identity(), claims(other)).is_err());
+        }
+    }
+}
