@@ -24,9 +24,7 @@ pub async fn build_state(
     leptos_options: LeptosOptions,
 ) -> Result<AppState, sea_orm::DbErr> {
     let db = db::connect_and_migrate(config.database_url.expose(), config.database_tuning).await?;
-    let state = AppState::new(leptos_options, db, config);
-    app::backend::oauth::protocol::discover_issuers_in_background(&state.config, &state.http);
-    Ok(state)
+    Ok(AppState::new(leptos_options, db, config))
 }
 
 pub fn app(state: AppState) -> Router {

@@ -49,11 +49,14 @@ async fn main() {
     server::sessions::spawn_cleanup(&state);
     app::backend::db::wal_checkpoint::spawn(&state.db);
     let public_url = state.config.public_url.clone();
+    let (config, http) = (state.config.clone(), state.http.clone());
     let app = server::app(state);
 
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .unwrap_or_else(|err| panic!("cannot listen on {addr}: {err}"));
+    // Once listening: the built-in demo provider is an issuer on this very server.
+    app::backend::oauth::protocol::discover_issuers_in_background(&config, &http);
     tracing::info!(%addr, %public_url, "listening");
     // The peer address keys the sign-in rate limit.
     axum::serve(

@@ -33,14 +33,17 @@ async fn a_code_substituted_into_another_browsers_flow_fails_pkce() {
         .consent(&mut victim, "demo", "", "Victim", "", "allow")
         .await;
     let victim_code = query_param(&victim_callback, "code").unwrap();
+    let issuer = query_param(&victim_callback, "iss").unwrap();
 
     let mut attacker = app.browser();
     let attacker_state = app.start_sign_in(&mut attacker, "demo", "").await;
-    let response = attacker
-        .get(&app.url(&format!(
-            "/callback/demo?code={victim_code}&state={attacker_state}"
-        )))
-        .await;
+    let mut callback = url::Url::parse(&app.url("/callback/demo")).unwrap();
+    callback
+        .query_pairs_mut()
+        .append_pair("code", &victim_code)
+        .append_pair("state", &attacker_state)
+        .append_pair("iss", &issuer);
+    let response = attacker.get(callback.as_str()).await;
     assert_eq!(response.status(), 400);
     assert!(response
         .text()

@@ -287,14 +287,23 @@ async fn a_demo_provider_deliberately_run_on_a_public_address_warns_on_its_conse
     ] {
         let app = TestApp::start(&[("PUBLIC_URL", public_url), ("DEMO_PROVIDER", demo)]).await;
         let mut browser = app.browser();
-        let start = browser.get(&app.url("/authorize/demo")).await;
-        let consent_path = url::Url::parse(&location(&start)).unwrap();
-        let consent_url = app.url(&format!(
-            "{}?{}",
-            consent_path.path(),
-            consent_path.query().unwrap()
-        ));
-        let page = browser.get(&consent_url).await.text().await.unwrap();
+        // The app's own authorization request, by hand: the app would first discover its
+        // demo issuer at PUBLIC_URL, which tests cannot reach for signin.example.com.
+        let mut consent_url = url::Url::parse(&app.url("/demo-provider/authorize")).unwrap();
+        consent_url
+            .query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", app::backend::config::DEMO_CLIENT_ID)
+            .append_pair("redirect_uri", &format!("{public_url}/callback/demo"))
+            .append_pair("state", "s")
+            .append_pair("code_challenge", &"c".repeat(43))
+            .append_pair("code_challenge_method", "S256");
+        let page = browser
+            .get(consent_url.as_str())
+            .await
+            .text()
+            .await
+            .unwrap();
         assert!(page.contains("Sign in to Social Sign-in?"), "{public_url}");
         assert_eq!(
             page.contains("Anyone can sign in here as anyone"),

@@ -2,8 +2,6 @@
 
 mod support;
 
-use app::backend::config::DEMO_PROVIDER_EXPOSED;
-
 use support::TestApp;
 
 fn cookie_for<'a>(log: &'a [String], name: &str) -> Vec<&'a String> {
@@ -138,14 +136,16 @@ async fn garbage_session_cookies_mean_signed_out() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn on_https_the_cookie_is_secure_and_host_prefixed() {
-    // The demo provider at a public address needs its explicit value.
+    // Facebook: starting its sign-in asks nothing of signin.example.com, which tests
+    // cannot reach.
     let app = TestApp::start(&[
         ("PUBLIC_URL", "https://signin.example.com"),
-        ("DEMO_PROVIDER", DEMO_PROVIDER_EXPOSED),
+        ("OAUTH_FACEBOOK_CLIENT_ID", "fb"),
+        ("OAUTH_FACEBOOK_CLIENT_SECRET", "fb-secret"),
     ])
     .await;
     let mut browser = app.browser();
-    let start = browser.get(&app.url("/authorize/demo")).await;
+    let start = browser.get(&app.url("/authorize/facebook")).await;
     assert_eq!(start.status(), 302);
     let cookie = browser
         .set_cookie_log

@@ -51,6 +51,10 @@ pub struct CodeGrant {
     pub redirect_uri: String,
     pub code_challenge: String,
     pub identity: DemoIdentity,
+    /// An OpenID Connect request (`scope` has `openid`): the token answer has an ID token.
+    pub openid: bool,
+    /// OpenID Connect: returned in the ID token.
+    pub nonce: Option<String>,
 }
 
 pub struct Grants {
@@ -72,20 +76,8 @@ fn random_token() -> String {
 }
 
 impl Grants {
-    pub fn issue_code(
-        &self,
-        client_id: &str,
-        redirect_uri: &str,
-        code_challenge: &str,
-        identity: DemoIdentity,
-    ) -> String {
+    pub fn issue_code(&self, grant: CodeGrant) -> String {
         let code = random_token();
-        let grant = CodeGrant {
-            client_id: client_id.to_owned(),
-            redirect_uri: redirect_uri.to_owned(),
-            code_challenge: code_challenge.to_owned(),
-            identity,
-        };
         self.codes.insert(code.clone(), grant);
         code
     }
@@ -130,7 +122,14 @@ mod tests {
     #[test]
     fn codes_are_single_use() {
         let grants = Grants::default();
-        let code = grants.issue_code("c", "http://x/callback/demo", "ch", alice());
+        let code = grants.issue_code(CodeGrant {
+            client_id: "c".into(),
+            redirect_uri: "http://x/callback/demo".into(),
+            code_challenge: "ch".into(),
+            identity: alice(),
+            openid: false,
+            nonce: None,
+        });
         assert!(grants.redeem_code(&code).is_some());
         assert!(grants.redeem_code(&code).is_none());
         assert!(grants.redeem_code("made-up").is_none());

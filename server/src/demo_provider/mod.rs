@@ -2,8 +2,10 @@
 //! `/demo-provider/`, so a fresh clone can sign in with nothing registered anywhere. The app
 //! reaches it over real HTTP through its normal provider code; nothing is short-circuited.
 //!
-//! OAuth 2: `GET/POST authorize` (consent page), `POST token`, `GET userinfo` (OpenID
-//! Connect shape). On by default only for a loopback `PUBLIC_URL` (config.rs).
+//! OpenID Connect (and plain OAuth 2 for clients that do not ask for `openid`): issuer
+//! `{PUBLIC_URL}/demo-provider`, `GET .well-known/openid-configuration`, `GET jwks`,
+//! `GET/POST authorize` (consent page), `POST token` (with an EdDSA-signed ID token),
+//! `GET userinfo`. On by default only for a loopback `PUBLIC_URL` (config.rs).
 //!
 //! Test builds (feature `stand-in-providers`, which the server's own tests and
 //! `.dev/test-all` turn on) add shapes that let tests stand in for real providers:
@@ -21,6 +23,7 @@ mod oauth1_endpoints;
 #[cfg(feature = "stand-in-providers")]
 mod oauth1_grants;
 mod oauth2_endpoints;
+mod openid;
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -53,6 +56,9 @@ pub struct DemoProvider {
     #[cfg(feature = "stand-in-providers")]
     public_url: Url,
     grants: grants::Grants,
+    /// `{PUBLIC_URL}/demo-provider`: the `iss` of its ID tokens and answers.
+    issuer: String,
+    signing_key: openid::SigningKey,
     #[cfg(feature = "stand-in-providers")]
     oauth1: oauth1_grants::OAuth1Grants,
     /// Reachable by others (see `DemoProviderConfig::exposed`): the consent page warns.
@@ -87,6 +93,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(
         #[cfg(feature = "stand-in-providers")]
         public_url: public_url.clone(),
         grants: grants::Grants::default(),
+        issuer: app::backend::config::demo_issuer(public_url).to_string(),
+        signing_key: openid::SigningKey::generate(),
         #[cfg(feature = "stand-in-providers")]
         oauth1: oauth1_grants::OAuth1Grants::default(),
         exposed: config.exposed,
@@ -118,6 +126,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(
     #[cfg_attr(not(feature = "stand-in-providers"), allow(unused_mut))]
     let mut routes = Router::new()
         .merge(consent_pages)
+        .route("/.well-known/openid-configuration", get(openid::discovery))
+        .route("/jwks", get(openid::jwks))
         .route("/token", post(oauth2_endpoints::token))
         .route("/userinfo", get(oauth2_endpoints::userinfo));
     #[cfg(feature = "stand-in-providers")]

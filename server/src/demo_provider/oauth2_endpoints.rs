@@ -1,4 +1,5 @@
-//! The demo provider's OAuth 2 endpoints (RFC 6749 authorization code + RFC 7636 PKCE S256).
+//! The demo provider's OAuth 2 endpoints (RFC 6749 authorization code + RFC 7636 PKCE S256),
+//! which answer as an OpenID Connect issuer too when asked for `openid` (see `openid`).
 
 use std::sync::Arc;
 
@@ -15,11 +16,15 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use url::Url;
 
-use super::{consent_page, grants::DemoIdentity, DemoProvider};
+use super::grants::{CodeGrant, DemoIdentity};
+use super::{consent_page, DemoProvider};
 
 const MAX_NAME_CHARS: usize = 100;
 /// The longest address SMTP allows (RFC 5321 with RFC 3696 errata).
 const MAX_EMAIL_CHARS: usize = 254;
+/// Nonces and scopes are kept with each grant; real ones are a few dozen bytes.
+const MAX_NONCE_BYTES: usize = 256;
+const MAX_SCOPE_BYTES: usize = 256;
 
 /// The consent form's name and email, trimmed.
 pub fn consented_identity_fields(
@@ -52,6 +57,8 @@ pub struct AuthorizeParams {
     state: Option<String>,
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
+    scope: Option<String>,
+    nonce: Option<String>,
 }
 
 #[derive(Clone)]
@@ -60,6 +67,14 @@ pub struct ValidAuthorizeRequest {
     pub redirect_uri: String,
     pub state: Option<String>,
     pub code_challenge: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+}
+
+impl ValidAuthorizeRequest {
+    fn is_openid(&self) -> bool {
+        self.scope.split(' ').any(|scope| scope == "openid")
+    }
 }
 
 /// Why an authorization request is refused: before the client and redirect URI are known
@@ -89,6 +104,8 @@ fn validate(
         redirect_uri,
         state: params.state.clone(),
         code_challenge: params.code_challenge.clone().unwrap_or_default(),
+        scope: params.scope.clone().unwrap_or_default(),
+        nonce: params.nonce.clone(),
     };
     if params.response_type.as_deref() != Some("code") {
         return Err((
@@ -98,7 +115,12 @@ fn validate(
     }
     // PKCE is required here: this provider only serves clients that can do it.
     let challenge_ok = (43..=128).contains(&request.code_challenge.len());
-    if params.code_challenge_method.as_deref() != Some("S256") || !challenge_ok {
+    let sizes_ok = request.scope.len() <= MAX_SCOPE_BYTES
+        && request
+            .nonce
+            .as_ref()
+            .is_none_or(|n| n.len() <= MAX_NONCE_BYTES);
+    if params.code_challenge_method.as_deref() != Some("S256") || !challenge_ok || !sizes_ok {
         return Err((Refusal::Redirect("invalid_request"), Some(request)));
     }
     Ok(request)
@@ -116,15 +138,23 @@ impl ValidAuthorizeRequest {
                 ("state", self.state.clone().unwrap_or_default()),
                 ("code_challenge", self.code_challenge.clone()),
                 ("code_challenge_method", "S256".into()),
+                ("scope", self.scope.clone()),
+                ("nonce", self.nonce.clone().unwrap_or_default()),
             ],
             exposed,
         }
     }
 }
 
-fn refuse(refusal: Refusal, request: Option<ValidAuthorizeRequest>) -> Response {
+fn refuse(
+    provider: &DemoProvider,
+    refusal: Refusal,
+    request: Option<ValidAuthorizeRequest>,
+) -> Response {
     match (refusal, request) {
-        (Refusal::Redirect(error), Some(request)) => redirect_back(&request, &[("error", error)]),
+        (Refusal::Redirect(error), Some(request)) => {
+            redirect_back(provider, &request, &[("error", error)])
+        }
         (Refusal::Page(message), _) | (Refusal::Redirect(message), None) => (
             StatusCode::BAD_REQUEST,
             Html(consent_page::render_error(message)),
@@ -133,8 +163,13 @@ fn refuse(refusal: Refusal, request: Option<ValidAuthorizeRequest>) -> Response 
     }
 }
 
-/// 302 to the client's redirect URI with `params` and the client's `state`.
-fn redirect_back(request: &ValidAuthorizeRequest, params: &[(&str, &str)]) -> Response {
+/// 302 to the client's redirect URI with `params`, the client's `state`, and who answers
+/// (`iss`, RFC 9207).
+fn redirect_back(
+    provider: &DemoProvider,
+    request: &ValidAuthorizeRequest,
+    params: &[(&str, &str)],
+) -> Response {
     let mut url = Url::parse(&request.redirect_uri).expect("validated redirect_uri");
     {
         let mut query = url.query_pairs_mut();
@@ -142,6 +177,7 @@ fn redirect_back(request: &ValidAuthorizeRequest, params: &[(&str, &str)]) -> Re
         if let Some(state) = &request.state {
             query.append_pair("state", state);
         }
+        query.append_pair("iss", &provider.issuer);
     }
     Response::builder()
         .status(StatusCode::FOUND)
@@ -164,7 +200,7 @@ pub async fn authorize_page(
             None,
         ))
         .into_response(),
-        Err((refusal, request)) => refuse(refusal, request),
+        Err((refusal, request)) => refuse(&provider, refusal, request),
     }
 }
 
@@ -183,10 +219,11 @@ pub async fn authorize_decision(
 ) -> Response {
     let request = match validate(&provider, &form.request) {
         Ok(request) => request,
-        Err((refusal, request)) => return refuse(refusal, request),
+        Err((refusal, request)) => return refuse(&provider, refusal, request),
     };
     if form.decision.as_deref() != Some("allow") {
         return redirect_back(
+            &provider,
             &request,
             &[
                 ("error", "access_denied"),
@@ -208,13 +245,15 @@ pub async fn authorize_decision(
         name,
         email: (!email.is_empty()).then_some(email),
     };
-    let code = provider.grants.issue_code(
-        &request.client_id,
-        &request.redirect_uri,
-        &request.code_challenge,
+    let code = provider.grants.issue_code(CodeGrant {
+        openid: request.is_openid(),
+        client_id: request.client_id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        code_challenge: request.code_challenge.clone(),
+        nonce: request.nonce.clone().filter(|nonce| !nonce.is_empty()),
         identity,
-    );
-    redirect_back(&request, &[("code", &code)])
+    });
+    redirect_back(&provider, &request, &[("code", &code)])
 }
 
 #[derive(Deserialize)]
@@ -296,16 +335,20 @@ pub async fn token(
     {
         return token_error(StatusCode::BAD_REQUEST, "invalid_grant");
     }
-    let access_token = provider.grants.issue_token(grant.identity);
-    (
-        [(header::CACHE_CONTROL, "no-store")],
-        Json(json!({
-            "access_token": access_token,
-            "token_type": "bearer",
-            "expires_in": 3600,
-        })),
-    )
-        .into_response()
+    let mut answer = json!({
+        "token_type": "bearer",
+        "expires_in": 3600,
+    });
+    if grant.openid {
+        answer["id_token"] = json!(provider.signing_key.id_token(
+            &provider.issuer,
+            &grant.client_id,
+            grant.nonce.as_deref(),
+            &grant.identity,
+        ));
+    }
+    answer["access_token"] = json!(provider.grants.issue_token(grant.identity));
+    ([(header::CACHE_CONTROL, "no-store")], Json(answer)).into_response()
 }
 
 pub(super) fn bearer_identity(
@@ -340,7 +383,9 @@ pub async fn userinfo(State(provider): State<Arc<DemoProvider>>, headers: Header
     };
     let mut body = json!({ "sub": identity.subject(), "name": identity.name });
     if let Some(email) = identity.email {
+        // Typed in on the consent page: nobody verified it.
         body["email"] = Value::String(email);
+        body["email_verified"] = Value::Bool(false);
     }
     Json(body).into_response()
 }

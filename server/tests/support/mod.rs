@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod database;
+pub mod fake_issuer;
 pub mod fake_provider;
 pub mod log_capture;
 
@@ -412,11 +413,11 @@ pub async fn consent_at(
         body.contains("Allow") && body.contains("Deny"),
         "consent page shows choices"
     );
+    // The consent form carries the authorization request in hidden fields.
     let mut form: Vec<(String, String)> = url::Url::parse(&authorize_url)
         .unwrap()
         .query_pairs()
         .into_owned()
-        .filter(|(k, _)| k != "scope")
         .collect();
     form.push(("name".into(), choice.name.into()));
     form.push(("email".into(), choice.email.into()));

@@ -12,7 +12,8 @@ use rand::distr::{Alphanumeric, SampleString};
 use url::Url;
 
 pub use provider::{
-    Endpoints, OAuth1Settings, OAuth2Settings, OidcSettings, ProtocolSettings, ProviderConfig,
+    demo_issuer, Endpoints, OAuth1Settings, OAuth2Settings, OidcSettings, ProtocolSettings,
+    ProviderConfig,
 };
 
 use super::client_ip;
@@ -349,11 +350,16 @@ mod tests {
         assert_eq!(config.database_url.expose(), DEFAULT_DATABASE_URL);
         let names: Vec<_> = config.providers.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["demo"]);
-        let demo = config.provider("demo").unwrap();
+        // The demo provider is an OpenID Connect issuer on this very server.
+        let ProtocolSettings::OpenIdConnect(demo) = &config.provider("demo").unwrap().protocol
+        else {
+            panic!("the demo provider is an OpenID Connect issuer");
+        };
         assert_eq!(
-            endpoints(demo).token_url.as_str(),
-            "http://127.0.0.1:3000/demo-provider/token"
+            demo.issuer.url().as_str(),
+            "http://127.0.0.1:3000/demo-provider"
         );
+        assert_eq!(demo.scopes, ["profile", "email"]);
         assert_eq!(
             config.redirect_uri("demo").as_str(),
             "http://127.0.0.1:3000/callback/demo"

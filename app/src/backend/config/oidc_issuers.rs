@@ -30,10 +30,13 @@ pub(super) fn from_vars(
     for name in names {
         let prefix = format!("OAUTH_{name}");
         let issuer_var = format!("{prefix}_ISSUER");
-        if let Some(spec) = std::iter::once(&providers::DEMO)
-            .chain(providers::CONFIGURABLE.iter().copied())
-            .find(|spec| spec.env == name)
-        {
+        if name == providers::DEMO.env {
+            return Err(config_error(
+                &issuer_var,
+                "names the built-in demo provider: give this issuer another name",
+            ));
+        }
+        if let Some(spec) = providers::CONFIGURABLE.iter().find(|spec| spec.env == name) {
             if matches!(spec.protocol, Protocol::OpenIdConnect { .. }) {
                 continue; // A preset's own issuer setting: read with the preset.
             }

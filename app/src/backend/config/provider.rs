@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use oauth2::AuthType;
+use openidconnect::IssuerUrl;
 use url::Url;
 
 use super::oidc_issuers;
@@ -184,27 +185,27 @@ pub(super) fn preset_from_env(
     Ok(Some(provider))
 }
 
-/// The built-in demo provider, served by this app under `public_url`.
+/// The built-in demo provider, an OpenID Connect issuer served by this app.
 pub(super) fn demo(public_url: &Url, client_secret: Secret) -> ProviderConfig {
     let spec = &providers::DEMO;
-    let Protocol::OAuth2 {
-        endpoints: defaults,
-        ..
-    } = &spec.protocol
-    else {
-        unreachable!("the demo provider speaks OAuth 2")
+    let Protocol::OpenIdConnect { scopes, .. } = &spec.protocol else {
+        unreachable!("the demo provider is an OpenID Connect issuer")
     };
-    let own_url = |path: &str| public_url.join(path).expect("static path joins");
-    let endpoints = endpoints(
-        defaults,
-        [
-            own_url(defaults.authorize_url),
-            own_url(defaults.token_url),
-            own_url(defaults.userinfo_url),
-        ],
-    );
-    let protocol = oauth2_settings(spec, endpoints, None);
+    // Its own address, whatever the scheme: no `https://` rule for talking to ourselves.
+    let issuer = IssuerUrl::from_url(demo_issuer(public_url));
+    let protocol = ProtocolSettings::OpenIdConnect(OidcSettings {
+        issuer: Arc::new(discovery::Issuer::new(issuer)),
+        scopes: scopes.split(' ').map(str::to_owned).collect(),
+    });
     from_spec(spec, DEMO_CLIENT_ID.to_owned(), client_secret, protocol)
+}
+
+/// The demo provider's issuer: `{PUBLIC_URL}/demo-provider`.
+pub fn demo_issuer(public_url: &Url) -> Url {
+    let Protocol::OpenIdConnect { issuer, .. } = providers::DEMO.protocol else {
+        unreachable!("the demo provider is an OpenID Connect issuer")
+    };
+    public_url.join(issuer).expect("static path joins")
 }
 
 /// A spec's endpoints at the addresses chosen for them (authorize, token, userinfo).

@@ -207,7 +207,12 @@ impl Issuer {
             Unavailable(problem)
         })?;
         let metadata = Arc::new(metadata.clone().set_jwks(keys));
-        self.store(metadata.clone());
+        // New keys, not a newer document: it stays as old as it was.
+        let fetched_at = self.cached.read().unwrap().as_ref().map(|found| found.at);
+        *self.cached.write().unwrap() = Some(Discovered {
+            metadata: metadata.clone(),
+            at: fetched_at.unwrap_or_else(Instant::now),
+        });
         tracing::info!(issuer = self.url.as_str(), "issuer keys fetched again");
         Ok(metadata)
     }

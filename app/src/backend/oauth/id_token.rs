@@ -1,7 +1,8 @@
 //! Checking an OpenID Connect ID token (Core §3.1.3.7) with `openidconnect`: the signature
 //! against the issuer's keys (asymmetric algorithms only: `alg: none` and HMAC, which an
 //! attacker could key with the issuer's public key, are refused), then `iss`, `aud`, `azp`,
-//! `exp` and `nonce` (`iat` is not checked beyond being present). The email is kept only when the issuer says it verified it.
+//! `exp`, `iat` (not in the future, not older than a token fresh from the token endpoint
+//! can be) and `nonce`. The email is kept only when the issuer says it verified it.
 
 use openidconnect::core::{
     CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
@@ -39,6 +40,25 @@ pub struct Expected<'a> {
     pub nonce: &'a Nonce,
 }
 
+/// Clocks differ: how far in the future `iat` may be.
+const MAX_CLOCK_SKEW_SECS: i64 = 5 * 60;
+/// The token is read moments after the token endpoint issued it.
+const MAX_TOKEN_AGE_SECS: i64 = 60 * 60;
+
+/// Core §3.1.3.7 step 10: a token issued far from now is refused.
+fn check_issue_time(issued_at: i64) -> Result<(), String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs() as i64);
+    if issued_at > now + MAX_CLOCK_SKEW_SECS {
+        Err("issued in the future (iat)".into())
+    } else if issued_at < now - MAX_TOKEN_AGE_SECS {
+        Err("issued too long ago (iat)".into())
+    } else {
+        Ok(())
+    }
+}
+
 /// The signature algorithms accepted: the asymmetric ones issuers use.
 const ALLOWED_ALGS: [CoreJwsSigningAlgorithm; 7] = [
     CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
@@ -65,14 +85,17 @@ pub fn verify(
         expected.issuer.clone(),
         keys.clone(),
     )
-    .set_allowed_algs(ALLOWED_ALGS);
+    .set_allowed_algs(ALLOWED_ALGS)
+    .set_issue_time_verifier_fn(|issued_at| check_issue_time(issued_at.timestamp()));
     let claims = token
         .claims(&verifier, expected.nonce)
         .map_err(|err| match err {
             ClaimsVerificationError::SignatureVerification(
                 SignatureVerificationError::NoMatchingKey,
             ) => IdTokenError::UnknownKey,
-            other => IdTokenError::Refused(other.to_string()),
+            // With its causes: "signature verification failed" alone does not say which
+            // (an unsigned token, HMAC, a foreign key).
+            other => IdTokenError::Refused(super::http_client::with_causes(&other)),
         })?;
     // Core §3.1.3.7 steps 4-5, which openidconnect leaves to its users: a token for several
     // audiences must name us as its authorized party, and a named one must be us.
@@ -146,6 +169,7 @@ mod tests {
         authorized_party: Option<&'static str>,
         nonce: Option<&'static str>,
         expires_in: Duration,
+        issued_ago: Duration,
         email_verified: Option<bool>,
     }
 
@@ -158,6 +182,7 @@ mod tests {
                 authorized_party: None,
                 nonce: Some(NONCE),
                 expires_in: Duration::minutes(5),
+                issued_ago: Duration::seconds(5),
                 email_verified: Some(true),
             }
         }
@@ -177,7 +202,7 @@ mod tests {
                 IssuerUrl::new(self.issuer.into()).unwrap(),
                 audiences,
                 Utc::now() + self.expires_in,
-                Utc::now() - Duration::seconds(5),
+                Utc::now() - self.issued_ago,
                 standard,
                 EmptyAdditionalClaims {},
             )
@@ -273,6 +298,23 @@ mod tests {
             ..Default::default()
         };
         assert!(refused(&expired.signed()).contains("Expired"));
+        let from_the_future = Token {
+            issued_ago: Duration::minutes(-10),
+            expires_in: Duration::minutes(20),
+            ..Default::default()
+        };
+        assert!(refused(&from_the_future.signed()).contains("iat"));
+        let stale = Token {
+            issued_ago: Duration::hours(2),
+            ..Default::default()
+        };
+        assert!(refused(&stale.signed()).contains("iat"));
+        // A clock a little ahead is not a refusal.
+        let skewed = Token {
+            issued_ago: Duration::minutes(-2),
+            ..Default::default()
+        };
+        assert!(check(&skewed.signed()).is_ok());
     }
 
     #[test]

@@ -42,11 +42,7 @@ pub async fn start(
     oidc: &OidcSettings,
     redirect_uri: &Url,
 ) -> Result<(Pending, Url), AppError> {
-    let metadata = oidc
-        .issuer
-        .metadata(http)
-        .await
-        .map_err(|err| unavailable(provider, &err))?;
+    let metadata = metadata(http, provider, oidc).await?;
     let endpoints = token_endpoints(provider, &metadata)?;
     let nonce = Nonce::new_random();
     let scopes = std::iter::once("openid".to_owned())
@@ -75,11 +71,7 @@ pub async fn finish(
     pending: &Pending,
     params: &CallbackParams,
 ) -> Result<(Profile, ProviderTokens), AppError> {
-    let metadata = oidc
-        .issuer
-        .metadata(http)
-        .await
-        .map_err(|err| unavailable(provider, &err))?;
+    let metadata = metadata(http, provider, oidc).await?;
     check_answering_issuer(provider, &metadata, params.iss.as_deref())?;
     let code = oauth2_flow::authorization_code(provider, redirect_uri, params)?;
     let endpoints = token_endpoints(provider, &metadata)?;
@@ -110,7 +102,9 @@ pub async fn finish(
         Some(endpoint) => userinfo(http, provider, endpoint.url(), &access_token).await?,
         None => None,
     };
-    let profile = profile_of(&identity, userinfo).map_err(|err| {
+    // The demo provider's people type in their own address: shown as theirs, unverified.
+    let keep_unverified_email = super::providers::is_self_asserted(&provider.name);
+    let profile = profile_of(&identity, userinfo, keep_unverified_email).map_err(|err| {
         tracing::warn!(provider = provider.name, error = %err, "identity unusable");
         AppError::provider_failed(err.to_string())
     })?;
@@ -207,13 +201,18 @@ async fn userinfo(
 }
 
 /// The profile from the verified ID token and the userinfo claims (Core §5.3.2: only when
-/// they are about the same `sub`), userinfo first where both say something.
+/// they are about the same `sub`), userinfo first where both say something. An address
+/// counts only when the issuer verified it, unless `keep_unverified_email`.
 fn profile_of(
     identity: &VerifiedIdentity,
     userinfo: Option<Map<String, Value>>,
+    keep_unverified_email: bool,
 ) -> Result<Profile, UserinfoMismatch> {
+    let userinfo_given = userinfo.is_some();
     let mut claims = userinfo.unwrap_or_default();
     match claims.get("sub") {
+        // Core §5.3.2: userinfo always names its subject.
+        None if userinfo_given => return Err(UserinfoMismatch),
         None => {}
         Some(Value::String(sub)) if *sub == identity.subject => {}
         Some(_) => return Err(UserinfoMismatch),
@@ -224,8 +223,11 @@ fn profile_of(
             claims.insert("name".into(), json!(name));
         }
     }
-    let userinfo_email_verified = claims.get("email_verified") == Some(&json!(true));
-    if !userinfo_email_verified {
+    // Some issuers (AWS Cognito) send the boolean as a string, as openidconnect reads it
+    // in ID tokens too.
+    let userinfo_email_verified = matches!(claims.get("email_verified"), Some(Value::Bool(true)))
+        || matches!(claims.get("email_verified"), Some(Value::String(s)) if s == "true");
+    if !userinfo_email_verified && !(keep_unverified_email && claims.contains_key("email")) {
         claims.remove("email");
         if let Some(email) = &identity.email {
             claims.insert("email".into(), json!(email));
@@ -291,6 +293,18 @@ pub async fn check_client(
     }
 }
 
+/// The issuer's discovered metadata, or a readable "temporarily unavailable".
+async fn metadata(
+    http: &reqwest::Client,
+    provider: &ProviderConfig,
+    oidc: &OidcSettings,
+) -> Result<std::sync::Arc<IssuerMetadata>, AppError> {
+    oidc.issuer
+        .metadata(http)
+        .await
+        .map_err(|err| unavailable(provider, &err))
+}
+
 fn unavailable(provider: &ProviderConfig, err: &Unavailable) -> AppError {
     tracing::warn!(provider = provider.name, error = %err, "sign-in unavailable");
     AppError::provider_failed(format!(
@@ -322,7 +336,7 @@ mod tests {
 
     #[test]
     fn the_id_token_alone_gives_the_profile() {
-        let profile = profile_of(&identity(), None).unwrap();
+        let profile = profile_of(&identity(), None, false).unwrap();
         assert_eq!(profile.provider_user_id, "248289761001");
         assert_eq!(profile.nickname, "Jane Doe");
         assert_eq!(profile.email.as_deref(), Some("jane@example.com"));
@@ -339,6 +353,7 @@ mod tests {
             &anonymous,
             claims(json!({"sub": "248289761001", "name": "J. Doe",
                           "email": "j@example.com", "email_verified": true})),
+            false,
         )
         .unwrap();
         assert_eq!(profile.nickname, "J. Doe");
@@ -347,21 +362,41 @@ mod tests {
             &anonymous,
             claims(json!({"sub": "248289761001", "email": "j@example.com",
                           "email_verified": false})),
+            false,
         )
         .unwrap();
         assert_eq!(unverified.email, None);
-        // "true" as a string is not a verification.
+        // A self-asserting provider's (the demo's) address is kept, as typed.
+        let typed = profile_of(
+            &anonymous,
+            claims(json!({"sub": "248289761001", "email": "j@example.com",
+                          "email_verified": false})),
+            true,
+        )
+        .unwrap();
+        assert_eq!(typed.email.as_deref(), Some("j@example.com"));
+        // "true" as a string is a verification (AWS Cognito); "yes" is not.
         let stringly = profile_of(
             &anonymous,
             claims(json!({"sub": "248289761001", "email": "j@example.com",
                           "email_verified": "true"})),
+            false,
         )
         .unwrap();
-        assert_eq!(stringly.email, None);
+        assert_eq!(stringly.email.as_deref(), Some("j@example.com"));
+        let vague = profile_of(
+            &anonymous,
+            claims(json!({"sub": "248289761001", "email": "j@example.com",
+                          "email_verified": "yes"})),
+            false,
+        )
+        .unwrap();
+        assert_eq!(vague.email, None);
         // The ID token's verified address stays when userinfo's is not verified.
         let kept = profile_of(
             &identity(),
             claims(json!({"sub": "248289761001", "email": "other@example.com"})),
+            false,
         )
         .unwrap();
         assert_eq!(kept.email.as_deref(), Some("jane@example.com"));
@@ -372,8 +407,9 @@ mod tests {
         for other in [
             json!({"sub": "someone-else"}),
             json!({"sub": 248289761001u64}),
+            json!({"name": "No Subject"}),
         ] {
-            assert!(profile_of(&identity(), claims(other)).is_err());
+            assert!(profile_of(&identity(), claims(other), false).is_err());
         }
     }
 }

@@ -139,22 +139,15 @@ pub const GOOGLE: ProviderSpec = ProviderSpec {
     https_callback_only: true,
 };
 
-/// The built-in demo provider; its URLs are relative to `PUBLIC_URL`.
+/// The built-in demo provider, an OpenID Connect issuer served by this app: a fresh clone
+/// signs in through the same code as any issuer. Its issuer is relative to `PUBLIC_URL`.
 pub const DEMO: ProviderSpec = ProviderSpec {
     name: "demo",
     label: "Demo",
     env: "DEMO",
-    protocol: Protocol::OAuth2 {
-        endpoints: EndpointSpec {
-            authorize_url: "/demo-provider/authorize",
-            token_url: "/demo-provider/token",
-            userinfo_url: "/demo-provider/userinfo",
-            userinfo_query: &[],
-            map_profile: profile::openid_userinfo,
-        },
-        scope: "profile email",
-        token_auth: AuthType::BasicAuth,
-        emails_url: None,
+    protocol: Protocol::OpenIdConnect {
+        issuer: "/demo-provider",
+        scopes: "profile email",
     },
     self_asserted: true,
     https_callback_only: false,
