@@ -6,6 +6,7 @@ mod support;
 use std::collections::HashMap;
 
 use app::backend::{config::Config, doctor, oauth::http_client};
+use support::fake_issuer::FakeIssuer;
 use support::fake_provider::{FakeProvider, RequestTokenMode, TokenMode};
 
 fn config(vars: &[(&str, String)]) -> Config {
@@ -118,4 +119,44 @@ async fn an_unconfirmed_oauth1_callback_and_a_clean_set_up() {
     let report = report_for(&vars).await;
     assert!(!report.has_problems(), "{}", report.to_text());
     assert!(report.to_text().ends_with("No problems found.\n"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_openid_connect_issuer_is_checked_through_its_discovery() {
+    let issuer = FakeIssuer::start().await;
+    let text = report_for(&issuer.env()).await.to_text();
+    for expected in [
+        "Corp: register this callback URL with the provider: http://127.0.0.1:3000/callback/corp",
+        "ok: Corp accepts the client id and secret (OAUTH_CORP_CLIENT_ID)",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+
+    // A wrong secret, checked at the token endpoint the issuer's metadata names.
+    let mut vars = issuer.env();
+    vars.retain(|(name, _)| *name != "OAUTH_CORP_CLIENT_SECRET");
+    vars.push(("OAUTH_CORP_CLIENT_SECRET", "wrong".into()));
+    let text = report_for(&vars).await.to_text();
+    assert!(
+        text.contains("PROBLEM: Corp refuses the client credentials: check OAUTH_CORP_CLIENT_ID"),
+        "{text}"
+    );
+
+    // An issuer address that differs from the one the issuer names (a trailing slash).
+    let mut vars = issuer.env();
+    vars.retain(|(name, _)| *name != "OAUTH_CORP_ISSUER");
+    vars.push(("OAUTH_CORP_ISSUER", format!("{}/", issuer.base_url)));
+    let text = report_for(&vars).await.to_text();
+    assert!(
+        text.contains("PROBLEM: the discovery of Corp at OAUTH_CORP_ISSUER failed:"),
+        "{text}"
+    );
+
+    // An issuer that cannot be discovered at all.
+    issuer.set_metadata_status(Some(500));
+    let text = report_for(&issuer.env()).await.to_text();
+    assert!(
+        text.contains("PROBLEM: the discovery of Corp at OAUTH_CORP_ISSUER failed: HTTP 500"),
+        "{text}"
+    );
 }

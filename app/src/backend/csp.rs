@@ -1,6 +1,7 @@
 //! Content-Security-Policy values.
 
-use super::config::{Config, ProtocolSettings};
+use super::config::Config;
+use super::oauth::protocol;
 
 /// For responses that do not set their own policy (the app's pages set one with a
 /// per-response script nonce): nothing but our own resources, never framed.
@@ -27,15 +28,9 @@ pub fn form_action_sources(config: &Config) -> String {
     let own = config.origin();
     let mut sources = vec!["'self'".to_owned()];
     for provider in &config.providers {
-        let sign_in_page = match &provider.protocol {
-            ProtocolSettings::OAuth2(oauth2) => oauth2.endpoints.authorize_url.clone(),
-            ProtocolSettings::OAuth1(oauth1) => oauth1.endpoints.authorize_url.clone(),
-            ProtocolSettings::OpenIdConnect(oidc) => oidc
-                .issuer
-                .authorization_endpoint()
-                .unwrap_or_else(|| oidc.issuer.url().url().clone()),
-        };
-        let origin = sign_in_page.origin().ascii_serialization();
+        let origin = protocol::sign_in_page(provider)
+            .origin()
+            .ascii_serialization();
         if origin != own && !sources.contains(&origin) {
             sources.push(origin);
         }

@@ -155,6 +155,12 @@ async fn examine_provider(
                 "cannot reach {} at {token_variable}: {reason}",
                 provider.label
             )),
+            ClientCheck::Undiscoverable(reason) => Finding::Problem(format!(
+                "the discovery of {} at {token_variable} failed: {reason}; check \
+                 {token_variable} (it must be exactly the issuer its \
+                 /.well-known/openid-configuration names)",
+                provider.label
+            )),
             ClientCheck::Unclear(answer) => Finding::Problem(format!(
                 "{} answered a check of the credentials with {answer}; check {settings}_CLIENT_ID, \
                  {settings}_CLIENT_SECRET and {token_variable}",

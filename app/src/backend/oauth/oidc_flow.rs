@@ -285,7 +285,7 @@ pub async fn check_client(
 ) -> ClientCheck {
     let metadata = match oidc.issuer.metadata(http).await {
         Ok(metadata) => metadata,
-        Err(err) => return ClientCheck::Unreachable(err.0),
+        Err(err) => return ClientCheck::Undiscoverable(err.0),
     };
     match token_endpoints(provider, &metadata) {
         Ok(endpoints) => oauth2_flow::check_client(http, provider, &endpoints, redirect_uri).await,

@@ -60,6 +60,9 @@ pub enum ClientCheck {
     CallbackRefused,
     /// No answer: the endpoint's address, the network or the provider.
     Unreachable(String),
+    /// An OpenID Connect issuer whose discovery failed (unreachable, or a document that
+    /// names another issuer), as one sentence.
+    Undiscoverable(String),
     /// An answer that says neither, as the provider put it (status or error code).
     Unclear(String),
 }
@@ -106,6 +109,19 @@ pub fn endpoints(provider: &ProviderConfig) -> Vec<(&'static str, &Url)> {
             ("USERINFO_URL", &oauth1.endpoints.userinfo_url),
         ],
         ProtocolSettings::OpenIdConnect(oidc) => vec![("ISSUER", oidc.issuer.url().url())],
+    }
+}
+
+/// Where the provider's sign-in page is: an OpenID Connect issuer's once discovered (until
+/// then the issuer itself, where it nearly always is).
+pub fn sign_in_page(provider: &ProviderConfig) -> Url {
+    match &provider.protocol {
+        ProtocolSettings::OAuth2(oauth2) => oauth2.endpoints.authorize_url.clone(),
+        ProtocolSettings::OAuth1(oauth1) => oauth1.endpoints.authorize_url.clone(),
+        ProtocolSettings::OpenIdConnect(oidc) => oidc
+            .issuer
+            .authorization_endpoint()
+            .unwrap_or_else(|| oidc.issuer.url().url().clone()),
     }
 }
 
