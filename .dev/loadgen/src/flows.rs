@@ -9,6 +9,8 @@ use reqwest::{header, Client, Response, StatusCode};
 pub enum Provider {
     Facebook,
     Twitter,
+    /// A generic OpenID Connect issuer (`OAUTH_CORP_*`).
+    Corp,
 }
 
 impl Provider {
@@ -16,6 +18,7 @@ impl Provider {
         match self {
             Provider::Facebook => "facebook",
             Provider::Twitter => "twitter",
+            Provider::Corp => "corp",
         }
     }
 }

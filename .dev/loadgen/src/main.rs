@@ -7,6 +7,7 @@
 
 mod app_process;
 mod flows;
+mod oidc_stand_in;
 mod stand_in;
 
 use std::{
@@ -70,10 +71,11 @@ async fn run(binary: &str, database_url: &str, step: Duration, only: Only) {
     let stand_in_base = format!("http://{}", stand_in_listener.local_addr().unwrap());
     let app_port = free_port();
     let app_base = format!("http://127.0.0.1:{app_port}");
-    let stand_in = stand_in::router(&app_base);
+    let stand_in = stand_in::router(&app_base).merge(oidc_stand_in::router(&stand_in_base));
     tokio::spawn(async move { axum::serve(stand_in_listener, stand_in).await });
 
     let mut env = stand_in::app_env(&stand_in_base);
+    env.extend(oidc_stand_in::app_env(&stand_in_base));
     for (k, v) in [
         ("DATABASE_URL", database_url),
         ("DEMO_PROVIDER", "off"),
@@ -109,14 +111,14 @@ async fn run(binary: &str, database_url: &str, step: Duration, only: Only) {
     println!("Each row runs {:.0} s; every {CHECK_EVERY}th flow is checked to greet the right person and to show that person's identity in `/api/me`.\n", step.as_secs_f64());
     println!("| provider | users | c | flows/s | p50 ms | p99 ms | errors | checked | app CPU (cores) | load generator + stand-in CPU |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
-    let mut registered = [0u64; 2];
+    let mut registered = [0u64; 3];
     // The memory target is "after 10,000 sign-ins": taken after the first row
     // that reaches it.
     let mut memory_at_ten_thousand = None;
     let providers = if matches!(only, Only::Pages) {
         vec![]
     } else {
-        vec![Provider::Facebook, Provider::Twitter]
+        vec![Provider::Facebook, Provider::Twitter, Provider::Corp]
     };
     for (p, provider) in providers.into_iter().enumerate() {
         for returning in [false, true] {
