@@ -142,28 +142,37 @@ async fn verified_primary_email(
     access_token: &Secret,
 ) -> Option<String> {
     let name = provider.name.as_str();
-    let response = http
-        .get(emails_url.clone())
-        .bearer_auth(access_token.expose())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
+    let json = optional_json(http, name, "emails", emails_url.clone(), access_token)
         .await
         .inspect_err(
             |err| tracing::warn!(provider = name, error = %err, "emails endpoint unreachable"),
         )
-        .ok()?;
-    if !response.status().is_success() {
-        tracing::warn!(provider = name, status = %response.status(), "emails endpoint refused");
-        return None;
-    }
-    let body = http_client::read_capped(response, MAX_USERINFO_BYTES)
-        .await
-        .inspect_err(|_| tracing::warn!(provider = name, "emails answer unreadable"))
-        .ok()?;
-    let json: serde_json::Value = serde_json::from_slice(&body)
-        .inspect_err(|_| tracing::warn!(provider = name, "emails answer is not JSON"))
-        .ok()?;
+        .ok()??;
     super::profile::verified_primary_email(&json)
+}
+
+/// An answer worth having but not needed to sign in (GitHub's addresses, an issuer's
+/// userinfo), read with the access token: its JSON, or `None` (logged) when the endpoint
+/// refuses or answers something unreadable. A transport failure is the caller's to weigh.
+pub async fn optional_json(
+    http: &reqwest::Client,
+    provider: &str,
+    endpoint: &'static str,
+    url: Url,
+    access_token: &Secret,
+) -> Result<Option<serde_json::Value>, reqwest::Error> {
+    let response = send_with_token(http, url, access_token).await?;
+    if !response.status().is_success() {
+        tracing::warn!(provider, endpoint, status = %response.status(), "endpoint refused");
+        return Ok(None);
+    }
+    let Ok(body) = http_client::read_capped(response, MAX_USERINFO_BYTES).await else {
+        tracing::warn!(provider, endpoint, "answer unreadable");
+        return Ok(None);
+    };
+    Ok(serde_json::from_slice(&body)
+        .inspect_err(|_| tracing::warn!(provider, endpoint, "answer is not JSON"))
+        .ok())
 }
 
 /// The code in the provider's answer, or the error the answer reports instead.
@@ -415,18 +424,27 @@ async fn fetch_profile(
 }
 
 /// A GET with the access token, as a userinfo endpoint wants it.
-pub async fn bearer_get(
+async fn bearer_get(
     http: &reqwest::Client,
     provider: &str,
     url: Url,
     access_token: &Secret,
 ) -> Result<reqwest::Response, AppError> {
+    send_with_token(http, url, access_token)
+        .await
+        .map_err(|err| transport_failure(provider, "userinfo", &err))
+}
+
+async fn send_with_token(
+    http: &reqwest::Client,
+    url: Url,
+    access_token: &Secret,
+) -> Result<reqwest::Response, reqwest::Error> {
     http.get(url)
         .bearer_auth(access_token.expose())
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
-        .map_err(|err| transport_failure(provider, "userinfo", &err))
 }
 
 /// The userinfo URL with the provider's extra query (e.g. Facebook's `fields`).

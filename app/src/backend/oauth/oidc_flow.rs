@@ -4,7 +4,7 @@
 //! userinfo endpoint. Endpoints and keys come from the issuer's discovery (see `discovery`).
 
 use oauth2::{AuthType, Scope, TokenResponse};
-use openidconnect::core::{CoreClientAuthMethod, CoreTokenResponse};
+use openidconnect::core::{CoreClientAuthMethod, CoreIdToken, CoreTokenResponse};
 use openidconnect::{ClientId, Nonce};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -15,15 +15,11 @@ use super::id_token::{self, IdTokenError, VerifiedIdentity};
 use super::oauth2_flow::{self, TokenEndpoints};
 use super::profile::{self, Profile};
 use super::protocol::ClientCheck;
-use super::{http_client, oauth2_flow::bearer_get};
 use crate::backend::config::{OidcSettings, ProviderConfig};
 use crate::backend::db::users::ProviderTokens;
 use crate::backend::secret::Secret;
 use crate::error::AppError;
 use crate::models::CallbackParams;
-
-/// Largest userinfo body read.
-const MAX_USERINFO_BYTES: usize = 256 * 1024;
 
 /// What an OpenID Connect sign-in keeps in the browser's session meanwhile.
 #[derive(Serialize, Deserialize)]
@@ -88,15 +84,8 @@ pub async fn finish(
         tracing::warn!(provider = provider.name, "token answer without an ID token");
         return Err(AppError::provider_failed("The provider sent no ID token."));
     };
-    let identity = verify_id_token(
-        http,
-        provider,
-        oidc,
-        &metadata,
-        &id_token.to_string(),
-        &pending.nonce,
-    )
-    .await?;
+    let identity =
+        verify_id_token(http, provider, oidc, &metadata, id_token, &pending.nonce).await?;
     let access_token = Secret::new(token.access_token().secret().clone());
     let userinfo = match metadata.userinfo_endpoint() {
         Some(endpoint) => userinfo(http, provider, endpoint.url(), &access_token).await?,
@@ -145,7 +134,7 @@ async fn verify_id_token(
     provider: &ProviderConfig,
     oidc: &OidcSettings,
     metadata: &IssuerMetadata,
-    token: &str,
+    token: &CoreIdToken,
     nonce: &str,
 ) -> Result<VerifiedIdentity, AppError> {
     let client_id = ClientId::new(provider.client_id.clone());
@@ -172,8 +161,10 @@ async fn verify_id_token(
     })
 }
 
-/// The issuer's userinfo answer, if it gives one as JSON. The ID token already says who
-/// signed in, so a userinfo endpoint that fails costs only the name and address.
+/// The issuer's userinfo answer, if it gives one as a JSON object. The ID token already
+/// says who signed in, so a userinfo endpoint that refuses or answers something else (a
+/// signed or encrypted userinfo, `application/jwt`) costs only the name and address; one
+/// that cannot be reached fails the sign-in, as any provider call does.
 async fn userinfo(
     http: &reqwest::Client,
     provider: &ProviderConfig,
@@ -181,22 +172,16 @@ async fn userinfo(
     access_token: &Secret,
 ) -> Result<Option<Map<String, Value>>, AppError> {
     let name = provider.name.as_str();
-    let response = bearer_get(http, name, endpoint.clone(), access_token).await?;
-    if !response.status().is_success() {
-        tracing::warn!(provider = name, status = %response.status(), "userinfo endpoint refused");
-        return Ok(None);
-    }
-    let Ok(body) = http_client::read_capped(response, MAX_USERINFO_BYTES).await else {
-        tracing::warn!(provider = name, "userinfo answer unreadable");
-        return Ok(None);
-    };
-    match serde_json::from_slice(&body) {
-        Ok(Value::Object(claims)) => Ok(Some(claims)),
-        // A signed or encrypted userinfo (application/jwt), or not JSON at all.
-        _ => {
+    let json = oauth2_flow::optional_json(http, name, "userinfo", endpoint.clone(), access_token)
+        .await
+        .map_err(|err| oauth2_flow::transport_failure(name, "userinfo", &err))?;
+    match json {
+        Some(Value::Object(claims)) => Ok(Some(claims)),
+        Some(_) => {
             tracing::warn!(provider = name, "userinfo answer is not a JSON object");
             Ok(None)
         }
+        None => Ok(None),
     }
 }
 

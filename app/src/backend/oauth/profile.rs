@@ -78,8 +78,8 @@ pub fn verified_primary_email(json: &Value) -> Option<String> {
         .and_then(|entry| email(entry.get("email")))
 }
 
-/// OpenID Connect userinfo shape (`sub`, `name`, `email`, `picture`), spoken by the demo
-/// provider.
+/// OpenID Connect userinfo shape (`sub`, `name`, `email`, `picture`): what `oidc_flow`
+/// assembles from an issuer's ID token and userinfo answer.
 pub fn openid_userinfo(json: &Value) -> Result<Profile, ProfileError> {
     let provider_user_id = user_id(json.get("sub"))?;
     let name = json
