@@ -136,22 +136,24 @@ pub(super) fn preset_from_env(
     let protocol = match &spec.protocol {
         Protocol::OAuth2 {
             endpoints: defaults,
+            scope,
+            token_auth,
             emails_url,
-            ..
-        } => {
-            let emails_url = emails_url
+        } => ProtocolSettings::OAuth2(OAuth2Settings {
+            emails_url: emails_url
                 .map(|default| endpoint("EMAILS_URL", default))
-                .transpose()?;
-            let endpoints = endpoints(
+                .transpose()?,
+            endpoints: endpoints(
                 defaults,
                 [
                     endpoint("AUTHORIZE_URL", defaults.authorize_url)?,
                     endpoint("TOKEN_URL", defaults.token_url)?,
                     endpoint("USERINFO_URL", defaults.userinfo_url)?,
                 ],
-            );
-            oauth2_settings(spec, endpoints, emails_url)
-        }
+            ),
+            scope: (*scope).to_owned(),
+            token_auth: token_auth.clone(),
+        }),
         Protocol::OAuth1 {
             endpoints: defaults,
             request_token_url,
@@ -239,24 +241,5 @@ fn from_spec(
         client_secret,
         https_callback_only: spec.https_callback_only,
         protocol,
-    }
-}
-
-/// An OAuth 2 spec's settings, with its endpoints and emails endpoint as configured.
-fn oauth2_settings(
-    spec: &ProviderSpec,
-    endpoints: Endpoints,
-    emails_url: Option<Url>,
-) -> ProtocolSettings {
-    match &spec.protocol {
-        Protocol::OAuth2 {
-            scope, token_auth, ..
-        } => ProtocolSettings::OAuth2(OAuth2Settings {
-            endpoints,
-            scope: (*scope).to_owned(),
-            token_auth: token_auth.clone(),
-            emails_url,
-        }),
-        _ => unreachable!("{} is not an OAuth 2 spec", spec.name),
     }
 }

@@ -182,7 +182,8 @@ impl Issuer {
         match discover(http, &self.url).await {
             Ok(metadata) => {
                 let metadata = Arc::new(metadata);
-                self.store(metadata.clone());
+                self.store(metadata.clone(), Instant::now());
+                *self.last_failure.write().unwrap() = None;
                 tracing::info!(issuer = self.url.as_str(), "issuer discovered");
                 Ok(metadata)
             }
@@ -209,10 +210,7 @@ impl Issuer {
         let metadata = Arc::new(metadata.clone().set_jwks(keys));
         // New keys, not a newer document: it stays as old as it was.
         let fetched_at = self.cached.read().unwrap().as_ref().map(|found| found.at);
-        *self.cached.write().unwrap() = Some(Discovered {
-            metadata: metadata.clone(),
-            at: fetched_at.unwrap_or_else(Instant::now),
-        });
+        self.store(metadata.clone(), fetched_at.unwrap_or_else(Instant::now));
         tracing::info!(issuer = self.url.as_str(), "issuer keys fetched again");
         Ok(metadata)
     }
@@ -225,12 +223,9 @@ impl Issuer {
             .map(|found| found.metadata.clone())
     }
 
-    fn store(&self, metadata: Arc<IssuerMetadata>) {
-        *self.cached.write().unwrap() = Some(Discovered {
-            metadata,
-            at: Instant::now(),
-        });
-        *self.last_failure.write().unwrap() = None;
+    /// Keeps `metadata` as the document fetched at `at`.
+    fn store(&self, metadata: Arc<IssuerMetadata>, at: Instant) {
+        *self.cached.write().unwrap() = Some(Discovered { metadata, at });
     }
 
     fn failed_recently(&self) -> bool {
