@@ -14,7 +14,7 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use base64::Engine;
+use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, EncodePrivateKey};
 use openidconnect::core::{
     CoreEdDsaPrivateSigningKey, CoreIdToken, CoreIdTokenClaims, CoreJsonWebKeySet,
     CoreJwsSigningAlgorithm,
@@ -35,16 +35,10 @@ struct Issuer {
 
 /// The issuer's routes, under `/oidc` of the stand-in at `base`.
 pub fn router(base: &str) -> Router {
-    // A benchmark key: a fixed seed, PKCS#8-wrapped (RFC 8410).
-    let mut der = vec![
-        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
-        0x20,
-    ];
-    der.extend_from_slice(&[7u8; 32]);
-    let pem = format!(
-        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
-        base64::engine::general_purpose::STANDARD.encode(&der)
-    );
+    // A benchmark key: a fixed seed.
+    let pem = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32])
+        .to_pkcs8_pem(LineEnding::LF)
+        .expect("an Ed25519 key encodes");
     let key =
         CoreEdDsaPrivateSigningKey::from_ed25519_pem(&pem, Some(JsonWebKeyId::new("b1".into())))
             .expect("Ed25519 key");

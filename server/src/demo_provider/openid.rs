@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::{extract::State, response::IntoResponse, Json};
-use base64::Engine;
+use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, EncodePrivateKey};
 use openidconnect::core::{
     CoreEdDsaPrivateSigningKey, CoreIdToken, CoreIdTokenClaims, CoreJsonWebKeySet,
     CoreJwsSigningAlgorithm,
@@ -31,16 +31,9 @@ impl SigningKey {
     pub fn generate() -> Self {
         let mut seed = [0u8; 32];
         rand::rng().fill_bytes(&mut seed);
-        // PKCS#8 for Ed25519 (RFC 8410): a fixed prefix, then the 32-byte seed.
-        let mut der = vec![
-            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
-            0x04, 0x20,
-        ];
-        der.extend_from_slice(&seed);
-        let pem = format!(
-            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
-            base64::engine::general_purpose::STANDARD.encode(&der)
-        );
+        let pem = ed25519_dalek::SigningKey::from_bytes(&seed)
+            .to_pkcs8_pem(LineEnding::LF)
+            .expect("an Ed25519 key encodes");
         let kid = format!("demo-{:016x}", rand::rng().next_u64());
         let key = CoreEdDsaPrivateSigningKey::from_ed25519_pem(&pem, Some(JsonWebKeyId::new(kid)))
             .expect("a well-formed Ed25519 key");
