@@ -2,72 +2,12 @@
 //! check of Discovery §4.3, failures as one readable sentence, keys fetched again after a
 //! rotation, and which issuer addresses are accepted at all.
 
-use std::sync::{Arc, Mutex};
+mod support;
 
 use app::backend::oauth::{discovery, http_client};
-use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::get, Json, Router};
-use openidconnect::core::{CoreJsonWebKeySet, CoreRsaPrivateSigningKey};
-use openidconnect::{JsonWebKey, JsonWebKeyId, PrivateSigningKey};
-use serde_json::{json, Value};
-
-const KEY: &str = include_str!("../../app/src/backend/oauth/testdata/id-token-test-key.pem");
-const OTHER_KEY: &str =
-    include_str!("../../app/src/backend/oauth/testdata/id-token-other-test-key.pem");
-
-#[derive(Clone)]
-struct Issuer {
-    base: String,
-    /// What `/.well-known/openid-configuration` says its issuer is (`None`: the truth).
-    claimed_issuer: Arc<Mutex<Option<String>>>,
-    keys: Arc<Mutex<Value>>,
-    metadata_status: Arc<Mutex<StatusCode>>,
-}
-
-fn key_set(pem: &str, kid: &str) -> Value {
-    let key = CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new(kid.into()))).unwrap();
-    serde_json::to_value(CoreJsonWebKeySet::new(vec![key.as_verification_key()])).unwrap()
-}
-
-async fn start_issuer() -> Issuer {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = Issuer {
-        base: format!("http://{}", listener.local_addr().unwrap()),
-        claimed_issuer: Arc::new(Mutex::new(None)),
-        keys: Arc::new(Mutex::new(key_set(KEY, "k1"))),
-        metadata_status: Arc::new(Mutex::new(StatusCode::OK)),
-    };
-    let router =
-        Router::new()
-            .route("/.well-known/openid-configuration", get(metadata))
-            .route(
-                "/jwks",
-                get(|State(issuer): State<Issuer>| async move {
-                    Json(issuer.keys.lock().unwrap().clone())
-                }),
-            )
-            .with_state(issuer.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    issuer
-}
-
-async fn metadata(State(issuer): State<Issuer>) -> impl IntoResponse {
-    let status = *issuer.metadata_status.lock().unwrap();
-    if status != StatusCode::OK {
-        return (status, "down").into_response();
-    }
-    let base = &issuer.base;
-    let claimed = issuer.claimed_issuer.lock().unwrap().clone();
-    Json(json!({
-        "issuer": claimed.unwrap_or_else(|| base.clone()),
-        "authorization_endpoint": format!("{base}/authorize"),
-        "token_endpoint": format!("{base}/token"),
-        "jwks_uri": format!("{base}/jwks"),
-        "response_types_supported": ["code"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"]
-    }))
-    .into_response()
-}
+use openidconnect::core::CoreJsonWebKeySet;
+use openidconnect::JsonWebKey;
+use support::fake_issuer::FakeIssuer;
 
 fn http() -> reqwest::Client {
     http_client::build(std::time::Duration::from_secs(2))
@@ -82,31 +22,31 @@ fn kids(keys: &CoreJsonWebKeySet) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn discovery_reads_the_metadata_and_keys_and_refetches_them_after_a_rotation() {
-    let issuer = start_issuer().await;
-    let url = discovery::issuer_url(&issuer.base).unwrap();
+    let issuer = FakeIssuer::start().await;
+    let url = discovery::issuer_url(&issuer.base_url).unwrap();
     let metadata = discovery::discover(&http(), &url).await.unwrap();
-    assert_eq!(metadata.issuer().as_str(), issuer.base);
+    assert_eq!(metadata.issuer().as_str(), issuer.base_url);
     assert_eq!(
         metadata.token_endpoint().map(|u| u.as_str().to_owned()),
-        Some(format!("{}/token", issuer.base))
+        Some(format!("{}/token", issuer.base_url))
     );
     assert_eq!(kids(metadata.jwks()), ["k1"]);
 
-    *issuer.keys.lock().unwrap() = key_set(OTHER_KEY, "k2");
+    issuer.rotate_keys();
     let keys = discovery::refetch_keys(&http(), &metadata).await.unwrap();
     assert_eq!(kids(&keys), ["k2"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_issuer_that_names_another_issuer_or_fails_is_one_readable_sentence() {
-    let issuer = start_issuer().await;
-    let url = discovery::issuer_url(&issuer.base).unwrap();
-    *issuer.claimed_issuer.lock().unwrap() = Some("https://elsewhere.example".into());
+    let issuer = FakeIssuer::start().await;
+    let url = discovery::issuer_url(&issuer.base_url).unwrap();
+    issuer.set_claimed_issuer(Some("https://elsewhere.example"));
     let err = discovery::discover(&http(), &url).await.unwrap_err();
     assert!(err.contains("https://elsewhere.example"), "{err}");
 
-    *issuer.claimed_issuer.lock().unwrap() = None;
-    *issuer.metadata_status.lock().unwrap() = StatusCode::SERVICE_UNAVAILABLE;
+    issuer.set_claimed_issuer(None);
+    issuer.set_metadata_status(Some(503));
     let err = discovery::discover(&http(), &url).await.unwrap_err();
     assert!(err.starts_with("HTTP 503"), "{err}");
 

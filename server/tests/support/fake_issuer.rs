@@ -86,6 +86,8 @@ pub enum IssParam {
 struct Script {
     /// `None`: the metadata document; otherwise this status with a plain body.
     metadata_status: Option<u16>,
+    /// The `issuer` the metadata document names (`None`: the truth, `base_url`).
+    claimed_issuer: Option<String>,
     /// `authorization_response_iss_parameter_supported` (left out when `None`).
     iss_parameter_supported: Option<bool>,
     iss_param: IssParam,
@@ -201,6 +203,7 @@ impl FakeIssuer {
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let script = Arc::new(Mutex::new(Script {
             metadata_status: None,
+            claimed_issuer: None,
             iss_parameter_supported: Some(true),
             iss_param: IssParam::Issuer,
             token_auth_methods: None,
@@ -273,6 +276,11 @@ impl FakeIssuer {
             (format!("{prefix}_CLIENT_ID"), CLIENT_ID.into()),
             (format!("{prefix}_CLIENT_SECRET"), CLIENT_SECRET.into()),
         ]
+    }
+
+    /// The `issuer` the metadata document names (`None`: its own address, the truth).
+    pub fn set_claimed_issuer(&self, issuer: Option<&str>) {
+        self.script.lock().unwrap().claimed_issuer = issuer.map(str::to_owned);
     }
 
     /// The metadata document answers `status` with a plain body (`None`: the document).
@@ -404,7 +412,7 @@ async fn metadata(State(shared): State<Shared>) -> Response {
     }
     let base = &shared.base_url;
     let mut document = json!({
-        "issuer": base,
+        "issuer": script.claimed_issuer.as_deref().unwrap_or(base),
         "authorization_endpoint": format!("{base}/authorize"),
         "token_endpoint": format!("{base}/token"),
         "userinfo_endpoint": format!("{base}/userinfo"),
