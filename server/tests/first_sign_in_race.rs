@@ -1,20 +1,27 @@
 //! Two first sign-ins of one identity, interleaved deterministically: the first has looked
 //! the identity up (and found none) when the second runs. One user must come out, without
-//! an error. On SQLite the second waits for the first, held back twice over: by the one
-//! writing connection per process, and by `BEGIN IMMEDIATE`, which takes the write lock at
-//! the start (the guard between processes). With both removed (checked: a writer pool of
-//! two and deferred transactions) the second no longer waits and this fails. On PostgreSQL
-//! the unique index stops the first's insert and the retry finds the second's user (checked:
-//! without the retry the first fails with a unique violation).
+//! an error, whether the second runs on the same instance or on another instance sharing
+//! the database.
+//!
+//! On SQLite the second waits for the first. On one instance it is held back twice over: by
+//! the one writing connection per process, and by `BEGIN IMMEDIATE`, which takes the write
+//! lock at the start. Between two instances on one file (each with its own writing
+//! connection, as two processes would have; SQLite locks two connections of one process
+//! against each other exactly as two processes) only `BEGIN IMMEDIATE` holds it back
+//! (checked: with deferred transactions the second instance's sign-in commits while the
+//! first is paused, and the first's insert then fails with SQLITE_BUSY_SNAPSHOT, "database
+//! is locked"). On PostgreSQL the unique index stops the first's insert and the retry finds
+//! the second's user (checked: without the retry the first fails with a unique violation).
 
 mod support;
 
 use std::time::Duration;
 
 use app::backend::db::users::{self, ProviderTokens};
+use app::backend::db::Db;
 use app::backend::oauth::profile::Profile;
 use app::backend::secret::Secret;
-use support::TestApp;
+use support::{TestApp, TestDatabase};
 
 fn profile() -> Profile {
     Profile {
@@ -32,15 +39,14 @@ fn tokens() -> ProviderTokens {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_first_sign_in_overtaken_between_read_and_write_still_makes_one_user() {
-    let app = TestApp::start(&[]).await;
+/// The first sign-in runs on `first` and pauses after its read; the second runs on `second`
+/// meanwhile. `app` counts the rows.
+async fn overtaken_first_sign_in(app: &TestApp, first: Db, second: Db) {
     let (reached_tx, reached_rx) = tokio::sync::oneshot::channel();
     let (resume_tx, resume_rx) = tokio::sync::oneshot::channel::<()>();
 
-    let db = app.state_db.clone();
     let first = tokio::spawn(async move {
-        users::sign_in_identity_pausing(&db, "facebook", &profile(), &tokens(), None, || async {
+        users::sign_in_identity_pausing(&first, "facebook", &profile(), &tokens(), None, || async {
             reached_tx.send(()).unwrap();
             resume_rx.await.unwrap();
         })
@@ -49,9 +55,8 @@ async fn a_first_sign_in_overtaken_between_read_and_write_still_makes_one_user()
     reached_rx.await.unwrap();
 
     // The first has read "no such identity" inside its transaction. Now the second runs.
-    let db = app.state_db.clone();
     let second = tokio::spawn(async move {
-        users::sign_in_identity(&db, "facebook", &profile(), &tokens(), None).await
+        users::sign_in_identity(&second, "facebook", &profile(), &tokens(), None).await
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     if app.is_postgres() {
@@ -72,4 +77,20 @@ async fn a_first_sign_in_overtaken_between_read_and_write_still_makes_one_user()
     assert_eq!(first, second, "both are the same user");
     assert_eq!(app.count("users").await, 1);
     assert_eq!(app.count("identities").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_sign_in_overtaken_between_read_and_write_still_makes_one_user() {
+    let app = TestApp::start(&[]).await;
+    overtaken_first_sign_in(&app, app.state_db.clone(), app.state_db.clone()).await;
+}
+
+/// Two instances on one database, as behind a load balancer: each has its own connections,
+/// so on SQLite only the write lock taken at `BEGIN` orders the two sign-ins.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_sign_in_overtaken_by_another_instance_still_makes_one_user() {
+    let database = TestDatabase::new().await;
+    let a = TestApp::start_on(&database, None, &[]).await;
+    let b = TestApp::start_on(&database, None, &[]).await;
+    overtaken_first_sign_in(&a, a.state_db.clone(), b.state_db.clone()).await;
 }
