@@ -65,14 +65,15 @@ pub struct Flash {
     pub detail: Option<String>,
 }
 
-/// What a provider sends back to `/callback/{provider}`. Unknown parameters are ignored.
+/// What a provider sends back to `/callback/{provider}`: the parameters the sign-in reads.
+/// Others are ignored (`error_description`, `error_reason`: a provider's free text, never
+/// shown).
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallbackParams {
     // OAuth 2
     pub code: Option<String>,
     pub state: Option<String>,
     pub error: Option<String>,
-    pub error_description: Option<String>,
     /// RFC 9207: the issuer that answered (OpenID Connect).
     pub iss: Option<String>,
     // OAuth 1.0a

@@ -88,6 +88,48 @@ async fn malformed_callback_parameters_are_400_with_nothing_reflected() {
     assert_eq!(app.count("users").await, 1);
 }
 
+/// `iss` is read (RFC 9207, compared with the issuer's identifier), so it is held to the same
+/// limits as `code` and `state`: an oversized one is refused as malformed before the answer
+/// is matched to the pending sign-in, which therefore survives it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversized_iss_is_malformed_and_the_pending_sign_in_survives_it() {
+    let app = TestApp::start(&[]).await;
+    let mut browser = app.browser();
+    let callback = app
+        .consent(&mut browser, "demo", "", "Iss", "", "allow")
+        .await;
+    assert!(query_param(&callback, "iss").is_some(), "{callback}");
+    // Over the 2048 bytes a parameter may have, under the 8 KB a query may have.
+    let long = format!("https://iss-q7.example/{}", "i".repeat(3000));
+    let mut forged = url::Url::parse(&callback).unwrap();
+    let pairs: Vec<(String, String)> = forged
+        .query_pairs()
+        .into_owned()
+        .map(|(k, v)| {
+            if k == "iss" {
+                (k, long.clone())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    forged.query_pairs_mut().clear().extend_pairs(&pairs);
+
+    let response = browser.get(forged.as_str()).await;
+    assert_eq!(response.status(), 400);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("malformed"), "{page}");
+    assert!(!page.contains("iss-q7"), "nothing reflected");
+    assert_eq!(app.count("users").await, 0);
+
+    assert_eq!(
+        browser.get(&callback).await.status(),
+        302,
+        "the genuine answer still signs in"
+    );
+    assert_eq!(app.count("users").await, 1);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_nicknames_are_rendered_as_text() {
     let app = TestApp::start(&[]).await;

@@ -201,19 +201,22 @@ fn too_slow() -> AppError {
     AppError::bad_request("The sign-in took too long. Please start again.")
 }
 
+/// Refuses an answer with an oversized or NUL-laden parameter before it is matched to the
+/// pending sign-in (so a malformed answer cannot use it up).
 fn check_param_sizes(params: &CallbackParams) -> Result<(), AppError> {
-    // Every parameter, whichever protocol: each is read below or shown in a message.
-    let values = [
-        &params.code,
-        &params.state,
-        &params.error,
-        &params.error_description,
-        &params.oauth_token,
-        &params.oauth_verifier,
-        &params.denied,
-    ];
-    let bad = values
-        .iter()
+    // Every parameter, whichever protocol: each is read (or shown in a message) somewhere.
+    // Named one by one, so that a parameter added to `CallbackParams` must be added here.
+    let CallbackParams {
+        code,
+        state,
+        error,
+        iss,
+        oauth_token,
+        oauth_verifier,
+        denied,
+    } = params;
+    let bad = [code, state, error, iss, oauth_token, oauth_verifier, denied]
+        .into_iter()
         .filter_map(|v| v.as_deref())
         .any(|v| v.len() > MAX_PARAM_LEN || v.contains('\0'));
     if bad {
@@ -272,6 +275,25 @@ mod tests {
             },
         ];
         for params in oauth1 {
+            assert_eq!(check_param_sizes(&params).unwrap_err().status(), 400);
+        }
+    }
+
+    /// `iss` is compared with the issuer's identifier (RFC 9207): checked like the rest.
+    #[test]
+    fn oversized_or_nul_iss_is_refused() {
+        let at_limit = CallbackParams {
+            iss: Some("i".repeat(MAX_PARAM_LEN)),
+            ..Default::default()
+        };
+        assert!(check_param_sizes(&at_limit).is_ok());
+        for iss in ["i".repeat(MAX_PARAM_LEN + 1), "https://id.example\0".into()] {
+            let params = CallbackParams {
+                code: Some("c".into()),
+                state: Some("s".into()),
+                iss: Some(iss),
+                ..Default::default()
+            };
             assert_eq!(check_param_sizes(&params).unwrap_err().status(), 400);
         }
     }
