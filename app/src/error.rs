@@ -38,10 +38,9 @@ pub enum FailureKind {
     /// The request, or the answer the browser brought back from the provider, is
     /// wrong or stale: starting again may work.
     BadRequest,
-    /// The provider failed or answered something unusable.
+    /// The provider failed, could not be reached in time (one page for every transport
+    /// failure, see `oauth2_flow::transport_failure`) or answered something unusable.
     ProviderFailed,
-    /// The provider did not answer in time.
-    ProviderTimedOut,
 }
 
 impl AppError {
@@ -53,11 +52,6 @@ impl AppError {
     /// A 502: see [`FailureKind::ProviderFailed`].
     pub fn provider_failed(reason: impl Into<String>) -> Self {
         Self::failed(FailureKind::ProviderFailed, reason)
-    }
-
-    /// A 504: see [`FailureKind::ProviderTimedOut`].
-    pub fn provider_timed_out(reason: impl Into<String>) -> Self {
-        Self::failed(FailureKind::ProviderTimedOut, reason)
     }
 
     fn failed(kind: FailureKind, reason: impl Into<String>) -> Self {
@@ -75,7 +69,6 @@ impl AppError {
             AppError::SignInFailed { kind, .. } => match kind {
                 FailureKind::BadRequest => 400,
                 FailureKind::ProviderFailed => 502,
-                FailureKind::ProviderTimedOut => 504,
             },
             AppError::UnknownProvider => 404,
             AppError::Forbidden => 403,
@@ -148,7 +141,6 @@ mod tests {
         let err = AppError::provider_failed("The provider did not answer properly.");
         assert_eq!(err.status(), 502);
         assert_eq!(AppError::bad_request("x").status(), 400);
-        assert_eq!(AppError::provider_timed_out("x").status(), 504);
         let flash = err.to_flash();
         assert_eq!(flash.title, "Authentication failed.");
         assert_eq!(
@@ -161,10 +153,10 @@ mod tests {
 
     #[test]
     fn failures_survive_the_trip_to_the_browser() {
-        let err = AppError::provider_timed_out("The provider did not answer in time.");
+        let err = AppError::provider_failed("Could not reach the provider.");
         let json = serde_json::to_string(&err).unwrap();
         let back: AppError = serde_json::from_str(&json).unwrap();
         assert_eq!(back, err);
-        assert_eq!(back.status(), 504);
+        assert_eq!(back.status(), 502);
     }
 }

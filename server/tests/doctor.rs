@@ -19,7 +19,7 @@ fn config(vars: &[(&str, String)]) -> Config {
 
 async fn report_for(vars: &[(&str, String)]) -> doctor::Report {
     let config = config(vars);
-    doctor::examine(&config, &http_client::build(config.http_timeout)).await
+    doctor::examine(&config, &http_client::for_config(&config)).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

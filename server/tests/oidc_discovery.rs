@@ -4,13 +4,19 @@
 
 mod support;
 
+use app::backend::oauth::address_policy::AddressPolicy;
 use app::backend::oauth::{discovery, http_client};
 use openidconnect::core::CoreJsonWebKeySet;
 use openidconnect::JsonWebKey;
 use support::fake_issuer::FakeIssuer;
 
-fn http() -> reqwest::Client {
-    http_client::build(std::time::Duration::from_secs(2))
+/// A client as the app builds it for an operator whose issuer is on this machine.
+fn http() -> http_client::ProviderClient {
+    let operator = url::Url::parse("http://127.0.0.1").unwrap();
+    http_client::build(
+        std::time::Duration::from_secs(2),
+        AddressPolicy::trusting([&operator]),
+    )
 }
 
 fn kids(keys: &CoreJsonWebKeySet) -> Vec<String> {

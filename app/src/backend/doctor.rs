@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use url::Url;
 
 use super::config::{is_loopback, Config, ProviderConfig};
+use super::oauth::http_client::ProviderClient;
 use super::oauth::protocol::{self, ClientCheck};
 
 /// One line of the report.
@@ -73,7 +74,7 @@ impl Report {
 
 /// Examines `config`, asking each configured provider (but the built-in demo provider,
 /// which lives in the server itself) whether it accepts this site's registration.
-pub async fn examine(config: &Config, http: &reqwest::Client) -> Report {
+pub async fn examine(config: &Config, http: &ProviderClient) -> Report {
     let mut general = Vec::new();
     let public_url = &config.public_url;
     if public_url.scheme() == "https" {
@@ -111,7 +112,7 @@ pub async fn examine(config: &Config, http: &reqwest::Client) -> Report {
 
 async fn examine_provider(
     config: &Config,
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     settings: &str,
 ) -> ProviderReport {

@@ -15,12 +15,12 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     /// Shared connection pool for provider calls; holds no per-flow data.
-    pub http: reqwest::Client,
+    pub http: http_client::ProviderClient,
 }
 
 impl AppState {
     pub fn new(leptos_options: LeptosOptions, db: Db, config: Config) -> Self {
-        let http = http_client::build(config.http_timeout);
+        let http = http_client::for_config(&config);
         Self {
             leptos_options,
             db,

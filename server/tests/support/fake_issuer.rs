@@ -102,6 +102,10 @@ struct Script {
     userinfo: Option<Value>,
     /// Claims added to (or replacing) those of every ID token.
     extra_id_token_claims: Map<String, Value>,
+    /// Fields added to (or replacing) those of the metadata document.
+    document_fields: Map<String, Value>,
+    /// How long the metadata document takes to come.
+    metadata_delay: std::time::Duration,
 }
 
 /// An authorization request answered with a code, until the code is used.
@@ -217,6 +221,8 @@ impl FakeIssuer {
                 "email_verified": true
             })),
             extra_id_token_claims: Map::new(),
+            document_fields: Map::new(),
+            metadata_delay: std::time::Duration::ZERO,
         }));
         let seen = Arc::new(Mutex::new(Seen::default()));
         let shared = Shared {
@@ -324,6 +330,20 @@ impl FakeIssuer {
         self.script.lock().unwrap().extra_id_token_claims = claims;
     }
 
+    /// A field of the metadata document, e.g. an endpoint named elsewhere.
+    pub fn set_document_field(&self, name: &str, value: Value) {
+        self.script
+            .lock()
+            .unwrap()
+            .document_fields
+            .insert(name.into(), value);
+    }
+
+    /// How long the metadata document takes to come (a slow or far issuer).
+    pub fn set_metadata_delay(&self, delay: std::time::Duration) {
+        self.script.lock().unwrap().metadata_delay = delay;
+    }
+
     /// Key rotation: serves only a new key, kid "k2", and signs with it.
     pub fn rotate_keys(&self) {
         let mut script = self.script.lock().unwrap();
@@ -402,6 +422,8 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 
 async fn metadata(State(shared): State<Shared>) -> Response {
     shared.seen.lock().unwrap().metadata_requests += 1;
+    let delay = shared.script.lock().unwrap().metadata_delay;
+    tokio::time::sleep(delay).await;
     let script = shared.script.lock().unwrap();
     if let Some(status) = script.metadata_status {
         return (
@@ -428,6 +450,9 @@ async fn metadata(State(shared): State<Shared>) -> Response {
     }
     if let Some(methods) = &script.token_auth_methods {
         document["token_endpoint_auth_methods_supported"] = json!(methods);
+    }
+    for (name, value) in &script.document_fields {
+        document[name] = value.clone();
     }
     Json(document).into_response()
 }

@@ -8,6 +8,7 @@ pub mod browser;
 pub mod database;
 pub mod fake_issuer;
 pub mod fake_provider;
+pub mod issuer_flow;
 pub mod log_capture;
 
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
@@ -50,6 +51,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// Both of the app's connections, as its code uses them.
     pub state_db: app::backend::db::Db,
+    /// What the app's handlers see.
+    pub state: AppState,
     server: JoinHandle<()>,
     /// Declared last: dropped after the server stops.
     database: Option<TestDatabase>,
@@ -133,7 +136,7 @@ impl TestApp {
         // The writing connection: tests also change rows to play time passing.
         let db = state.db.write.clone();
         let state_db = state.db.clone();
-        let router = server::app(state);
+        let router = server::app(state.clone());
         let server = tokio::spawn(async move {
             axum::serve(
                 listener,
@@ -146,6 +149,7 @@ impl TestApp {
             base_url,
             db,
             state_db,
+            state,
             server,
             database: None,
         }
@@ -163,6 +167,15 @@ impl TestApp {
 
     pub fn addr(&self) -> SocketAddr {
         self.base_url.trim_start_matches("http://").parse().unwrap()
+    }
+
+    /// Discovers every OpenID Connect issuer in the background, as the server does once it
+    /// listens (tests otherwise discover on first use).
+    pub fn discover_issuers_as_at_start_up(&self) {
+        app::backend::oauth::protocol::discover_issuers_in_background(
+            &self.state.config,
+            &self.state.http,
+        );
     }
 
     pub fn browser(&self) -> Browser {

@@ -5,6 +5,7 @@ mod oidc_issuers;
 mod provider;
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use ipnet::IpNet;
@@ -22,6 +23,8 @@ use super::secret::Secret;
 
 pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:3000";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://social-signin.db?mode=rwc";
+/// Where the server listens unless `LEPTOS_SITE_ADDR` says otherwise (Leptos's default too).
+pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:3000";
 const DEFAULT_HTTP_TIMEOUT_MS: u64 = 10_000;
 /// The client id under which the app talks to its own built-in demo provider.
 pub const DEMO_CLIENT_ID: &str = "social-signin-demo";
@@ -30,10 +33,14 @@ pub const DEMO_CLIENT_ID: &str = "social-signin-demo";
 pub struct Config {
     /// Where browsers reach the app; redirect URIs are `{public_url}/callback/{provider}`.
     pub public_url: Url,
+    /// `LEPTOS_SITE_ADDR`: where the server listens (read by Leptos for the listener; here
+    /// because it decides whether the demo provider may run by default).
+    pub listen_addr: SocketAddr,
     /// May hold a password, hence a [`Secret`].
     pub database_url: Secret,
     pub database_tuning: DatabaseTuning,
-    /// `None` when off (`DEMO_PROVIDER=off`, or by default with a non-loopback `PUBLIC_URL`).
+    /// `None` when off (`DEMO_PROVIDER=off`, or by default unless both `PUBLIC_URL` and the
+    /// listening address are loopback).
     pub demo_provider: Option<DemoProviderConfig>,
     /// Offered providers, in button order.
     pub providers: Vec<ProviderConfig>,
@@ -87,28 +94,56 @@ pub fn is_loopback(url: &Url) -> bool {
 }
 
 /// Whether the demo provider runs, and whether people other than this machine's can reach
-/// it: `None` off; on by default only for a loopback `PUBLIC_URL` (a fresh clone's demo).
+/// it: `None` off; on by default only when both `PUBLIC_URL` and the listening address are
+/// loopback (a fresh clone's demo). `LEPTOS_SITE_ADDR=0.0.0.0:3000` with the default
+/// `PUBLIC_URL`, as containers are often run, puts the server on the network although its
+/// public URL says this machine.
 fn demo_provider_switch(
     raw: Option<String>,
     public_url: &Url,
+    listen_addr: SocketAddr,
 ) -> Result<Option<bool>, ConfigError> {
-    let loopback = is_loopback(public_url);
+    let local_only = is_loopback(public_url) && listen_addr.ip().is_loopback();
     if raw.as_deref().map(str::trim) == Some(DEMO_PROVIDER_EXPOSED) {
-        return Ok(Some(!loopback));
+        return Ok(Some(!local_only));
     }
-    match (parse_switch("DEMO_PROVIDER", raw, loopback)?, loopback) {
+    match (parse_switch("DEMO_PROVIDER", raw, local_only)?, local_only) {
         (false, _) => Ok(None),
         (true, true) => Ok(Some(false)),
-        (true, false) => Err(config_error(
-            "DEMO_PROVIDER",
-            format!(
-                "is on, but PUBLIC_URL ({}) is not a loopback address, and the demo provider \
-                 lets anyone sign in as anyone. Set DEMO_PROVIDER=off, or \
-                 DEMO_PROVIDER={DEMO_PROVIDER_EXPOSED} if that is really what you want",
-                public_url.origin().ascii_serialization()
-            ),
-        )),
+        (true, false) => {
+            let reachable = if is_loopback(public_url) {
+                format!(
+                    "the server listens on {listen_addr} (LEPTOS_SITE_ADDR), not only on a \
+                     loopback address"
+                )
+            } else {
+                format!(
+                    "PUBLIC_URL ({}) is not a loopback address",
+                    public_url.origin().ascii_serialization()
+                )
+            };
+            Err(config_error(
+                "DEMO_PROVIDER",
+                format!(
+                    "is on, but {reachable}, and the demo provider lets anyone sign in as \
+                     anyone. Set DEMO_PROVIDER=off, or DEMO_PROVIDER={DEMO_PROVIDER_EXPOSED} \
+                     if that is really what you want"
+                ),
+            ))
+        }
     }
+}
+
+fn parse_listen_addr(raw: Option<&str>) -> Result<SocketAddr, ConfigError> {
+    raw.unwrap_or(DEFAULT_LISTEN_ADDR)
+        .trim()
+        .parse()
+        .map_err(|_| {
+            config_error(
+                "LEPTOS_SITE_ADDR",
+                "must be an IP address and port, e.g. 127.0.0.1:3000 or [::]:3000",
+            )
+        })
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -146,6 +181,7 @@ impl Config {
         let get = |name: &str| vars.get(name).cloned();
 
         let public_url = parse_public_url(get("PUBLIC_URL").as_deref())?;
+        let listen_addr = parse_listen_addr(get("LEPTOS_SITE_ADDR").as_deref())?;
         let database_url =
             Secret::new(get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()));
         let database_tuning = DatabaseTuning {
@@ -198,16 +234,18 @@ impl Config {
             .map_err(|problem| config_error("TRUSTED_PROXIES", problem))?;
 
         let mut providers = Vec::new();
-        let demo_provider =
-            if let Some(exposed) = demo_provider_switch(get("DEMO_PROVIDER"), &public_url)? {
-                let secret = Secret::new(Alphanumeric.sample_string(&mut rand::rng(), 40));
-                let mut clients = vec![(DEMO_CLIENT_ID.to_owned(), secret.clone())];
-                clients.extend(parse_demo_clients(get("DEMO_PROVIDER_CLIENTS"))?);
-                providers.push(provider::demo(&public_url, secret));
-                Some(DemoProviderConfig { clients, exposed })
-            } else {
-                None
-            };
+        let demo_provider = if let Some(exposed) =
+            demo_provider_switch(get("DEMO_PROVIDER"), &public_url, listen_addr)?
+        {
+            let secret = Secret::new(Alphanumeric.sample_string(&mut rand::rng(), 40));
+            let mut clients = vec![(DEMO_CLIENT_ID.to_owned(), secret.clone())];
+            clients.extend(parse_demo_clients(get("DEMO_PROVIDER_CLIENTS"))?);
+            let timing = oidc_issuers::discovery_timing(&get)?;
+            providers.push(provider::demo(&public_url, secret, timing));
+            Some(DemoProviderConfig { clients, exposed })
+        } else {
+            None
+        };
 
         for spec in providers::CONFIGURABLE {
             if let Some(provider) = provider::preset_from_env(spec, &get)? {
@@ -218,6 +256,7 @@ impl Config {
 
         Ok(Config {
             public_url,
+            listen_addr,
             database_url,
             database_tuning,
             demo_provider,
@@ -395,6 +434,34 @@ mod tests {
             .unwrap()
             .demo_provider
             .is_none());
+    }
+
+    #[test]
+    fn the_demo_provider_is_off_when_the_server_listens_beyond_this_machine() {
+        // The default PUBLIC_URL, but listening on every interface (a container's set-up).
+        for addr in ["0.0.0.0:3000", "[::]:3000", "192.0.2.7:3000"] {
+            let listening = ("LEPTOS_SITE_ADDR", addr);
+            assert!(
+                config(&[listening]).unwrap().demo_provider.is_none(),
+                "{addr}"
+            );
+            let refused = config(&[listening, ("DEMO_PROVIDER", "on")]).unwrap_err();
+            assert_eq!(refused.variable, "DEMO_PROVIDER");
+            assert!(refused.problem.contains("LEPTOS_SITE_ADDR"), "{refused}");
+            let exposed = config(&[listening, ("DEMO_PROVIDER", DEMO_PROVIDER_EXPOSED)]).unwrap();
+            assert!(exposed.demo_provider.unwrap().exposed, "{addr}");
+        }
+        // Loopback on both sides: the fresh clone's demo, over IPv4 or IPv6.
+        for addr in ["127.0.0.1:3000", "[::1]:3000"] {
+            let demo = config(&[("LEPTOS_SITE_ADDR", addr)]).unwrap().demo_provider;
+            assert!(!demo.expect(addr).exposed, "{addr}");
+        }
+        assert_eq!(
+            config(&[("LEPTOS_SITE_ADDR", "localhost:3000")])
+                .unwrap_err()
+                .variable,
+            "LEPTOS_SITE_ADDR"
+        );
     }
 
     #[test]

@@ -107,9 +107,33 @@ pub(super) fn settings(
         }
     }
     Ok(ProtocolSettings::OpenIdConnect(OidcSettings {
-        issuer: Arc::new(discovery::Issuer::new(issuer)),
+        issuer: Arc::new(discovery::Issuer::new(issuer, discovery_timing(get)?)),
         scopes,
     }))
+}
+
+/// `OIDC_DISCOVERY_REFRESH_SECS` (default an hour) and `OIDC_DISCOVERY_MAX_STALE_SECS`
+/// (default a day): see `discovery::Timing`.
+pub(super) fn discovery_timing(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<discovery::Timing, ConfigError> {
+    let defaults = discovery::Timing::default();
+    let seconds = |variable: &str, default: std::time::Duration| {
+        super::parse_number(get(variable), variable, default.as_secs(), 1..=30 * 86_400)
+            .map(std::time::Duration::from_secs)
+    };
+    let refresh_after = seconds("OIDC_DISCOVERY_REFRESH_SECS", defaults.refresh_after)?;
+    let max_stale = seconds("OIDC_DISCOVERY_MAX_STALE_SECS", defaults.max_stale)?;
+    if max_stale < refresh_after {
+        return Err(config_error(
+            "OIDC_DISCOVERY_MAX_STALE_SECS",
+            "must be at least OIDC_DISCOVERY_REFRESH_SECS",
+        ));
+    }
+    Ok(discovery::Timing {
+        refresh_after,
+        max_stale,
+    })
 }
 
 /// Names become path segments and social-id prefixes: letters, digits and `_`, from a letter.

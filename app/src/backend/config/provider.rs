@@ -188,7 +188,11 @@ pub(super) fn preset_from_env(
 }
 
 /// The built-in demo provider, an OpenID Connect issuer served by this app.
-pub(super) fn demo(public_url: &Url, client_secret: Secret) -> ProviderConfig {
+pub(super) fn demo(
+    public_url: &Url,
+    client_secret: Secret,
+    timing: discovery::Timing,
+) -> ProviderConfig {
     let spec = &providers::DEMO;
     let Protocol::OpenIdConnect { scopes, .. } = &spec.protocol else {
         unreachable!("the demo provider is an OpenID Connect issuer")
@@ -196,7 +200,7 @@ pub(super) fn demo(public_url: &Url, client_secret: Secret) -> ProviderConfig {
     // Its own address, whatever the scheme: no `https://` rule for talking to ourselves.
     let issuer = IssuerUrl::from_url(demo_issuer(public_url));
     let protocol = ProtocolSettings::OpenIdConnect(OidcSettings {
-        issuer: Arc::new(discovery::Issuer::new(issuer)),
+        issuer: Arc::new(discovery::Issuer::new(issuer, timing)),
         scopes: scopes.split(' ').map(str::to_owned).collect(),
     });
     from_spec(spec, DEMO_CLIENT_ID.to_owned(), client_secret, protocol)

@@ -1,17 +1,54 @@
 //! The one HTTP client used to talk to providers.
 
-use std::{future::Future, pin::Pin, time::Duration};
+use std::{future::Future, ops::Deref, pin::Pin, sync::Arc, time::Duration};
+
+use super::address_policy::{AddressPolicy, Refused};
+
+/// A `reqwest::Client` (through `Deref`) that connects only where [`AddressPolicy`] allows,
+/// with the policy at hand for URLs that providers name.
+#[derive(Clone)]
+pub struct ProviderClient {
+    client: reqwest::Client,
+    policy: Arc<AddressPolicy>,
+}
+
+impl Deref for ProviderClient {
+    type Target = reqwest::Client;
+
+    fn deref(&self) -> &reqwest::Client {
+        &self.client
+    }
+}
+
+impl ProviderClient {
+    pub fn policy(&self) -> &AddressPolicy {
+        &self.policy
+    }
+}
+
+/// The client for `config`'s providers: private addresses are reachable only on the hosts
+/// the operator configured (see [`super::protocol::operator_urls`]).
+pub fn for_config(config: &crate::backend::config::Config) -> ProviderClient {
+    let policy = AddressPolicy::trusting(super::protocol::operator_urls(config));
+    build(config.http_timeout, policy)
+}
 
 /// Never follows redirects (a provider redirect must not steer our server elsewhere: SSRF),
-/// and gives up after `timeout` so a hanging provider cannot hold a request forever.
-pub fn build(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
+/// gives up after `timeout` so a hanging provider cannot hold a request forever, and
+/// resolves names through the policy's filter.
+pub fn build(timeout: Duration, policy: AddressPolicy) -> ProviderClient {
+    let policy = Arc::new(policy);
+    let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .dns_resolver(policy.resolver())
+        // A proxy from the environment would resolve names itself, past the filter.
+        .no_proxy()
         .user_agent(concat!("social-signin/", env!("CARGO_PKG_VERSION")))
         .build()
-        .expect("a reqwest client with static settings always builds")
+        .expect("a reqwest client with static settings always builds");
+    ProviderClient { client, policy }
 }
 
 /// An error with its causes (`error sending request: dns error: ...`): reqwest's own
@@ -34,6 +71,8 @@ pub enum ReadError {
     Transport(#[from] reqwest::Error),
     #[error("the answer is larger than {0} bytes")]
     TooLarge(usize),
+    #[error(transparent)]
+    Refused(#[from] Refused),
 }
 
 /// Reads a body of at most `max` bytes, stopping as soon as it is exceeded: a provider (or
@@ -60,10 +99,13 @@ pub async fn read_capped(
 }
 
 /// The `oauth2` crate's HTTP client, reading answers with [`read_capped`] (the crate's own
-/// reqwest client reads whole bodies).
+/// reqwest client reads whole bodies), and sending nothing to an address the policy
+/// refuses; with `provider_named_urls`, nothing to a URL it refuses either (an issuer's
+/// key set, which `openidconnect` fetches as its discovery document names it).
 pub struct CappedOAuth2Client<'a> {
-    pub http: &'a reqwest::Client,
+    pub http: &'a ProviderClient,
     pub max: usize,
+    pub provider_named_urls: bool,
 }
 
 impl<'c> oauth2::AsyncHttpClient<'c> for CappedOAuth2Client<'_> {
@@ -73,7 +115,13 @@ impl<'c> oauth2::AsyncHttpClient<'c> for CappedOAuth2Client<'_> {
 
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
         Box::pin(async move {
-            let response = self.http.execute(request.try_into()?).await?;
+            let request: reqwest::Request = request.try_into()?;
+            if self.provider_named_urls {
+                self.http.policy.check_url(request.url())?;
+            } else {
+                self.http.policy.check_address(request.url())?;
+            }
+            let response = self.http.execute(request).await?;
             let mut answer = http::Response::builder()
                 .status(response.status())
                 .version(response.version());

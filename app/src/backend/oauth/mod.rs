@@ -1,5 +1,6 @@
 //! Talking to identity providers.
 
+pub mod address_policy;
 pub mod discovery;
 pub mod http_client;
 pub mod id_token;

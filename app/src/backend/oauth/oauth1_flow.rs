@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use url::Url;
 
-use super::http_client::{self, with_causes, ReadError};
+use super::http_client::{self, with_causes, ProviderClient, ReadError};
 use super::oauth1_signature as signature;
 use super::oauth2_flow::{read_failure, read_profile, transport_failure, userinfo_url};
 use super::profile::Profile;
@@ -35,7 +35,7 @@ pub struct Pending {
 
 /// Starts a sign-in: a request token bound to our callback, and where to send the browser.
 pub async fn start(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     oauth1: &OAuth1Settings,
     callback: &Url,
@@ -53,7 +53,7 @@ pub async fn start(
 /// person's verdict, the verifier exchange, the profile. The access token and secret are
 /// kept: Twitter's are what later API calls on the person's behalf need.
 pub async fn finish(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     oauth1: &OAuth1Settings,
     pending: &Pending,
@@ -138,7 +138,7 @@ fn authorization(
 /// answer as a verdict on the registration: Twitter says 401 to an unknown consumer key or
 /// a wrong secret, 403 to a callback URL it was not given.
 pub async fn check_client(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     oauth1: &OAuth1Settings,
     callback: &Url,
@@ -163,7 +163,7 @@ pub async fn check_client(
 /// POSTs a signed, body-less request and reads the answer, at most
 /// `MAX_TOKEN_RESPONSE_BYTES` of it.
 async fn signed_post(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     url: &Url,
     token: Option<(&str, &str)>,
@@ -183,7 +183,7 @@ async fn signed_post(
 
 /// POSTs a signed, body-less request to a token endpoint and reads the form-encoded answer.
 async fn token_endpoint(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     endpoint: &'static str,
     url: &Url,
@@ -222,7 +222,7 @@ fn unreadable(provider: &str, endpoint: &str) -> AppError {
 
 /// Step 1 (RFC 5849 §2.1): a request token bound to our callback URL.
 async fn request_token(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     oauth1: &OAuth1Settings,
     callback: &Url,
@@ -269,7 +269,7 @@ fn authorize_url(oauth1: &OAuth1Settings, request_token: &str) -> Url {
 
 /// Step 3 (§2.3): trade the authorized request token and its verifier for an access token.
 async fn access_token(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     access_token_url: &Url,
     request_token: &str,
@@ -299,7 +299,7 @@ async fn access_token(
 
 /// Step 4: who signed in, from a request signed with the access token.
 async fn fetch_profile(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     endpoints: &Endpoints,
     access: &AccessToken,

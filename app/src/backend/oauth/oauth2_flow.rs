@@ -11,7 +11,8 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::http_client::{self, with_causes, ReadError};
+use super::address_policy::Refused;
+use super::http_client::{self, with_causes, ProviderClient, ReadError};
 use super::profile::{Profile, ProfileError};
 use super::protocol::ClientCheck;
 use crate::backend::config::{Endpoints, OAuth2Settings, ProviderConfig};
@@ -105,7 +106,7 @@ pub fn authorization_request(
 /// Finishes a sign-in whose answer has been matched to `pending` (its `state`): the
 /// provider's own verdict, the code exchange, the profile.
 pub async fn finish(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     oauth2: &OAuth2Settings,
     redirect_uri: &Url,
@@ -136,7 +137,7 @@ pub async fn finish(
 /// or if the endpoint fails, the sign-in goes on without an email: it is not what
 /// identifies the person, and a readable sign-in beats a refused one.
 async fn verified_primary_email(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     emails_url: &Url,
     access_token: &Secret,
@@ -155,7 +156,7 @@ async fn verified_primary_email(
 /// userinfo), read with the access token: its JSON, or `None` (logged) when the endpoint
 /// refuses or answers something unreadable. A transport failure is the caller's to weigh.
 pub async fn optional_json(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &str,
     endpoint: &'static str,
     url: Url,
@@ -242,7 +243,7 @@ fn client<T: TokenResponse>(
 
 /// Trades the authorization code (and the PKCE verifier) for the token answer.
 pub async fn exchange_code<T: TokenResponse>(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     endpoints: &TokenEndpoints<'_>,
     redirect_uri: &Url,
@@ -287,7 +288,7 @@ fn oauth_error_code(err: &TokenRequestError) -> Option<String> {
 /// Offers the token endpoint a made-up code with the client's credentials: a provider that
 /// knows the client refuses only the code (`invalid_grant`).
 pub async fn check_client(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     endpoints: &TokenEndpoints<'_>,
     redirect_uri: &Url,
@@ -325,7 +326,7 @@ pub async fn check_client(
 /// Trades `code` (and the PKCE verifier) at the token endpoint, with the client's
 /// credentials; the sign-in and the set-up check both ask this way.
 async fn request_token<T: TokenResponse>(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     endpoints: &TokenEndpoints<'_>,
     redirect_uri: &Url,
@@ -338,6 +339,7 @@ async fn request_token<T: TokenResponse>(
         .request_async(&http_client::CappedOAuth2Client {
             http,
             max: MAX_TOKEN_RESPONSE_BYTES,
+            provider_named_urls: false,
         })
         .await
 }
@@ -414,7 +416,7 @@ fn log_unregistered_callback(provider: &str, redirect_uri: &Url) {
 
 /// Reads the signed-in person's profile with the access token.
 async fn fetch_profile(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &str,
     endpoints: &Endpoints,
     access_token: &Secret,
@@ -425,7 +427,7 @@ async fn fetch_profile(
 
 /// A GET with the access token, as a userinfo endpoint wants it.
 async fn bearer_get(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &str,
     url: Url,
     access_token: &Secret,
@@ -436,7 +438,7 @@ async fn bearer_get(
 }
 
 async fn send_with_token(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     url: Url,
     access_token: &Secret,
 ) -> Result<reqwest::Response, reqwest::Error> {
@@ -484,7 +486,8 @@ pub async fn read_profile(
     })
 }
 
-/// A body that could not be read: too large, or cut off by the transport.
+/// A body that could not be read: too large, cut off by the transport, or never asked for
+/// (an address the policy refuses).
 pub fn read_failure(provider: &str, endpoint: &str, err: &ReadError) -> AppError {
     match err {
         ReadError::Transport(err) => transport_failure(provider, endpoint, err),
@@ -492,19 +495,46 @@ pub fn read_failure(provider: &str, endpoint: &str, err: &ReadError) -> AppError
             tracing::warn!(provider, endpoint, max, "provider answer too large");
             AppError::provider_failed("The provider's answer was too large.")
         }
+        ReadError::Refused(refused) => {
+            tracing::warn!(provider, endpoint, reason = %refused, "provider address refused");
+            unreachable_provider()
+        }
     }
 }
 
-/// Timeouts become 504, every other transport problem 502. `reqwest::Error`'s display
-/// includes the URL, which never carries a secret here (codes travel in bodies).
+/// Every transport problem (a timeout, a refused or failed connection, an address the
+/// policy refuses) shows the person the same 502 "could not be reached": a different page for
+/// each would tell whoever named the address whether it answered (a port scanner). The log
+/// says which it was. `reqwest::Error`'s display includes the URL, which never carries a
+/// secret here (codes travel in bodies).
 pub fn transport_failure(provider: &str, endpoint: &str, err: &reqwest::Error) -> AppError {
     if err.is_timeout() {
         tracing::warn!(provider, endpoint, "provider timed out");
-        AppError::provider_timed_out("The provider did not answer in time.")
+    } else if let Some(refused) = find_cause::<Refused>(err) {
+        tracing::warn!(provider, endpoint, reason = %refused, "provider address refused");
     } else {
-        tracing::warn!(provider, endpoint, error = %err, "provider unreachable");
-        AppError::provider_failed("Could not reach the provider.")
+        tracing::warn!(provider, endpoint, error = %with_causes(err), "provider unreachable");
     }
+    unreachable_provider()
+}
+
+/// The one message for a provider that could not be reached, whatever the reason.
+pub fn unreachable_provider() -> AppError {
+    AppError::provider_failed("Could not reach the provider.")
+}
+
+/// The first error of type `E` in `err`'s chain of causes.
+fn find_cause<'a, E: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a E> {
+    let mut current = Some(err);
+    while let Some(err) = current {
+        if let Some(found) = err.downcast_ref::<E>() {
+            return Some(found);
+        }
+        current = err.source();
+    }
+    None
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 use url::Url;
 
 use super::discovery::{IssuerMetadata, Unavailable};
+use super::http_client::ProviderClient;
 use super::id_token::{self, IdTokenError, VerifiedIdentity};
 use super::oauth2_flow::{self, TokenEndpoints};
 use super::profile::{self, Profile};
@@ -33,7 +34,7 @@ pub struct Pending {
 
 /// Starts a sign-in: where to send the browser, and what to keep for the way back.
 pub async fn start(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     oidc: &OidcSettings,
     redirect_uri: &Url,
@@ -60,7 +61,7 @@ pub async fn start(
 
 /// Finishes a sign-in whose answer has been matched to `pending` (its `state`).
 pub async fn finish(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     oidc: &OidcSettings,
     redirect_uri: &Url,
@@ -130,10 +131,10 @@ fn check_answering_issuer(
 /// The ID token checked against the issuer's keys; once more with its keys fetched again
 /// when it names a key the cached set lacks (the issuer rotated them).
 async fn verify_id_token(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     oidc: &OidcSettings,
-    metadata: &IssuerMetadata,
+    metadata: &std::sync::Arc<IssuerMetadata>,
     token: &CoreIdToken,
     nonce: &str,
 ) -> Result<VerifiedIdentity, AppError> {
@@ -166,7 +167,7 @@ async fn verify_id_token(
 /// signed or encrypted userinfo, `application/jwt`) costs only the name and address; one
 /// that cannot be reached fails the sign-in, as any provider call does.
 async fn userinfo(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     endpoint: &Url,
     access_token: &Secret,
@@ -263,7 +264,7 @@ fn token_endpoints<'a>(
 
 /// Checks the client's registration at the issuer's token endpoint (`server doctor`).
 pub async fn check_client(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     oidc: &OidcSettings,
     redirect_uri: &Url,
@@ -280,7 +281,7 @@ pub async fn check_client(
 
 /// The issuer's discovered metadata, or a readable "temporarily unavailable".
 async fn metadata(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     oidc: &OidcSettings,
 ) -> Result<std::sync::Arc<IssuerMetadata>, AppError> {

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::http_client::ProviderClient;
 use super::profile::Profile;
 use super::{oauth1_flow, oauth2_flow, oidc_flow};
 use crate::backend::config::{Config, ProtocolSettings, ProviderConfig};
@@ -70,7 +71,7 @@ pub enum ClientCheck {
 /// Checks the provider's registration of this site: the credentials and, where the
 /// protocol shows it, the callback URL. Makes no sign-in: the code it offers is made up.
 pub async fn check_client(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     redirect_uri: &Url,
 ) -> ClientCheck {
@@ -112,6 +113,20 @@ pub fn endpoints(provider: &ProviderConfig) -> Vec<(&'static str, &Url)> {
     }
 }
 
+/// Every URL the operator configured: `PUBLIC_URL` (where the demo provider lives) and each
+/// provider's endpoints or issuer. Their hosts may be on private addresses (see
+/// `address_policy`); what an issuer's discovery names may not, unless on one of them.
+pub fn operator_urls(config: &Config) -> Vec<&Url> {
+    std::iter::once(&config.public_url)
+        .chain(
+            config
+                .providers
+                .iter()
+                .flat_map(|provider| endpoints(provider).into_iter().map(|(_, url)| url)),
+        )
+        .collect()
+}
+
 /// Where the provider's sign-in page is: an OpenID Connect issuer's once discovered (until
 /// then the issuer itself, where it nearly always is).
 pub fn sign_in_page(provider: &ProviderConfig) -> Url {
@@ -136,7 +151,7 @@ pub fn is_available(provider: &ProviderConfig) -> bool {
 
 /// Discovers every OpenID Connect issuer in the background, so that the first sign-in with
 /// each does not wait for it and an unreachable one shows on its button from the start.
-pub fn discover_issuers_in_background(config: &Config, http: &reqwest::Client) {
+pub fn discover_issuers_in_background(config: &Config, http: &ProviderClient) {
     for provider in &config.providers {
         if let ProtocolSettings::OpenIdConnect(oidc) = &provider.protocol {
             let (issuer, http) = (oidc.issuer.clone(), http.clone());
@@ -150,7 +165,7 @@ pub fn discover_issuers_in_background(config: &Config, http: &reqwest::Client) {
 
 /// Starts a sign-in with `provider`: what to keep, and where to send the browser.
 pub async fn start(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     redirect_uri: &Url,
 ) -> Result<(PendingProof, Url), AppError> {
@@ -173,7 +188,7 @@ pub async fn start(
 /// Finishes a sign-in whose answer has been matched to `proof`: who signed in, and the
 /// provider credentials worth keeping.
 pub async fn finish(
-    http: &reqwest::Client,
+    http: &ProviderClient,
     provider: &ProviderConfig,
     redirect_uri: &Url,
     proof: &PendingProof,
