@@ -1,8 +1,8 @@
 //! OpenID Connect sign-in end to end against a local stand-in issuer (`support::fake_issuer`)
 //! configured by environment variables alone (`OAUTH_CORP_*`): the authorization request
 //! (state, PKCE S256, nonce), the answer's issuer (RFC 9207), the code exchange with HTTP
-//! Basic client authentication, the ID token's checks, key rotation, userinfo, and an
-//! issuer that cannot be discovered.
+//! Basic client authentication, the ID token's checks, key rotation, userinfo, an issuer
+//! that cannot be discovered, and two issuers whose answers are swapped (mix-up).
 
 mod support;
 
@@ -23,10 +23,15 @@ async fn corp_app(issuer: &FakeIssuer) -> TestApp {
     TestApp::start_owned(&issuer.env()).await
 }
 
-/// The whole round trip as a browser makes it: `/authorize/corp`, the issuer (which answers
-/// at once), then the app's callback; returns the callback's response.
-async fn sign_in(app: &TestApp, issuer: &FakeIssuer, browser: &mut Browser) -> reqwest::Response {
-    let start = browser.get(&app.url("/authorize/corp")).await;
+/// `/authorize/{name}` and the issuer's answer to it (the stand-in answers at once): the
+/// callback URL the issuer sends the browser back to, not yet followed.
+async fn answer_of(
+    app: &TestApp,
+    issuer: &FakeIssuer,
+    browser: &mut Browser,
+    name: &str,
+) -> String {
+    let start = browser.get(&app.url(&format!("/authorize/{name}"))).await;
     assert_eq!(start.status(), 302, "authorize redirects to the issuer");
     let authorize = location(&start);
     assert!(
@@ -37,9 +42,16 @@ async fn sign_in(app: &TestApp, issuer: &FakeIssuer, browser: &mut Browser) -> r
     assert_eq!(answer.status(), 302, "the stand-in answers at once");
     let callback = location(&answer);
     assert!(
-        callback.starts_with(&app.url("/callback/corp?")),
+        callback.starts_with(&app.url(&format!("/callback/{name}?"))),
         "{callback}"
     );
+    callback
+}
+
+/// The whole round trip as a browser makes it: `/authorize/corp`, the issuer (which answers
+/// at once), then the app's callback; returns the callback's response.
+async fn sign_in(app: &TestApp, issuer: &FakeIssuer, browser: &mut Browser) -> reqwest::Response {
+    let callback = answer_of(app, issuer, browser, "corp").await;
     browser.get(&callback).await
 }
 
@@ -537,4 +549,84 @@ async fn a_failed_discovery_is_retried_after_a_pause_and_sign_in_recovers() {
     assert_eq!(status, 302, "{page}");
     assert!(app.me(&mut browser).await.is_some());
     assert_eq!(issuer.seen.lock().unwrap().metadata_requests, 2);
+}
+
+/// 7. Two issuers, `OAUTH_A_*` and `OAUTH_B_*`, each a stand-in of its own.
+async fn two_issuers_app(a: &FakeIssuer, b: &FakeIssuer) -> TestApp {
+    let mut vars = a.env_named("a");
+    vars.extend(b.env_named("b"));
+    let mut vars: Vec<(&str, String)> = vars.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    vars.push(("OAUTH_HTTP_TIMEOUT_MS", "2000".into()));
+    TestApp::start_owned(&vars).await
+}
+
+fn token_requests(issuer: &FakeIssuer) -> usize {
+    issuer.seen.lock().unwrap().token_requests.len()
+}
+
+/// 7. Mix-up (RFC 9700 §4.4): issuer A's answer (its code, the state, `iss` of A) delivered
+/// to B's callback is refused with a readable 400 before any code is exchanged, and leaves
+/// the person's sign-in with A pending: A's genuine answer still completes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_of_one_issuer_at_the_other_issuers_callback_is_refused() {
+    let a = FakeIssuer::start().await;
+    let b = FakeIssuer::start().await;
+    let app = two_issuers_app(&a, &b).await;
+    let mut browser = app.browser();
+
+    let answer = answer_of(&app, &a, &mut browser, "a").await;
+    assert_eq!(query_param(&answer, "iss"), Some(a.base_url.clone()));
+    let (_, query) = answer.split_once('?').unwrap();
+    let misdelivered = browser.get(&app.url(&format!("/callback/b?{query}"))).await;
+    let (status, page) = status_and_page(misdelivered).await;
+    assert_eq!(status, 400, "{page}");
+    assert_readable(
+        &page,
+        "The answer came from a different provider than the one you chose.",
+    );
+    assert_eq!(token_requests(&a), 0, "A's code was not exchanged");
+    assert_eq!(token_requests(&b), 0, "nor sent to B's token endpoint");
+    assert_eq!(app.count("users").await, 0);
+    assert!(app.me(&mut browser).await.is_none());
+
+    let (status, page) = status_and_page(browser.get(&answer).await).await;
+    assert_eq!(status, 302, "the genuine answer still signs in: {page}");
+    let me = app.me(&mut browser).await.expect("signed in");
+    assert_eq!(
+        me["identities"][0]["social_id"],
+        format!("a${SUBJECT}").as_str()
+    );
+    assert_eq!(token_requests(&a), 1);
+    assert_eq!(token_requests(&b), 0);
+}
+
+/// 7. Mix-up, RFC 9207's side: the person's sign-in is with A, but the answer arriving at
+/// A's callback (with A's state) carries a code B issued and names B in `iss`. It is refused
+/// before A's token endpoint is called: sending B's code there would hand it to A.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_at_one_issuers_callback_naming_the_other_issuer_is_refused() {
+    let a = FakeIssuer::start().await;
+    let b = FakeIssuer::start().await;
+    let app = two_issuers_app(&a, &b).await;
+
+    let mut with_b = app.browser();
+    let b_answer = answer_of(&app, &b, &mut with_b, "b").await;
+    let b_code = query_param(&b_answer, "code").unwrap();
+    let mut browser = app.browser();
+    let a_answer = answer_of(&app, &a, &mut browser, "a").await;
+    let a_state = query_param(&a_answer, "state").unwrap();
+
+    let mut callback = url::Url::parse(&app.url("/callback/a")).unwrap();
+    callback
+        .query_pairs_mut()
+        .append_pair("code", &b_code)
+        .append_pair("state", &a_state)
+        .append_pair("iss", &b.base_url);
+    let (status, page) = status_and_page(browser.get(callback.as_str()).await).await;
+    assert_eq!(status, 400, "{page}");
+    assert_readable(&page, "did not come from the expected provider");
+    assert_eq!(token_requests(&a), 0, "B's code was not sent to A");
+    assert_eq!(token_requests(&b), 0);
+    assert_eq!(app.count("users").await, 0);
+    assert!(app.me(&mut browser).await.is_none());
 }
