@@ -80,6 +80,14 @@ ensure_chromium() {
   fi
 }
 
+# Debian's sqlite3 CLI: Playwright tests read the e2e server's session rows with it.
+ensure_sqlite3() {
+  if ! command -v sqlite3 >/dev/null 2>&1; then
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y sqlite3
+  fi
+}
+
 # The built bundle file with extension $1 (names carry a content hash).
 bundle_file() {
   ls "$ROOT"/target/site/pkg/social-signin*."$1" | head -1

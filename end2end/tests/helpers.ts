@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { expect, type Page } from "@playwright/test";
 
 /** A name no other test or earlier run has used, so each test is a first sign-in. */
@@ -24,4 +25,24 @@ export async function consent(page: Page, name: string, choice: "Allow" | "Deny"
   await expect(page.getByRole("heading", { name: "Sign in to Social Sign-in?" })).toBeVisible();
   await page.getByLabel("Your name").fill(name);
   await page.getByRole("button", { name: choice }).click();
+}
+
+/**
+ * The ids of the sessions the server has stored, read from its SQLite file (DATABASE_URL,
+ * set by .dev/test-all) with Debian's sqlite3 CLI: what the server wrote, whatever the
+ * browser kept of its cookies.
+ */
+export function storedSessionIds(): string[] {
+  const url = process.env.DATABASE_URL ?? "";
+  const file = /^sqlite:\/\/([^?]+)/.exec(url)?.[1];
+  if (!file) throw new Error(`DATABASE_URL is not a SQLite file: ${JSON.stringify(url)}`);
+  const ids = execFileSync("sqlite3", ["-readonly", file, "SELECT id FROM sessions"], {
+    encoding: "utf8",
+  });
+  return ids.split("\n").filter((id) => id !== "");
+}
+
+/** The stored sessions that are not in `before`. */
+export function sessionsStoredSince(before: string[]): string[] {
+  return storedSessionIds().filter((id) => !before.includes(id));
 }

@@ -1,6 +1,6 @@
 import http from "node:http";
 import { expect, test } from "@playwright/test";
-import { consent, waitForHydration } from "./helpers";
+import { consent, sessionsStoredSince, storedSessionIds, waitForHydration } from "./helpers";
 
 test("the page hydrates under its nonce-based CSP with no violations", async ({ page }) => {
   await page.addInitScript(() => {
@@ -38,6 +38,8 @@ test("a name full of markup is shown as text, never run", async ({ page }) => {
 // Another site embeds the sign-in route in a hidden iframe: Chromium labels the request
 // cross-site / navigate / iframe, and the app refuses it before storing a session or calling
 // a provider. A link from that site, followed by the person, still starts a sign-in.
+// Chromium drops cookies set in a cross-site iframe anyway, so the browser's cookie jar
+// cannot show what the server did: the server's session rows do.
 // "Another site" is a page served by this test at http://localhost:4999: a different site
 // from 127.0.0.1, and on loopback, as Chromium's Local Network Access blocks requests from a
 // public page to 127.0.0.1 before they are sent. (An <img> is refused the same way, but
@@ -51,10 +53,15 @@ test("another site's page cannot start a sign-in by embedding the route", async 
   });
   await new Promise<void>((ready) => otherSite.listen(4999, "::", ready));
   try {
+    const before = storedSessionIds();
     const embedded = page.waitForResponse((r) => r.url() === `${app}/authorize/demo`);
     await page.goto("http://localhost:4999/");
     const refused = await embedded;
+    // A session is stored before its response is sent: none was for the embed.
+    expect(sessionsStoredSince(before)).toEqual([]);
     expect(refused.status()).toBe(403);
+    // Nor was a cookie set, whether or not Chromium would have kept it.
+    expect(await refused.headerValue("set-cookie")).toBeNull();
     const sent = await refused.request().allHeaders();
     expect(sent["sec-fetch-site"]).toBe("cross-site");
     expect(sent["sec-fetch-dest"]).toBe("iframe");
@@ -63,6 +70,7 @@ test("another site's page cannot start a sign-in by embedding the route", async 
     // Followed as a link (a top-level navigation), it starts a sign-in at the provider.
     await page.click("#link");
     await expect(page.getByRole("heading", { name: "Sign in to Social Sign-in?" })).toBeVisible();
+    expect(sessionsStoredSince(before)).toHaveLength(1);
   } finally {
     otherSite.close();
   }
