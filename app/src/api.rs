@@ -21,8 +21,8 @@ pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
     user
 }
 
-/// Starts a sign-in: remembers state and PKCE verifier in the session, then redirects the
-/// browser to the provider. Carried by `GET /authorize/{provider}`.
+/// Starts a sign-in: keeps state and PKCE verifier in an encrypted cookie, then redirects
+/// the browser to the provider. Carried by `GET /authorize/{provider}`.
 #[server]
 pub async fn start_sign_in(
     provider: String,
@@ -31,8 +31,8 @@ pub async fn start_sign_in(
 ) -> Result<(), AppError> {
     use crate::backend::{context, sign_in};
     let state = context::app_state()?;
-    let session = context::session().await?;
-    let url = sign_in::start(&state, &session, &provider, remember, next.as_deref()).await?;
+    let (url, cookie) = sign_in::start(&state, &provider, remember, next.as_deref()).await?;
+    context::set_cookie(cookie);
     leptos_axum::redirect(url.as_str());
     Ok(())
 }
@@ -44,7 +44,16 @@ pub async fn finish_sign_in(provider: String, params: CallbackParams) -> Result<
     use crate::backend::{context, sign_in};
     let state = context::app_state()?;
     let session = context::session().await?;
-    let next = sign_in::finish(&state, &session, &provider, &params).await?;
+    let headers = context::request_headers()?;
+    let next = sign_in::finish(
+        &state,
+        &session,
+        &headers,
+        &provider,
+        &params,
+        context::set_cookie,
+    )
+    .await?;
     leptos_axum::redirect(&next);
     Ok(())
 }

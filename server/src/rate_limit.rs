@@ -1,6 +1,7 @@
 //! Per-client rate limiting of the sign-in routes (tower_governor), with a readable 429
 //! page. The client is the TCP peer, or behind a trusted proxy the client it names
-//! (`client_ip`); an IPv6 client is keyed by its /64.
+//! (`client_ip`); an IPv6 client is keyed by its /64, and its /48 has a wider bucket too, so
+//! the 65,536 /64s of one /48 cannot each bring a fresh bucket of their own.
 
 use std::{
     net::{IpAddr, SocketAddr},
@@ -8,7 +9,10 @@ use std::{
     time::Duration,
 };
 
-use app::backend::{client_ip, config::Config};
+use app::backend::{
+    client_ip,
+    config::{Config, RateLimit},
+};
 use axum::{body::Body, extract::ConnectInfo, Router};
 use http::{header, Request, Response, StatusCode};
 use ipnet::IpNet;
@@ -17,11 +21,15 @@ use tower_governor::{
 };
 
 const FORGET_IDLE_CLIENTS_EVERY: Duration = Duration::from_secs(60);
+/// A network's (IPv6 /48's) bucket holds this many clients' worth: room for a busy site's
+/// people, and still a bound on what one /48 can start.
+const NETWORK_FACTOR: u32 = 8;
 
-/// The rate-limit key of a request's client.
+/// The rate-limit key of a request's client, as `key` groups addresses.
 #[derive(Clone)]
 struct ClientKey {
     trusted_proxies: Arc<[IpNet]>,
+    key: fn(IpAddr) -> IpAddr,
 }
 
 impl KeyExtractor for ClientKey {
@@ -41,23 +49,44 @@ impl KeyExtractor for ClientKey {
             .filter_map(|value| value.to_str().ok())
             .collect();
         let client = client_ip::client_address(peer, &forwarded_for, &self.trusted_proxies);
-        Ok(client_ip::rate_limit_key(client))
+        Ok((self.key)(client))
     }
 }
 
-/// Puts `router`'s routes behind the configured per-client limit, in buckets of their own
-/// (unchanged when `SIGN_IN_RATE_LIMIT_BURST=0`).
+/// Puts `router`'s routes behind the configured per-client limit and the wider per-network
+/// one, in buckets of their own (unchanged when `SIGN_IN_RATE_LIMIT_BURST=0`).
 pub fn per_client<S: Clone + Send + Sync + 'static>(router: Router<S>, app: &Config) -> Router<S> {
     let Some(limit) = app.sign_in_rate_limit else {
         return router;
     };
+    let network_limit = RateLimit {
+        burst: limit.burst.saturating_mul(NETWORK_FACTOR),
+        refill: limit.refill / NETWORK_FACTOR,
+    };
+    let router = limited(router, app, limit, client_ip::rate_limit_key);
+    limited(
+        router,
+        app,
+        network_limit,
+        client_ip::network_rate_limit_key,
+    )
+}
+
+/// `router` behind one token bucket per `key` of the client.
+fn limited<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    app: &Config,
+    limit: RateLimit,
+    key: fn(IpAddr) -> IpAddr,
+) -> Router<S> {
     let key = ClientKey {
         trusted_proxies: app.trusted_proxies.as_slice().into(),
+        key,
     };
     let config = Arc::new(
         GovernorConfigBuilder::default()
             .key_extractor(key)
-            .period(limit.refill)
+            .period(limit.refill.max(Duration::from_nanos(1)))
             .burst_size(limit.burst)
             .finish()
             .expect("burst and period are positive"),

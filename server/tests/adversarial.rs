@@ -14,8 +14,9 @@ async fn an_expired_pending_sign_in_is_refused() {
         .await;
     // Eleven minutes pass (the pending sign-in lives ten).
     let eleven_minutes_ago = time::OffsetDateTime::now_utc().unix_timestamp() - 660;
-    app.edit_sessions(|data| data["signin.pending"]["started_at"] = eleven_minutes_ago.into())
-        .await;
+    app.edit_pending_sign_in(&mut browser, |pending| {
+        pending.started_at = eleven_minutes_ago
+    });
     let response = browser.get(&callback).await;
     assert_eq!(response.status(), 400);
     assert!(response.text().await.unwrap().contains("took too long"));

@@ -10,10 +10,12 @@ use support::fake_issuer::FakeIssuer;
 use support::fake_provider::{FakeProvider, RequestTokenMode, TokenMode};
 
 fn config(vars: &[(&str, String)]) -> Config {
-    let vars: HashMap<String, String> = vars
+    let mut vars: HashMap<String, String> = vars
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect();
+    vars.entry("SECRET_KEY".into())
+        .or_insert_with(|| "the doctor tests' secret key, 32+ bytes".into());
     Config::from_vars(vars).expect("valid configuration")
 }
 

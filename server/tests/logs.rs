@@ -41,7 +41,7 @@ async fn full_flows_log_no_secrets() {
     let mut browser = app.browser();
     let state = app.start_sign_in(&mut browser, "facebook", "").await;
     secrets.push(state.clone());
-    secrets.push(browser.session_cookie().unwrap());
+    secrets.push(browser.cookies["signin"].clone());
     let code = "AQD-logged-code-8c1f";
     secrets.push(code.into());
     let done = browser

@@ -14,31 +14,45 @@ fn cookie_for<'a>(log: &'a [String], name: &str) -> Vec<&'a String> {
 async fn cookies_are_http_only_lax_and_the_id_changes_at_sign_in() {
     let app = TestApp::start(&[]).await;
     let mut browser = app.browser();
+    // Starting a sign-in stores nothing: the pending sign-in is a cookie of its own.
     browser.get(&app.url("/authorize/demo?remember=on")).await;
-    let pre_login = browser
-        .session_cookie()
-        .expect("a session holds the pending sign-in");
+    assert_eq!(browser.session_cookie(), None);
+    assert_eq!(app.count("sessions").await, 0, "no row for a sign-in start");
     let set_cookie = browser.set_cookie_log.last().unwrap().clone();
-    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
-    assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+    assert!(set_cookie.starts_with("signin="), "{set_cookie}");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=600"] {
+        assert!(set_cookie.contains(attribute), "{attribute}: {set_cookie}");
+    }
     assert!(
         !set_cookie.contains("Secure"),
         "plain http has no Secure: {set_cookie}"
     );
 
-    // Finish a sign-in in the same browser.
     app.sign_in_with_demo(&mut browser, "Gina", true).await;
-    let post_login = browser.session_cookie().unwrap();
-    assert_ne!(pre_login, post_login, "session id cycled at sign-in");
+    let first = browser.session_cookie().unwrap();
+    let session_cookie = cookie_for(&browser.set_cookie_log, "session");
+    let session_cookie = session_cookie.last().unwrap();
+    assert!(session_cookie.contains("HttpOnly"), "{session_cookie}");
+    assert!(session_cookie.contains("SameSite=Lax"), "{session_cookie}");
+    assert!(
+        !browser.cookies.contains_key("signin"),
+        "used up at the callback"
+    );
+
+    // Signing in again in the same browser (another account, say) cycles the id.
+    app.sign_in_with_demo(&mut browser, "Gina Again", true)
+        .await;
+    let second = browser.session_cookie().unwrap();
+    assert_ne!(first, second, "session id cycled at sign-in");
     assert_eq!(
         app.count("sessions").await,
         1,
-        "the record stored under the old id is gone, not merely anonymous"
+        "the record stored under the old id is gone"
     );
 
-    // Whoever held an id from before sign-in holds nothing now.
+    // Whoever held an id from before that sign-in holds nothing now.
     let mut planted = app.browser();
-    planted.cookies.insert("session".into(), pre_login);
+    planted.cookies.insert("session".into(), first);
     assert!(app.me(&mut planted).await.is_none());
 }
 
@@ -147,12 +161,16 @@ async fn on_https_the_cookie_is_secure_and_host_prefixed() {
     let mut browser = app.browser();
     let start = browser.get(&app.url("/authorize/facebook")).await;
     assert_eq!(start.status(), 302);
-    let cookie = browser
-        .set_cookie_log
-        .last()
-        .expect("a session cookie")
-        .clone();
-    assert!(cookie.starts_with("__Host-session="), "{cookie}");
+    // The sign-in in progress: the only cookie a start sets (the session's comes at the
+    // callback, with the same attributes: see `cookies_are_http_only_lax_...`).
+    assert_eq!(
+        browser.set_cookie_log.len(),
+        1,
+        "{:?}",
+        browser.set_cookie_log
+    );
+    let cookie = browser.set_cookie_log[0].clone();
+    assert!(cookie.starts_with("__Host-signin="), "{cookie}");
     for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
     }
@@ -160,6 +178,32 @@ async fn on_https_the_cookie_is_secure_and_host_prefixed() {
         !cookie.contains("Domain="),
         "__Host- cookies carry no Domain: {cookie}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_https_the_session_cookie_is_secure_and_host_prefixed_too() {
+    // A whole Facebook sign-in against the stand-in, for a site at an https address (the
+    // test's browser comes back to the app's loopback address itself).
+    let fake = support::fake_provider::FakeProvider::start().await;
+    let mut vars = fake.facebook_env();
+    vars.push(("PUBLIC_URL", "https://signin.example.com".into()));
+    let app = TestApp::start_owned(&vars).await;
+    let mut browser = app.browser();
+    let start = browser.get(&app.url("/authorize/facebook")).await;
+    let state = support::query_param(&support::location(&start), "state").unwrap();
+    let done = browser
+        .get(&app.url(&format!(
+            "/callback/facebook?code=AQD-the-code&state={state}"
+        )))
+        .await;
+    assert_eq!(done.status(), 302);
+    let cookie = cookie_for(&browser.set_cookie_log, "__Host-session");
+    let cookie = cookie.last().expect("a session cookie");
+    for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+    }
+    assert!(!cookie.contains("Domain="), "{cookie}");
+    assert!(app.me(&mut browser).await.is_some());
 }
 
 #[tokio::test(flavor = "multi_thread")]

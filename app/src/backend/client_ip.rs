@@ -82,6 +82,19 @@ pub fn rate_limit_key(client: IpAddr) -> IpAddr {
     }
 }
 
+/// The wider rate-limit key: an IPv6 client's /48, where one site (or one attacker) holds
+/// 65,536 /64s; an IPv4 client's own address (as [`rate_limit_key`]: IPv4 addresses are
+/// scarce, and neighbours behind one /24 are often strangers).
+pub fn network_rate_limit_key(client: IpAddr) -> IpAddr {
+    match client.to_canonical() {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 80) - 1);
+            IpAddr::V6(Ipv6Addr::from(prefix))
+        }
+        v4 => v4,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +189,20 @@ mod tests {
         assert_ne!(rate_limit_key(ip("2001:db8:1:3::1")), ip("2001:db8:1:2::"));
         assert_eq!(rate_limit_key(ip("203.0.113.9")), ip("203.0.113.9"));
         assert_eq!(rate_limit_key(ip("::ffff:203.0.113.9")), ip("203.0.113.9"));
+        // The wider key: a /48 holds 65,536 /64s; IPv4 stays per address.
+        assert_eq!(
+            network_rate_limit_key(ip("2001:db8:1:ffff:aaaa::1")),
+            ip("2001:db8:1::")
+        );
+        assert_eq!(
+            network_rate_limit_key(ip("2001:db8:1:2::1")),
+            network_rate_limit_key(ip("2001:db8:1:3::1"))
+        );
+        assert_ne!(
+            network_rate_limit_key(ip("2001:db8:1::1")),
+            network_rate_limit_key(ip("2001:db8:2::1"))
+        );
+        assert_eq!(network_rate_limit_key(ip("203.0.113.9")), ip("203.0.113.9"));
     }
 
     #[test]

@@ -20,6 +20,24 @@ pub async fn session() -> Result<Session, AppError> {
     })
 }
 
+/// The headers of the request being answered.
+pub fn request_headers() -> Result<http::HeaderMap, AppError> {
+    use_context::<http::request::Parts>()
+        .map(|parts| parts.headers)
+        .ok_or_else(|| {
+            tracing::error!("request parts missing from the Leptos context");
+            AppError::Internal
+        })
+}
+
+/// Adds a `Set-Cookie` to the response being produced, whatever its outcome (the sign-in
+/// routes copy it onto their redirect or error page).
+pub fn set_cookie(value: http::HeaderValue) {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.append_header(http::header::SET_COOKIE, value);
+    }
+}
+
 /// Sets the status of the response being produced (a page or a server-function call).
 pub fn set_status(status: http::StatusCode) {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {

@@ -10,6 +10,7 @@ pub mod csp;
 pub mod db;
 pub mod doctor;
 pub mod oauth;
+pub mod pending_sign_in;
 pub mod query_guard;
 pub mod return_to;
 pub mod same_origin;

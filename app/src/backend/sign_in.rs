@@ -1,15 +1,17 @@
 //! Starting and finishing a sign-in. The pending sign-in (state, PKCE verifier, where to
-//! go next) lives in the browser's own session, is used once, and expires.
+//! go next) lives in the browser, in an encrypted cookie (see `pending_sign_in`), is used
+//! once (claimed in the database at the callback), and expires.
 
-use serde::{Deserialize, Serialize};
+use http::{HeaderMap, HeaderValue};
 use time::OffsetDateTime;
 use tower_sessions::Session;
 use url::Url;
 
-use super::auth_session::{self, session_failure, OldRecord};
+use super::auth_session::{self, OldRecord};
 use super::config::ProviderConfig;
 use super::db::users;
-use super::oauth::protocol::{self, PendingProof};
+use super::oauth::protocol;
+use super::pending_sign_in::PendingSignIn;
 use super::return_to::safe_next;
 use super::secret::constant_time_eq;
 use super::session_store::storage_key;
@@ -18,30 +20,18 @@ use super::state::AppState;
 use crate::error::AppError;
 use crate::models::CallbackParams;
 
-const PENDING_KEY: &str = "signin.pending";
-/// How long the provider round trip may take.
-pub const PENDING_TTL_SECS: i64 = 600;
+pub use super::pending_sign_in::PENDING_TTL_SECS;
 /// Longest callback parameter we look at; real codes and states are far shorter.
 const MAX_PARAM_LEN: usize = 2048;
 
-#[derive(Serialize, Deserialize)]
-struct PendingSignIn {
-    provider: String,
-    proof: PendingProof,
-    remember: bool,
-    next: String,
-    started_at: i64,
-}
-
-/// Records a pending sign-in in the session and returns the provider URL to send the
-/// browser to.
+/// Starts a sign-in: the provider URL to send the browser to, and the `Set-Cookie` value
+/// that keeps the pending sign-in in the browser. Nothing is written to the database.
 pub async fn start(
     state: &AppState,
-    session: &Session,
     provider: &str,
     remember: bool,
     next: Option<&str>,
-) -> Result<Url, AppError> {
+) -> Result<(Url, HeaderValue), AppError> {
     let provider = state
         .config
         .provider(provider)
@@ -55,41 +45,44 @@ pub async fn start(
         next: safe_next(next),
         started_at: OffsetDateTime::now_utc().unix_timestamp(),
     };
-    session
-        .insert(PENDING_KEY, pending)
-        .await
-        .map_err(session_failure)?;
-    Ok(url)
+    Ok((url, state.pending_cookie.seal(&pending)))
 }
 
 /// Completes the sign-in the provider sent back. Returns where to send the browser.
 ///
 /// Anyone can send a browser to the callback (a link on another site is a top-level
-/// navigation, which carries the session cookie), so an answer may act on the pending
-/// sign-in only once it has shown that it belongs to it: its `state` (OAuth 2) or request
-/// token (OAuth 1.0a) must match. Until then nothing in the session changes, so a forged
-/// `error=access_denied` or a malformed answer cannot cancel the person's sign-in. After
-/// that the pending sign-in is claimed (one callback only) and used up whatever the
-/// outcome; on failure nothing is written and an anonymous session is dropped entirely.
+/// navigation, which carries the cookies), so an answer may act on the pending sign-in
+/// only once it has shown that it belongs to it: its `state` (OAuth 2) or request token
+/// (OAuth 1.0a) must match. Until then nothing changes, so a forged `error=access_denied`
+/// or a malformed answer cannot cancel the person's sign-in. After that the pending
+/// sign-in is claimed (one callback only) and used up whatever the outcome: `set_cookie`
+/// receives the cookie's removal. On failure nothing is written and an anonymous session
+/// is dropped entirely.
 pub async fn finish(
     state: &AppState,
     session: &Session,
+    request_headers: &HeaderMap,
     provider_name: &str,
     params: &CallbackParams,
+    set_cookie: impl FnOnce(HeaderValue),
 ) -> Result<String, AppError> {
     let provider = state
         .config
         .provider(provider_name)
         .ok_or(AppError::UnknownProvider)?;
     check_param_sizes(params)?;
-    let pending: Option<PendingSignIn> = session.get(PENDING_KEY).await.map_err(session_failure)?;
-    let Some(pending) = pending else {
+    let Some(pending) = state.pending_cookie.open(request_headers) else {
         end_if_anonymous(session).await?;
         return Err(AppError::bad_request(
             "No sign-in was in progress in this browser, or it has expired. Please start again.",
         ));
     };
     check_binding(&pending, provider_name, params)?;
+    set_cookie(state.pending_cookie.removal());
+    if pending.is_too_old() {
+        end_if_anonymous(session).await?;
+        return Err(too_slow());
+    }
     let claim = sign_in_claims::claim(&state.db, pending.proof.binding(), pending.claim_expiry())
         .await
         .map_err(|err| {
@@ -103,10 +96,6 @@ pub async fn finish(
             "This sign-in answer has already been used.",
         ));
     }
-    session
-        .remove::<serde_json::Value>(PENDING_KEY)
-        .await
-        .map_err(session_failure)?;
     let result = complete(state, session, provider, params, pending).await;
     if result.is_err() {
         end_if_anonymous(session).await?;
@@ -120,19 +109,6 @@ async fn end_if_anonymous(session: &Session) -> Result<(), AppError> {
         auth_session::sign_out(session).await?;
     }
     Ok(())
-}
-
-impl PendingSignIn {
-    /// After this (unix seconds) the sign-in is refused as too slow.
-    fn deadline(&self) -> i64 {
-        self.started_at + PENDING_TTL_SECS
-    }
-
-    /// The claim is kept past the deadline, with a minute's margin for the clocks of
-    /// several instances, so that it is never forgotten while the sign-in could still run.
-    fn claim_expiry(&self) -> i64 {
-        self.deadline() + 60
-    }
 }
 
 /// Whether the answer belongs to this browser's pending sign-in.
@@ -165,9 +141,6 @@ async fn complete(
     pending: PendingSignIn,
 ) -> Result<String, AppError> {
     let provider_name = provider.name.as_str();
-    if OffsetDateTime::now_utc().unix_timestamp() > pending.deadline() {
-        return Err(too_slow());
-    }
     let redirect_uri = state.config.redirect_uri(provider_name);
     let (profile, tokens) =
         protocol::finish(&state.http, provider, &redirect_uri, &pending.proof, params).await?;

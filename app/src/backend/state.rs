@@ -8,6 +8,7 @@ use leptos::config::LeptosOptions;
 use super::config::Config;
 use super::db::Db;
 use super::oauth::http_client;
+use super::pending_sign_in::PendingCookie;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -16,12 +17,16 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Shared connection pool for provider calls; holds no per-flow data.
     pub http: http_client::ProviderClient,
+    /// Seals and opens the cookie of a sign-in in progress.
+    pub pending_cookie: Arc<PendingCookie>,
 }
 
 impl AppState {
     pub fn new(leptos_options: LeptosOptions, db: Db, config: Config) -> Self {
         let http = http_client::for_config(&config);
+        let pending_cookie = Arc::new(PendingCookie::new(&config.secret_key, config.is_https()));
         Self {
+            pending_cookie,
             leptos_options,
             db,
             config: Arc::new(config),

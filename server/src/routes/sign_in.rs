@@ -35,14 +35,14 @@ pub async fn authorize(
 ) -> Response {
     let (parts, _) = request.into_parts();
     let outcome = match query.ok().filter(|_| well_formed(&parts.uri)) {
-        None => Err(malformed()),
+        None => (Err(malformed()), None),
         Some(Query(query)) => {
             let remember = query.remember.as_deref() == Some("on");
             let (result, response) = run_server_fn(&state, parts.clone(), || {
                 start_sign_in(provider, remember, query.next)
             })
             .await;
-            result.map(|()| response)
+            (result, Some(response))
         }
     };
     respond(&state, parts, outcome).await
@@ -58,11 +58,11 @@ pub async fn callback(
     let outcome = match query.ok().filter(|_| well_formed(&parts.uri)) {
         // Left alone: only an answer that proves it belongs to the pending sign-in may end
         // it (see `sign_in::finish`), and a malformed one proves nothing.
-        None => Err(malformed()),
+        None => (Err(malformed()), None),
         Some(Query(params)) => {
             let (result, response) =
                 run_server_fn(&state, parts.clone(), || finish_sign_in(provider, params)).await;
-            result.map(|()| response)
+            (result, Some(response))
         }
     };
     respond(&state, parts, outcome).await
@@ -77,19 +77,22 @@ fn malformed() -> AppError {
     AppError::bad_request("The sign-in request was malformed.")
 }
 
-/// A redirect to wherever the server function pointed, or the page with the error.
+/// A redirect to wherever the server function pointed, or the page with the error; with
+/// the cookies the server function set either way (the pending sign-in's, or its removal).
 async fn respond(
     state: &AppState,
     parts: Parts,
-    outcome: Result<leptos_axum::ResponseOptions, AppError>,
+    (result, response_options): (Result<(), AppError>, Option<leptos_axum::ResponseOptions>),
 ) -> Response {
-    let response = match outcome {
-        Ok(response_options) => {
-            let location = response_options
-                .0
-                .read()
-                .ok()
-                .and_then(|parts| parts.headers.get(header::LOCATION).cloned())
+    let set_by_server_fn = response_options
+        .as_ref()
+        .and_then(|options| options.0.read().ok().map(|parts| parts.headers.clone()))
+        .unwrap_or_default();
+    let mut response = match result {
+        Ok(()) => {
+            let location = set_by_server_fn
+                .get(header::LOCATION)
+                .cloned()
                 .unwrap_or(HeaderValue::from_static("/"));
             Response::builder()
                 .status(StatusCode::FOUND)
@@ -99,6 +102,11 @@ async fn respond(
         }
         Err(err) => render_error_page(state, parts, &err).await,
     };
+    for cookie in set_by_server_fn.get_all(header::SET_COOKIE) {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, cookie.clone());
+    }
     with_sign_in_headers(response)
 }
 

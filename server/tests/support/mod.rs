@@ -120,6 +120,11 @@ impl TestApp {
         let mut env: HashMap<String, String> = HashMap::from([
             ("PUBLIC_URL".into(), base_url.clone()),
             ("DATABASE_URL".into(), database_url.to_owned()),
+            // As every instance of a deployment shares one (tests may name their own).
+            (
+                "SECRET_KEY".into(),
+                "the tests' shared secret key, 32+ bytes".into(),
+            ),
         ]);
         for (k, v) in vars {
             env.insert(k.to_string(), v.to_string());
@@ -230,6 +235,34 @@ impl TestApp {
                 .await
                 .expect("session update");
         }
+    }
+
+    /// Changes the sign-in in progress that `browser`'s cookie holds, as only the app
+    /// itself (holding `SECRET_KEY`) can: to play time passing.
+    pub fn edit_pending_sign_in(
+        &self,
+        browser: &mut Browser,
+        edit: impl FnOnce(&mut app::backend::pending_sign_in::PendingSignIn),
+    ) {
+        let mut headers = http::HeaderMap::new();
+        let cookie = format!("signin={}", browser.cookies["signin"]);
+        headers.insert(http::header::COOKIE, cookie.parse().unwrap());
+        let mut pending = self
+            .state
+            .pending_cookie
+            .open(&headers)
+            .expect("a pending sign-in");
+        edit(&mut pending);
+        let sealed = self.state.pending_cookie.seal(&pending);
+        let (_, value) = sealed
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .split_once('=')
+            .unwrap();
+        browser.cookies.insert("signin".into(), value.to_owned());
     }
 
     /// Makes every insert into `table` fail inside the database, as a broken disk or a

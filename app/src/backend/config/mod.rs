@@ -38,6 +38,10 @@ pub struct Config {
     pub listen_addr: SocketAddr,
     /// May hold a password, hence a [`Secret`].
     pub database_url: Secret,
+    /// `SECRET_KEY`: what the pending sign-in's cookie is sealed with (see
+    /// `pending_sign_in`); the same on every instance. Made up at start-up for a loopback
+    /// `PUBLIC_URL`, required otherwise.
+    pub secret_key: Secret,
     pub database_tuning: DatabaseTuning,
     /// `None` when off (`DEMO_PROVIDER=off`, or by default unless both `PUBLIC_URL` and the
     /// listening address are loopback).
@@ -134,6 +138,33 @@ fn demo_provider_switch(
     }
 }
 
+/// Shortest `SECRET_KEY` accepted: 32 bytes, the HKDF master key the cookie key is derived
+/// from (32 random characters of base64 carry 192 bits).
+const MIN_SECRET_KEY_BYTES: usize = 32;
+
+fn parse_secret_key(raw: Option<String>, public_url: &Url) -> Result<Secret, ConfigError> {
+    match raw.map(|raw| raw.trim().to_owned()) {
+        Some(key) if key.len() >= MIN_SECRET_KEY_BYTES => Ok(Secret::new(key)),
+        Some(_) => Err(config_error(
+            "SECRET_KEY",
+            format!(
+                "must be at least {MIN_SECRET_KEY_BYTES} characters of random text, e.g. the \
+                 output of `openssl rand -base64 48`"
+            ),
+        )),
+        // A fresh clone: one instance, whose sign-ins in progress may end with it.
+        None if is_loopback(public_url) => Ok(Secret::new(
+            Alphanumeric.sample_string(&mut rand::rng(), 64),
+        )),
+        None => Err(config_error(
+            "SECRET_KEY",
+            "is missing: set it to at least 32 characters of random text (e.g. `openssl rand \
+             -base64 48`), the same on every instance. It seals the cookie of a sign-in in \
+             progress",
+        )),
+    }
+}
+
 fn parse_listen_addr(raw: Option<&str>) -> Result<SocketAddr, ConfigError> {
     raw.unwrap_or(DEFAULT_LISTEN_ADDR)
         .trim()
@@ -182,6 +213,7 @@ impl Config {
 
         let public_url = parse_public_url(get("PUBLIC_URL").as_deref())?;
         let listen_addr = parse_listen_addr(get("LEPTOS_SITE_ADDR").as_deref())?;
+        let secret_key = parse_secret_key(get("SECRET_KEY"), &public_url)?;
         let database_url =
             Secret::new(get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()));
         let database_tuning = DatabaseTuning {
@@ -258,6 +290,7 @@ impl Config {
             public_url,
             listen_addr,
             database_url,
+            secret_key,
             database_tuning,
             demo_provider,
             providers,
@@ -363,12 +396,36 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
+    const TEST_SECRET_KEY: &str = "a test key of more than thirty-two bytes";
+
+    /// The configuration from `vars`, with a `SECRET_KEY` unless they name one.
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars
+        let mut vars: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        vars.entry("SECRET_KEY".into())
+            .or_insert_with(|| TEST_SECRET_KEY.into());
         Config::from_vars(vars)
+    }
+
+    #[test]
+    fn a_secret_key_is_required_unless_only_this_machine_signs_in() {
+        // A fresh clone: made up, different each start.
+        let local = config(&[("SECRET_KEY", "")]).unwrap();
+        let again = config(&[("SECRET_KEY", "")]).unwrap();
+        assert!(local.secret_key.expose().len() >= MIN_SECRET_KEY_BYTES);
+        assert_ne!(local.secret_key, again.secret_key);
+        // Deployed: required, and long enough.
+        let public = ("PUBLIC_URL", "https://signin.example.com");
+        let missing = config(&[public, ("SECRET_KEY", "")]).unwrap_err();
+        assert_eq!(missing.variable, "SECRET_KEY");
+        assert!(missing.problem.contains("every instance"), "{missing}");
+        let short = config(&[public, ("SECRET_KEY", "too short")]).unwrap_err();
+        assert_eq!(short.variable, "SECRET_KEY");
+        let given = config(&[public]).unwrap();
+        assert_eq!(given.secret_key.expose(), TEST_SECRET_KEY);
+        assert!(!format!("{given:?}").contains(TEST_SECRET_KEY), "never in Debug");
     }
 
     /// A preset's fixed endpoints.
