@@ -14,65 +14,14 @@ use support::{
     fake_issuer::{
         self, FakeIssuer, IdTokenFault, IssParam, CLIENT_ID, CLIENT_SECRET, STRAY_KID, SUBJECT,
     },
+    issuer_flow::{answer_of, assert_readable, sign_in, status_and_page},
     location,
     log_capture::capture,
-    query_param, Browser, TestApp,
+    query_param, TestApp,
 };
 
 async fn corp_app(issuer: &FakeIssuer) -> TestApp {
     TestApp::start_owned(&issuer.env()).await
-}
-
-/// `/authorize/{name}` and the issuer's answer to it (the stand-in answers at once): the
-/// callback URL the issuer sends the browser back to, not yet followed.
-async fn answer_of(
-    app: &TestApp,
-    issuer: &FakeIssuer,
-    browser: &mut Browser,
-    name: &str,
-) -> String {
-    let start = browser.get(&app.url(&format!("/authorize/{name}"))).await;
-    assert_eq!(start.status(), 302, "authorize redirects to the issuer");
-    let authorize = location(&start);
-    assert!(
-        authorize.starts_with(&format!("{}/authorize?", issuer.base_url)),
-        "{authorize}"
-    );
-    let answer = browser.get(&authorize).await;
-    assert_eq!(answer.status(), 302, "the stand-in answers at once");
-    let callback = location(&answer);
-    assert!(
-        callback.starts_with(&app.url(&format!("/callback/{name}?"))),
-        "{callback}"
-    );
-    callback
-}
-
-/// The whole round trip as a browser makes it: `/authorize/corp`, the issuer (which answers
-/// at once), then the app's callback; returns the callback's response.
-async fn sign_in(app: &TestApp, issuer: &FakeIssuer, browser: &mut Browser) -> reqwest::Response {
-    let callback = answer_of(app, issuer, browser, "corp").await;
-    browser.get(&callback).await
-}
-
-async fn status_and_page(response: reqwest::Response) -> (u16, String) {
-    let status = response.status().as_u16();
-    (status, response.text().await.unwrap())
-}
-
-/// A page a person can read: the message, and nothing of the program's insides.
-fn assert_readable(page: &str, message: &str) {
-    assert!(page.contains(message), "{message:?} not in {page}");
-    for inside in [
-        "panicked",
-        "backtrace",
-        ".rs:",
-        "SignInFailed",
-        "IdTokenError",
-        "Unavailable(",
-    ] {
-        assert!(!page.contains(inside), "{inside:?} shown in {page}");
-    }
 }
 
 /// Nothing the issuer handed out (code, tokens) nor the client secret is in `log`.
@@ -314,8 +263,9 @@ async fn a_token_answer_without_an_id_token_is_refused() {
 }
 
 /// 3. The issuer rotates its keys after the app discovered them: the next sign-in works
-/// because the app fetches the keys once more; a token by a key in no set still fails,
-/// after exactly one more fetch.
+/// because the app fetches the keys once more; a token by a key in no set still fails, and
+/// within a minute of that refetch fetches nothing more (a flood of made-up kids cannot
+/// make us hammer the issuer).
 #[tokio::test(flavor = "multi_thread")]
 async fn rotated_keys_are_fetched_once_more_at_most_once_a_minute_and_an_unknown_key_fails() {
     let logs = capture();

@@ -23,31 +23,34 @@ impl Provider {
     }
 }
 
-/// A cookie jar of one: the app sets only its session cookie.
+/// A cookie jar: the session cookie and the pending sign-in's, by name.
 #[derive(Default, Clone)]
 pub struct Jar {
-    session: Option<String>,
+    cookies: Vec<(String, String)>,
 }
 
 impl Jar {
     fn header(&self) -> Option<String> {
-        self.session.as_ref().map(|v| format!("session={v}"))
+        (!self.cookies.is_empty()).then(|| {
+            let pairs: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect();
+            pairs.join("; ")
+        })
     }
 
     fn take(&mut self, response: &Response) {
         for raw in response.headers().get_all(header::SET_COOKIE) {
             let Ok(raw) = raw.to_str() else { continue };
-            let Some(value) = raw
-                .split(';')
-                .next()
-                .and_then(|p| p.strip_prefix("session="))
+            let Some((name, value)) = raw.split(';').next().and_then(|p| p.split_once('='))
             else {
                 continue;
             };
-            if value.is_empty() || raw.contains("Max-Age=0") {
-                self.session = None;
-            } else {
-                self.session = Some(value.to_owned());
+            self.cookies.retain(|(kept, _)| kept != name);
+            if !value.is_empty() && !raw.contains("Max-Age=0") {
+                self.cookies.push((name.to_owned(), value.to_owned()));
             }
         }
     }
