@@ -1,7 +1,9 @@
 //! Sign-in floods cost nothing that others need: starts from 10,000 addresses in one IPv6
 //! /48 (each in a /64 of its own, as a trusted proxy reports them) write no row, are bounded
 //! by the /48's bucket, and a person signing in meanwhile from elsewhere is not held up.
-//! Prints its figures (`--no-capture`); BENCHMARKS.md has them.
+//! Starts that spend a provider's quota (Twitter's request tokens) are bounded for the whole
+//! instance, wherever they come from. Prints its figures (`--no-capture`); BENCHMARKS.md has
+//! them.
 
 mod support;
 
@@ -9,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use support::fake_provider::{FakeProvider, RequestTokenMode};
 use support::TestApp;
 
 const FLOOD_ADDRESSES: usize = 10_000;
@@ -80,4 +83,47 @@ async fn a_flood_of_starts_from_one_slash_48_writes_nothing_and_leaves_others_si
          person's sign-in meanwhile took {person_took:.2?}",
         flood_rows as f64 / accepted.max(1) as f64
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn twitter_starts_from_everywhere_spend_at_most_the_instances_budget_of_request_tokens() {
+    let twitter = FakeProvider::start().await;
+    twitter.set_request_token(RequestTokenMode::Granted);
+    let mut vars = twitter.twitter_env();
+    vars.extend([
+        ("TRUSTED_PROXIES", "127.0.0.1".to_owned()),
+        ("SIGN_IN_REQUEST_TOKENS_PER_MINUTE", "5".to_owned()),
+    ]);
+    let app = TestApp::start_owned(&vars).await;
+    let start_from = |provider: &'static str, client: String| {
+        let app = &app;
+        async move {
+            let mut browser = app.browser();
+            let request = browser
+                .request(
+                    reqwest::Method::GET,
+                    &app.url(&format!("/authorize/{provider}")),
+                )
+                .header("x-forwarded-for", client);
+            let response = browser.send(request).await;
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let mut statuses = Vec::new();
+    // Twenty clients, each well within its own limits.
+    for n in 1..=20 {
+        statuses.push(start_from("twitter", format!("198.51.100.{n}")).await);
+    }
+    let sent = statuses.iter().filter(|(status, _)| *status == 302).count();
+    assert_eq!(sent, 5, "the budget's worth were sent to Twitter");
+    assert_eq!(
+        twitter.seen.lock().unwrap().request_tokens,
+        5,
+        "tokens asked for"
+    );
+    let (status, page) = statuses.last().unwrap();
+    assert_eq!(*status, 503);
+    assert!(page.contains("temporarily unavailable"), "{page}");
+    // Starts that call no provider are not held back by it.
+    assert_eq!(start_from("demo", "198.51.100.99".into()).await.0, 302);
 }

@@ -73,23 +73,22 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
 /// subscriber is routinely given a whole /64, so keying single IPv6 addresses would hand
 /// one person 2^64 buckets.
 pub fn rate_limit_key(client: IpAddr) -> IpAddr {
-    match client.to_canonical() {
-        IpAddr::V6(v6) => {
-            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
-            IpAddr::V6(Ipv6Addr::from(prefix))
-        }
-        v4 => v4,
-    }
+    ipv6_prefix(client, 64)
 }
 
 /// The wider rate-limit key: an IPv6 client's /48, where one site (or one attacker) holds
 /// 65,536 /64s; an IPv4 client's own address (as [`rate_limit_key`]: IPv4 addresses are
 /// scarce, and neighbours behind one /24 are often strangers).
 pub fn network_rate_limit_key(client: IpAddr) -> IpAddr {
+    ipv6_prefix(client, 48)
+}
+
+/// An IPv6 address cut to its first `bits`; an IPv4 one (also written IPv4-mapped) whole.
+fn ipv6_prefix(client: IpAddr, bits: u32) -> IpAddr {
     match client.to_canonical() {
         IpAddr::V6(v6) => {
-            let prefix = u128::from(v6) & !((1u128 << 80) - 1);
-            IpAddr::V6(Ipv6Addr::from(prefix))
+            let host_mask = (1u128 << (128 - bits)) - 1;
+            IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !host_mask))
         }
         v4 => v4,
     }

@@ -37,6 +37,7 @@ pub async fn start(
         .provider(provider)
         .ok_or(AppError::UnknownProvider)?;
     let redirect_uri = state.config.redirect_uri(&provider.name);
+    spend_provider_quota(state, provider)?;
     let (proof, url) = protocol::start(&state.http, provider, &redirect_uri).await?;
     let pending = PendingSignIn {
         provider: provider.name.clone(),
@@ -46,6 +47,24 @@ pub async fn start(
         started_at: OffsetDateTime::now_utc().unix_timestamp(),
     };
     Ok((url, state.pending_cookie.seal(&pending)))
+}
+
+/// A start that calls the provider (Twitter's request token) draws on an instance-wide
+/// budget: the per-client and per-network limits bound one attacker's network, this bounds
+/// a flood from everywhere, which would otherwise spend the app's quota at the provider
+/// (and get the app throttled there for everyone).
+fn spend_provider_quota(state: &AppState, provider: &ProviderConfig) -> Result<(), AppError> {
+    let Some(budget) = &state.provider_call_budget else {
+        return Ok(());
+    };
+    if protocol::start_calls_provider(provider) && budget.check().is_err() {
+        tracing::warn!(
+            provider = provider.name,
+            "sign-in starts refused: SIGN_IN_REQUEST_TOKENS_PER_MINUTE used up"
+        );
+        return Err(AppError::Unavailable);
+    }
+    Ok(())
 }
 
 /// Completes the sign-in the provider sent back. Returns where to send the browser.
@@ -198,7 +217,7 @@ fn check_param_sizes(params: &CallbackParams) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The callback's value against the one kept in the session; absent never matches.
+/// The callback's value against the one the pending sign-in kept; absent never matches.
 fn matches_pending(expected: &str, received: Option<&str>) -> bool {
     received.is_some_and(|received| constant_time_eq(expected, received))
 }

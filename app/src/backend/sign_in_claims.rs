@@ -1,11 +1,11 @@
 //! Exactly one callback completes a pending sign-in.
 //!
-//! The pending sign-in lives in the session, and two requests that load the same session
-//! (a double click, a replay racing the real callback, two instances) both see it. Before
-//! a callback calls the provider it claims the sign-in here: an insert keyed by a hash of
-//! the sign-in's binding value, which the database lets succeed once. The claim outlives
-//! the pending sign-in's own deadline, so a copy of the session written back by a slower
-//! request cannot be completed again either.
+//! The pending sign-in lives in a cookie (`pending_sign_in`), and every request that
+//! carries it (a double click, a replay racing the real callback, two instances) sees it;
+//! removing the cookie does not take back a copy. Before a callback calls the provider it
+//! claims the sign-in here: an insert keyed by a hash of the sign-in's binding value, which
+//! the database lets succeed once. The claim outlives the pending sign-in's own deadline,
+//! so a copy of the cookie can never be completed again.
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TryInsertResult};
 use time::OffsetDateTime;

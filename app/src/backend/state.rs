@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
+use governor::Quota;
 use leptos::config::LeptosOptions;
 
 use super::config::Config;
@@ -19,14 +20,21 @@ pub struct AppState {
     pub http: http_client::ProviderClient,
     /// Seals and opens the cookie of a sign-in in progress.
     pub pending_cookie: Arc<PendingCookie>,
+    /// Sign-in starts that call a provider, for the whole instance (see
+    /// `sign_in::spend_provider_quota`); `None` when unlimited.
+    pub provider_call_budget: Option<Arc<governor::DefaultDirectRateLimiter>>,
 }
 
 impl AppState {
     pub fn new(leptos_options: LeptosOptions, db: Db, config: Config) -> Self {
         let http = http_client::for_config(&config);
         let pending_cookie = Arc::new(PendingCookie::new(&config.secret_key, config.is_https()));
+        let provider_call_budget = config.request_tokens_per_minute.map(|per_minute| {
+            Arc::new(governor::RateLimiter::direct(Quota::per_minute(per_minute)))
+        });
         Self {
             pending_cookie,
+            provider_call_budget,
             leptos_options,
             db,
             config: Arc::new(config),

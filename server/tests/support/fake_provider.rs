@@ -52,6 +52,8 @@ pub enum UserinfoMode {
 #[derive(Clone, Debug)]
 pub enum RequestTokenMode {
     Status500,
+    /// A token, its secret and `oauth_callback_confirmed=true`.
+    Granted,
     /// A token, but `oauth_callback_confirmed=false`.
     Unconfirmed,
     Endless,
@@ -72,6 +74,8 @@ pub struct Seen {
     pub userinfo_uris: Vec<String>,
     pub userinfo_auth_headers: Vec<Option<String>>,
     pub emails_auth_headers: Vec<Option<String>>,
+    /// Calls of the request-token endpoint: what spends a Twitter app's quota.
+    pub request_tokens: usize,
 }
 
 pub struct FakeProvider {
@@ -322,8 +326,12 @@ async fn emails(State(state): State<FakeState>, headers: HeaderMap) -> Response 
 }
 
 async fn request_token(State(state): State<FakeState>) -> Response {
+    state.seen.lock().unwrap().request_tokens += 1;
     let mode = state.script.lock().unwrap().request_token.clone();
     match mode {
+        RequestTokenMode::Granted => {
+            "oauth_token=t&oauth_token_secret=s&oauth_callback_confirmed=true".into_response()
+        }
         RequestTokenMode::Status500 => {
             (StatusCode::INTERNAL_SERVER_ERROR, "over capacity").into_response()
         }

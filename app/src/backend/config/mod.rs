@@ -52,6 +52,10 @@ pub struct Config {
     pub http_timeout: Duration,
     /// Per client IP on the sign-in routes; `None` when `SIGN_IN_RATE_LIMIT_BURST=0`.
     pub sign_in_rate_limit: Option<RateLimit>,
+    /// `SIGN_IN_REQUEST_TOKENS_PER_MINUTE`: how many sign-in starts per minute this instance
+    /// lets call a provider (OAuth 1.0a request tokens, which spend the app's quota there);
+    /// `None` when 0.
+    pub request_tokens_per_minute: Option<std::num::NonZeroU32>,
     /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client (see `client_ip`).
     pub trusted_proxies: Vec<IpNet>,
 }
@@ -262,6 +266,13 @@ impl Config {
             refill: Duration::from_millis(refill_ms),
         });
 
+        let request_tokens_per_minute = std::num::NonZeroU32::new(parse_number(
+            get("SIGN_IN_REQUEST_TOKENS_PER_MINUTE"),
+            "SIGN_IN_REQUEST_TOKENS_PER_MINUTE",
+            300,
+            0..=1_000_000,
+        )? as u32);
+
         let trusted_proxies = client_ip::parse_trusted_proxies(get("TRUSTED_PROXIES").as_deref())
             .map_err(|problem| config_error("TRUSTED_PROXIES", problem))?;
 
@@ -296,6 +307,7 @@ impl Config {
             providers,
             http_timeout,
             sign_in_rate_limit,
+            request_tokens_per_minute,
             trusted_proxies,
         })
     }
@@ -425,7 +437,10 @@ mod tests {
         assert_eq!(short.variable, "SECRET_KEY");
         let given = config(&[public]).unwrap();
         assert_eq!(given.secret_key.expose(), TEST_SECRET_KEY);
-        assert!(!format!("{given:?}").contains(TEST_SECRET_KEY), "never in Debug");
+        assert!(
+            !format!("{given:?}").contains(TEST_SECRET_KEY),
+            "never in Debug"
+        );
     }
 
     /// A preset's fixed endpoints.
@@ -698,6 +713,28 @@ mod tests {
         );
         let off = config(&[("SIGN_IN_RATE_LIMIT_BURST", "0")]).unwrap();
         assert_eq!(off.sign_in_rate_limit, None);
+    }
+
+    #[test]
+    fn the_request_token_budget_defaults_to_300_a_minute_and_can_be_turned_off() {
+        let per_minute = |vars: &[(&str, &str)]| {
+            config(vars)
+                .map(|config| config.request_tokens_per_minute.map(|n| n.get()))
+                .map_err(|err| err.variable)
+        };
+        assert_eq!(per_minute(&[]), Ok(Some(300)));
+        assert_eq!(
+            per_minute(&[("SIGN_IN_REQUEST_TOKENS_PER_MINUTE", "5")]),
+            Ok(Some(5))
+        );
+        assert_eq!(
+            per_minute(&[("SIGN_IN_REQUEST_TOKENS_PER_MINUTE", "0")]),
+            Ok(None)
+        );
+        assert_eq!(
+            per_minute(&[("SIGN_IN_REQUEST_TOKENS_PER_MINUTE", "lots")]),
+            Err("SIGN_IN_REQUEST_TOKENS_PER_MINUTE".into())
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::backend::db::users::ProviderTokens;
 use crate::error::AppError;
 use crate::models::CallbackParams;
 
-/// What the callback must match, per protocol; kept in the session meanwhile.
+/// What the callback must match, per protocol; kept in the pending sign-in's cookie meanwhile.
 #[derive(Serialize, Deserialize)]
 pub enum PendingProof {
     OAuth2(oauth2_flow::Pending),
@@ -149,6 +149,12 @@ pub fn is_available(provider: &ProviderConfig) -> bool {
     }
 }
 
+/// Whether starting a sign-in with `provider` calls the provider (OAuth 1.0a asks for a
+/// request token, which spends the app's quota there); the others only build a URL.
+pub fn start_calls_provider(provider: &ProviderConfig) -> bool {
+    matches!(provider.protocol, ProtocolSettings::OAuth1(_))
+}
+
 /// Discovers every OpenID Connect issuer in the background, so that the first sign-in with
 /// each does not wait for it and an unreachable one shows on its button from the start.
 pub fn discover_issuers_in_background(config: &Config, http: &ProviderClient) {
@@ -216,7 +222,7 @@ mod tests {
     use super::*;
 
     /// Sign-ins in flight across an upgrade are completed from what the previous version
-    /// stored in their sessions.
+    /// sealed in their cookies.
     #[test]
     fn pending_proofs_keep_the_shape_stored_in_sessions() {
         for stored in [
