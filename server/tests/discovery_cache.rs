@@ -76,8 +76,10 @@ async fn a_stale_document_serves_at_once_while_one_refresh_runs_in_the_backgroun
     let starts: Vec<_> = (0..6).map(|_| start(&app)).collect();
     for (status, took, body) in futures::future::join_all(starts).await {
         assert_eq!(status, 302, "{body}");
+        // Waiting for the refresh would take its 1.5 s at least; the margin is for a busy
+        // machine.
         assert!(
-            took < Duration::from_millis(1_000),
+            took < Duration::from_millis(1_200),
             "waited for the refresh: {took:?}"
         );
     }
