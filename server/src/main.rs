@@ -29,7 +29,7 @@ async fn main() {
     };
     if std::env::args().nth(1).as_deref() == Some("doctor") {
         // Checks the set-up without starting the server (README, "Set-up problems").
-        let http = app::backend::oauth::http_client::for_config(&config);
+        let http = app::backend::oauth::protocol::provider_client(&config);
         let report = app::backend::doctor::examine(&config, &http).await;
         print!("{}", report.to_text());
         std::process::exit(if report.has_problems() { 1 } else { 0 });

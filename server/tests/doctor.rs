@@ -5,7 +5,7 @@ mod support;
 
 use std::collections::HashMap;
 
-use app::backend::{config::Config, doctor, oauth::http_client};
+use app::backend::{config::Config, doctor, oauth::protocol};
 use support::fake_issuer::FakeIssuer;
 use support::fake_provider::{FakeProvider, RequestTokenMode, TokenMode};
 
@@ -21,7 +21,7 @@ fn config(vars: &[(&str, String)]) -> Config {
 
 async fn report_for(vars: &[(&str, String)]) -> doctor::Report {
     let config = config(vars);
-    doctor::examine(&config, &http_client::for_config(&config)).await
+    doctor::examine(&config, &protocol::provider_client(&config)).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

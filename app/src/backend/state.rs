@@ -8,7 +8,7 @@ use leptos::config::LeptosOptions;
 
 use super::config::Config;
 use super::db::Db;
-use super::oauth::http_client;
+use super::oauth::{http_client, protocol};
 use super::pending_sign_in::PendingCookie;
 
 #[derive(Clone)]
@@ -27,7 +27,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(leptos_options: LeptosOptions, db: Db, config: Config) -> Self {
-        let http = http_client::for_config(&config);
+        let http = protocol::provider_client(&config);
         let pending_cookie = Arc::new(PendingCookie::new(&config.secret_key, config.is_https()));
         let provider_call_budget = config.request_tokens_per_minute.map(|per_minute| {
             Arc::new(governor::RateLimiter::direct(Quota::per_minute(per_minute)))

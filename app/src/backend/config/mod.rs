@@ -18,6 +18,7 @@ pub use provider::{
 };
 
 use super::client_ip;
+pub use super::oauth::address_policy::is_loopback;
 use super::oauth::providers;
 use super::secret::Secret;
 
@@ -90,16 +91,6 @@ pub struct DemoProviderConfig {
 /// The only `DEMO_PROVIDER` value that turns the demo provider on when `PUBLIC_URL` is not a
 /// loopback address: it lets anyone sign in as anyone, with any unverified email.
 pub const DEMO_PROVIDER_EXPOSED: &str = "on-and-anyone-can-sign-in-as-anyone";
-
-/// Whether `url` points at this machine (`localhost`, 127.0.0.0/8, `::1`).
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
 
 /// Whether the demo provider runs, and whether people other than this machine's can reach
 /// it: `None` off; on by default only when both `PUBLIC_URL` and the listening address are

@@ -16,7 +16,15 @@ use std::sync::Arc;
 
 use url::{Host, Url};
 
-use crate::backend::config::is_loopback;
+/// Whether `url` points at this machine (`localhost`, 127.0.0.0/8, `::1`).
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
 
 /// The hosts the operator configured, which may be on private addresses.
 #[derive(Debug, Clone, Default)]

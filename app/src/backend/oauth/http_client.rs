@@ -26,13 +26,6 @@ impl ProviderClient {
     }
 }
 
-/// The client for `config`'s providers: private addresses are reachable only on the hosts
-/// the operator configured (see [`super::protocol::operator_urls`]).
-pub fn for_config(config: &crate::backend::config::Config) -> ProviderClient {
-    let policy = AddressPolicy::trusting(super::protocol::operator_urls(config));
-    build(config.http_timeout, policy)
-}
-
 /// Never follows redirects (a provider redirect must not steer our server elsewhere: SSRF),
 /// gives up after `timeout` so a hanging provider cannot hold a request forever, and
 /// resolves names through the policy's filter.

@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::http_client::ProviderClient;
+use super::address_policy::AddressPolicy;
+use super::http_client::{self, ProviderClient};
 use super::profile::Profile;
 use super::{oauth1_flow, oauth2_flow, oidc_flow};
 use crate::backend::config::{Config, ProtocolSettings, ProviderConfig};
@@ -111,6 +112,13 @@ pub fn endpoints(provider: &ProviderConfig) -> Vec<(&'static str, &Url)> {
         ],
         ProtocolSettings::OpenIdConnect(oidc) => vec![("ISSUER", oidc.issuer.url().url())],
     }
+}
+
+/// The client for `config`'s providers: private addresses are reachable only on the hosts
+/// the operator configured (see [`operator_urls`]).
+pub fn provider_client(config: &Config) -> ProviderClient {
+    let policy = AddressPolicy::trusting(operator_urls(config));
+    http_client::build(config.http_timeout, policy)
 }
 
 /// Every URL the operator configured: `PUBLIC_URL` (where the demo provider lives) and each
