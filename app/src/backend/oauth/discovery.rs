@@ -15,9 +15,9 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::address_policy::is_loopback;
 use super::address_policy::AddressPolicy;
 use super::http_client::{with_causes, CappedOAuth2Client, ProviderClient, ReadError};
-use super::address_policy::is_loopback;
 
 /// An issuer's discovery document, with the one field `openidconnect` does not read.
 pub type IssuerMetadata = ProviderMetadata<
