@@ -26,6 +26,16 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
+/// Whether `url` is `https://`, or `http://` on this machine: the rule for every address an
+/// issuer is reached at, configured (the issuer) or named by it (its endpoints).
+pub fn is_https_or_local(url: &Url) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => is_loopback(url),
+        _ => false,
+    }
+}
+
 /// The hosts the operator configured, which may be on private addresses.
 #[derive(Debug, Clone, Default)]
 pub struct AddressPolicy {
@@ -52,15 +62,11 @@ impl AddressPolicy {
     /// Whether a URL named by a provider (an issuer's discovered endpoint) may be used:
     /// `https://`, or `http://` only on this machine; and see [`Self::check_address`].
     pub fn check_url(&self, url: &Url) -> Result<(), Refused> {
-        match url.scheme() {
-            "https" => {}
-            "http" if is_loopback(url) => {}
-            _ => {
-                return Err(Refused(format!(
-                    "{} is not https:// (plain http:// only on this machine)",
-                    url_for_log(url)
-                )))
-            }
+        if !is_https_or_local(url) {
+            return Err(Refused(format!(
+                "{} is not https:// (plain http:// only on this machine)",
+                url_for_log(url)
+            )));
         }
         self.check_address(url)
     }

@@ -495,10 +495,7 @@ pub fn read_failure(provider: &str, endpoint: &str, err: &ReadError) -> AppError
             tracing::warn!(provider, endpoint, max, "provider answer too large");
             AppError::provider_failed("The provider's answer was too large.")
         }
-        ReadError::Refused(refused) => {
-            tracing::warn!(provider, endpoint, reason = %refused, "provider address refused");
-            unreachable_provider()
-        }
+        ReadError::Refused(refused) => address_refused(provider, endpoint, refused),
     }
 }
 
@@ -511,10 +508,17 @@ pub fn transport_failure(provider: &str, endpoint: &str, err: &reqwest::Error) -
     if err.is_timeout() {
         tracing::warn!(provider, endpoint, "provider timed out");
     } else if let Some(refused) = find_cause::<Refused>(err) {
-        tracing::warn!(provider, endpoint, reason = %refused, "provider address refused");
+        return address_refused(provider, endpoint, refused);
     } else {
         tracing::warn!(provider, endpoint, error = %with_causes(err), "provider unreachable");
     }
+    unreachable_provider()
+}
+
+/// The address policy refused the provider's address: before sending (an IP literal) or
+/// when resolving its name. The person sees what any unreachable provider shows.
+fn address_refused(provider: &str, endpoint: &str, refused: &Refused) -> AppError {
+    tracing::warn!(provider, endpoint, reason = %refused, "provider address refused");
     unreachable_provider()
 }
 

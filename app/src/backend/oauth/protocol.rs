@@ -232,7 +232,7 @@ mod tests {
     /// Sign-ins in flight across an upgrade are completed from what the previous version
     /// sealed in their cookies.
     #[test]
-    fn pending_proofs_keep_the_shape_stored_in_sessions() {
+    fn pending_proofs_keep_the_shape_sealed_in_cookies() {
         for stored in [
             r#"{"OAuth2":{"csrf_state":"s","pkce_verifier":"v"}}"#,
             r#"{"OAuth1":{"request_token":"s","request_token_secret":"x"}}"#,
