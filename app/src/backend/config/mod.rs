@@ -267,6 +267,7 @@ impl Config {
         let trusted_proxies = client_ip::parse_trusted_proxies(get("TRUSTED_PROXIES").as_deref())
             .map_err(|problem| config_error("TRUSTED_PROXIES", problem))?;
 
+        let timing = oidc_issuers::discovery_timing(&get)?;
         let mut providers = Vec::new();
         let demo_provider = if let Some(exposed) =
             demo_provider_switch(get("DEMO_PROVIDER"), &public_url, listen_addr)?
@@ -274,7 +275,6 @@ impl Config {
             let secret = Secret::new(Alphanumeric.sample_string(&mut rand::rng(), 40));
             let mut clients = vec![(DEMO_CLIENT_ID.to_owned(), secret.clone())];
             clients.extend(parse_demo_clients(get("DEMO_PROVIDER_CLIENTS"))?);
-            let timing = oidc_issuers::discovery_timing(&get)?;
             providers.push(provider::demo(&public_url, secret, timing));
             Some(DemoProviderConfig { clients, exposed })
         } else {
@@ -282,11 +282,11 @@ impl Config {
         };
 
         for spec in providers::CONFIGURABLE {
-            if let Some(provider) = provider::preset_from_env(spec, &get)? {
+            if let Some(provider) = provider::preset_from_env(spec, &get, timing)? {
                 providers.push(provider);
             }
         }
-        providers.extend(oidc_issuers::from_vars(&vars)?);
+        providers.extend(oidc_issuers::from_vars(&vars, timing)?);
 
         Ok(Config {
             public_url,

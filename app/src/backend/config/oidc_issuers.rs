@@ -19,6 +19,7 @@ const MAX_LABEL_LEN: usize = 40;
 /// Every issuer configured by its variables alone, in the order of their names.
 pub(super) fn from_vars(
     vars: &HashMap<String, String>,
+    timing: discovery::Timing,
 ) -> Result<Vec<ProviderConfig>, ConfigError> {
     let get = |name: &str| vars.get(name).cloned();
     let mut names: Vec<&str> = vars
@@ -67,7 +68,7 @@ pub(super) fn from_vars(
             client_id,
             client_secret,
             https_callback_only: false,
-            protocol: settings(&prefix, &get, None, DEFAULT_SCOPES)?,
+            protocol: settings(&prefix, &get, None, DEFAULT_SCOPES, timing)?,
         });
     }
     Ok(issuers)
@@ -80,6 +81,7 @@ pub(super) fn settings(
     get: &impl Fn(&str) -> Option<String>,
     default_issuer: Option<&str>,
     default_scopes: &str,
+    timing: discovery::Timing,
 ) -> Result<ProtocolSettings, ConfigError> {
     let issuer_var = format!("{prefix}_ISSUER");
     let raw_issuer = get(&issuer_var)
@@ -107,7 +109,7 @@ pub(super) fn settings(
         }
     }
     Ok(ProtocolSettings::OpenIdConnect(OidcSettings {
-        issuer: Arc::new(discovery::Issuer::new(issuer, discovery_timing(get)?)),
+        issuer: Arc::new(discovery::Issuer::new(issuer, timing)),
         scopes,
     }))
 }

@@ -114,6 +114,7 @@ pub(super) fn credentials(
 pub(super) fn preset_from_env(
     spec: &'static ProviderSpec,
     get: &impl Fn(&str) -> Option<String>,
+    timing: discovery::Timing,
 ) -> Result<Option<ProviderConfig>, ConfigError> {
     let prefix = format!("OAUTH_{}", spec.env);
     let var = |suffix: &str| format!("{prefix}_{suffix}");
@@ -179,7 +180,7 @@ pub(super) fn preset_from_env(
             })
         }
         Protocol::OpenIdConnect { issuer, scopes } => {
-            oidc_issuers::settings(&prefix, get, Some(issuer), scopes)?
+            oidc_issuers::settings(&prefix, get, Some(issuer), scopes, timing)?
         }
     };
     let mut provider = from_spec(spec, client_id, client_secret, protocol);
