@@ -11,7 +11,8 @@ use tower_sessions::{
     cookie::SameSite, session_store::ExpiredDeletion, Expiry, Session, SessionManagerLayer,
 };
 
-/// Anonymous sessions only carry a pending sign-in; they need not outlive it by much.
+/// The layer's default lifetime. Only a completed sign-in makes a session, and it sets the
+/// session's own lifetime (`auth_session`); this bounds whatever else might be stored.
 const ANONYMOUS_SESSION_IDLE: time::Duration = time::Duration::minutes(15);
 const SESSION_CLEANUP_EVERY: Duration = Duration::from_secs(15 * 60);
 

@@ -75,8 +75,8 @@ fn spend_provider_quota(state: &AppState, provider: &ProviderConfig) -> Result<(
 /// (OAuth 1.0a) must match. Until then nothing changes, so a forged `error=access_denied`
 /// or a malformed answer cannot cancel the person's sign-in. After that the pending
 /// sign-in is claimed (one callback only) and used up whatever the outcome: `set_cookie`
-/// receives the cookie's removal. On failure nothing is written and an anonymous session
-/// is dropped entirely.
+/// receives the cookie's removal. On failure nothing is written, and a browser that was
+/// not signed in is left without a session: only a completed sign-in makes one.
 pub async fn finish(
     state: &AppState,
     session: &Session,
@@ -91,7 +91,6 @@ pub async fn finish(
         .ok_or(AppError::UnknownProvider)?;
     check_param_sizes(params)?;
     let Some(pending) = state.pending_cookie.open(request_headers) else {
-        end_if_anonymous(session).await?;
         return Err(AppError::bad_request(
             "No sign-in was in progress in this browser, or it has expired. Please start again.",
         ));
@@ -99,7 +98,6 @@ pub async fn finish(
     check_binding(&pending, provider_name, params)?;
     set_cookie(state.pending_cookie.removal());
     if pending.is_too_old() {
-        end_if_anonymous(session).await?;
         return Err(too_slow());
     }
     let claim = sign_in_claims::claim(&state.db, pending.proof.binding(), pending.claim_expiry())
@@ -115,19 +113,7 @@ pub async fn finish(
             "This sign-in answer has already been used.",
         ));
     }
-    let result = complete(state, session, provider, params, pending).await;
-    if result.is_err() {
-        end_if_anonymous(session).await?;
-    }
-    result
-}
-
-/// A session that only carried the sign-in has nothing left worth keeping.
-async fn end_if_anonymous(session: &Session) -> Result<(), AppError> {
-    if auth_session::user_id(session).await?.is_none() {
-        auth_session::sign_out(session).await?;
-    }
-    Ok(())
+    complete(state, session, provider, params, pending).await
 }
 
 /// Whether the answer belongs to this browser's pending sign-in.
