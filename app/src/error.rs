@@ -20,6 +20,9 @@ pub enum AppError {
     SignInFailed { kind: FailureKind, reason: String },
     #[error("Unknown sign-in provider.")]
     UnknownProvider,
+    /// An account action without a signed-in session.
+    #[error("Please sign in first.")]
+    NotSignedIn,
     /// A cross-site request to a state-changing endpoint.
     #[error("This request came from another site and was refused.")]
     Forbidden,
@@ -41,12 +44,20 @@ pub enum FailureKind {
     /// The provider failed, could not be reached in time (one page for every transport
     /// failure, see `oauth2_flow::transport_failure`) or answered something unusable.
     ProviderFailed,
+    /// The sign-in worked at the provider but cannot join or make an account here (the
+    /// identity is another account's, or its verified address is): nothing was changed.
+    Conflict,
 }
 
 impl AppError {
     /// A 400: see [`FailureKind::BadRequest`].
     pub fn bad_request(reason: impl Into<String>) -> Self {
         Self::failed(FailureKind::BadRequest, reason)
+    }
+
+    /// A 409: see [`FailureKind::Conflict`].
+    pub fn conflict(reason: impl Into<String>) -> Self {
+        Self::failed(FailureKind::Conflict, reason)
     }
 
     /// A 502: see [`FailureKind::ProviderFailed`].
@@ -69,8 +80,10 @@ impl AppError {
             AppError::SignInFailed { kind, .. } => match kind {
                 FailureKind::BadRequest => 400,
                 FailureKind::ProviderFailed => 502,
+                FailureKind::Conflict => 409,
             },
             AppError::UnknownProvider => 404,
+            AppError::NotSignedIn => 401,
             AppError::Forbidden => 403,
             AppError::Internal => 500,
             AppError::Unavailable => 503,
@@ -86,6 +99,14 @@ impl AppError {
                 kind: FlashKind::Info,
                 title: "Sign-in cancelled.".into(),
                 detail: None,
+            },
+            AppError::SignInFailed {
+                kind: FailureKind::Conflict,
+                reason,
+            } => Flash {
+                kind: FlashKind::Error,
+                title: "Nothing was changed.".into(),
+                detail: Some(reason.clone()),
             },
             AppError::SignInFailed { reason, .. } => Flash {
                 kind: FlashKind::Error,

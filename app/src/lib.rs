@@ -17,7 +17,12 @@ use leptos_router::{
 };
 
 use components::{header::Header, sign_in_options::SignInOptions, user_session::UserSession};
-use routes::{home::HomePage, not_found::NotFound};
+use routes::{
+    account::AccountPage,
+    account_delete::{AccountDeletedPage, DeleteAccountPage},
+    home::HomePage,
+    not_found::NotFound,
+};
 
 /// The HTML document around the app (rendered on the server only).
 #[cfg(feature = "ssr")]
@@ -85,6 +90,9 @@ pub fn App() -> impl IntoView {
                 <main class="page">
                     <Routes fallback=NotFound>
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                        <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                        <Route path=path!("/account/delete") view=DeleteAccountPage ssr=SsrMode::Async/>
+                        <Route path=path!("/account/deleted") view=AccountDeletedPage/>
                         // The sign-in routes answer with this page when they fail, so the
                         // browser's router must know them too.
                         <Route path=path!("/authorize/:provider") view=HomePage ssr=SsrMode::Async/>

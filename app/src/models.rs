@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 pub struct CurrentUser {
     pub id: i64,
     pub nickname: String,
+    /// The primary address: one a provider verified, or none.
     pub email: Option<String>,
     pub avatar_url: Option<String>,
     pub identities: Vec<LinkedIdentity>,
@@ -27,16 +28,78 @@ impl CurrentUser {
     pub fn is_self_asserted(&self) -> bool {
         self.identities
             .iter()
-            .any(|identity| identity.self_asserted)
+            .any(|identity| identity.email_status == EmailStatus::SelfAsserted)
     }
 }
 
+/// What a provider said about an email address it gave us. Only verified addresses ever
+/// take part in matching one person's sign-ins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailStatus {
+    /// The provider checked that the person controls it (OpenID Connect `email_verified`,
+    /// GitHub's verified primary address).
+    Verified,
+    /// Given but not vouched for (Facebook's and GitHub's public addresses, anything
+    /// unmarked).
+    Unverified,
+    /// Typed in by the person with nothing checked (the demo provider).
+    SelfAsserted,
+}
+
+impl EmailStatus {
+    /// The text stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailStatus::Verified => "verified",
+            EmailStatus::Unverified => "unverified",
+            EmailStatus::SelfAsserted => "self_asserted",
+        }
+    }
+
+    /// Anything unknown reads as unverified: it never matches.
+    pub fn from_stored(text: &str) -> Self {
+        match text {
+            "verified" => EmailStatus::Verified,
+            "self_asserted" => EmailStatus::SelfAsserted,
+            _ => EmailStatus::Unverified,
+        }
+    }
+}
+
+/// One sign-in method of the user: an identity at a provider.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkedIdentity {
+    /// Its id among the user's identities (what the unlink form names).
+    pub id: i64,
+    /// The configured provider it signs in with (`/authorize/{provider}`).
     pub provider: String,
-    pub social_id: String,
-    /// Nothing about this identity was checked by anyone (the demo provider).
-    pub self_asserted: bool,
+    /// The provider as people know it ("GitHub"); the configured name when the provider is
+    /// no longer configured.
+    pub label: String,
+    /// Who vouches for it: the OpenID Connect issuer, or the provider's site.
+    pub issuer: String,
+    /// The provider's id for the person.
+    pub subject: String,
+    /// The name it has there.
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub email_status: EmailStatus,
+    pub avatar_url: Option<String>,
+    /// Unix seconds.
+    pub linked_at: i64,
+    /// Unix seconds; `None` when never used since accounts kept it.
+    pub last_used_at: Option<i64>,
+}
+
+impl LinkedIdentity {
+    /// "GitHub · octocat": the method as people know it.
+    pub fn describe(&self) -> String {
+        match self.name.as_deref().or(self.email.as_deref()) {
+            Some(name) => format!("{} · {}", self.label, name),
+            None => self.label.clone(),
+        }
+    }
 }
 
 /// One "Sign in with X" button.
@@ -49,6 +112,155 @@ pub struct SignInOption {
     /// False while the provider cannot be reached (an OpenID Connect issuer whose
     /// discovery just failed): the button says so, and still tries when pressed.
     pub available: bool,
+}
+
+/// "2026-12-06": a unix time's date (UTC), computed the same on the server and in the
+/// browser (Howard Hinnant's days-to-civil algorithm; no date library in the bundle).
+pub fn format_unix_date(at: i64) -> String {
+    let days = at.div_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// Everything the account page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub user: CurrentUser,
+    /// Configured providers not linked yet: a "Link" button each.
+    pub linkable: Vec<SignInOption>,
+    pub sessions: Vec<SessionView>,
+    pub events: Vec<EventView>,
+    /// Signed in within the last ten minutes: the account may be deleted without signing
+    /// in again.
+    pub signed_in_recently: bool,
+}
+
+/// One place the user is signed in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    /// What the "Sign out" form names: the session's stored key, a hash that signs nobody
+    /// in.
+    pub handle: String,
+    /// "Chrome 120 on Linux", from the User-Agent.
+    pub device: String,
+    pub network: Option<String>,
+    pub signed_in: String,
+    pub last_active: String,
+    pub this_device: bool,
+}
+
+/// One event of the account's recent activity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventView {
+    pub at: String,
+    pub text: String,
+    pub network: Option<String>,
+}
+
+/// What an account action did, carried to the account page in its URL
+/// (`/account?notice=unlinked&provider=github`) so that it shows the same with JavaScript
+/// on or off; a fixed set, never text from the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Notice {
+    Linked,
+    AlreadyLinked,
+    Unlinked,
+    LastMethod,
+    SessionEnded,
+    OtherSessionsEnded,
+    NicknameSaved,
+    NicknameInvalid,
+    SignInAgain,
+    NotFound,
+    Unavailable,
+    ProviderFailed,
+}
+
+const NOTICES: [(Notice, &str); 12] = [
+    (Notice::Linked, "linked"),
+    (Notice::AlreadyLinked, "already-linked"),
+    (Notice::Unlinked, "unlinked"),
+    (Notice::LastMethod, "last-method"),
+    (Notice::SessionEnded, "session-ended"),
+    (Notice::OtherSessionsEnded, "others-ended"),
+    (Notice::NicknameSaved, "nickname-saved"),
+    (Notice::NicknameInvalid, "nickname-invalid"),
+    (Notice::SignInAgain, "sign-in-again"),
+    (Notice::NotFound, "not-found"),
+    (Notice::Unavailable, "unavailable"),
+    (Notice::ProviderFailed, "provider-failed"),
+];
+
+impl Notice {
+    pub fn code(self) -> &'static str {
+        NOTICES
+            .iter()
+            .find(|(notice, _)| *notice == self)
+            .map(|(_, code)| *code)
+            .unwrap_or("not-found")
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        NOTICES
+            .iter()
+            .find(|(_, known)| *known == code)
+            .map(|(notice, _)| *notice)
+    }
+
+    /// The account page showing this notice (about `provider`, a configured name).
+    pub fn url(self, provider: Option<&str>) -> String {
+        match provider {
+            Some(provider) => format!("/account?notice={}&provider={provider}", self.code()),
+            None => format!("/account?notice={}", self.code()),
+        }
+    }
+
+    /// The message; `provider` is the provider's label.
+    pub fn flash(self, provider: Option<&str>) -> Flash {
+        let provider = provider.unwrap_or("The provider");
+        let (kind, title) = match self {
+            Notice::Linked => (FlashKind::Info, format!("{provider} is linked: you can sign in with it too.")),
+            Notice::AlreadyLinked => (FlashKind::Info, format!("{provider} was already linked to your account.")),
+            Notice::Unlinked => (FlashKind::Info, format!("{provider} is unlinked.")),
+            Notice::LastMethod => (
+                FlashKind::Error,
+                "That is your only way to sign in, so it stays linked. Link another provider first.".into(),
+            ),
+            Notice::SessionEnded => (FlashKind::Info, "That session is signed out.".into()),
+            Notice::OtherSessionsEnded => (FlashKind::Info, "You are signed out everywhere else.".into()),
+            Notice::NicknameSaved => (FlashKind::Info, "Your nickname is saved.".into()),
+            Notice::NicknameInvalid => (
+                FlashKind::Error,
+                "A nickname is 1 to 64 characters, without control or direction-changing characters.".into(),
+            ),
+            Notice::SignInAgain => (
+                FlashKind::Error,
+                "To delete your account, sign in again first (it has been more than ten minutes).".into(),
+            ),
+            Notice::NotFound => (FlashKind::Error, "That was not found; nothing was changed.".into()),
+            Notice::Unavailable => (
+                FlashKind::Error,
+                "The service is temporarily unavailable; nothing was changed. Please try again in a moment.".into(),
+            ),
+            Notice::ProviderFailed => (
+                FlashKind::Error,
+                "The provider could not be reached; nothing was changed. Please try again later.".into(),
+            ),
+        };
+        Flash {
+            kind,
+            title,
+            detail: None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +328,27 @@ mod tests {
             avatar_url: None,
             identities: vec![],
         }
+    }
+
+    #[test]
+    fn dates_are_the_utc_calendar_day() {
+        assert_eq!(format_unix_date(0), "1970-01-01");
+        // date -u -d @1796560000 +%F
+        assert_eq!(format_unix_date(1_796_560_000), "2026-12-06");
+        assert_eq!(format_unix_date(951_782_400), "2000-02-29");
+        assert_eq!(format_unix_date(-1), "1969-12-31");
+    }
+
+    #[test]
+    fn email_status_round_trips_through_its_stored_text() {
+        for status in [
+            EmailStatus::Verified,
+            EmailStatus::Unverified,
+            EmailStatus::SelfAsserted,
+        ] {
+            assert_eq!(EmailStatus::from_stored(status.as_str()), status);
+        }
+        assert_eq!(EmailStatus::from_stored("yes"), EmailStatus::Unverified);
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub async fn build_state(
     leptos_options: LeptosOptions,
 ) -> Result<AppState, sea_orm::DbErr> {
     let db = db::connect_and_migrate(config.database_url.expose(), config.database_tuning).await?;
+    // Identities from before accounts learn who vouches for them from the configuration.
+    let issuers = app::backend::oauth::protocol::identity_issuers(&config);
+    db::identities::adopt_issuers(&db, &issuers).await?;
     Ok(AppState::new(leptos_options, db, config))
 }
 
@@ -61,6 +64,10 @@ pub fn app(state: AppState) -> Router {
     router
         // Nothing here takes large bodies: forms and server-function arguments are small.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            rate_limit::AccountWrites::new(&state.config),
+            rate_limit::limit_account_writes,
+        ))
         .layer(axum::middleware::from_fn(sessions::keep_cookie_expiry))
         .layer(axum::middleware::from_fn(security::hide_sign_in_server_fns))
         .layer(sessions::layer(&state))

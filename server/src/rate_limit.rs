@@ -130,3 +130,67 @@ fn too_many_requests(error: GovernorError) -> Response<Body> {
         .body(Body::from(page))
         .expect("static response parts")
 }
+
+/// The account page's changes (`POST /account/*`): each writes to the database, so each
+/// client gets the sign-in routes' allowance for them too, in buckets of their own. Their
+/// routes are mounted by leptos_axum with every server function, hence a middleware that
+/// picks them by path rather than a layer on their routes.
+#[derive(Clone)]
+pub struct AccountWrites {
+    limiter: Arc<governor::DefaultKeyedRateLimiter<IpAddr>>,
+    trusted_proxies: Arc<[IpNet]>,
+}
+
+impl AccountWrites {
+    /// `None` when rate limiting is off (`SIGN_IN_RATE_LIMIT_BURST=0`).
+    pub fn new(app: &Config) -> Option<Self> {
+        let limit = app.sign_in_rate_limit?;
+        let quota = governor::Quota::with_period(limit.refill.max(Duration::from_nanos(1)))?
+            .allow_burst(std::num::NonZeroU32::new(limit.burst)?);
+        let limiter = Arc::new(governor::RateLimiter::keyed(quota));
+        let forget = limiter.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(FORGET_IDLE_CLIENTS_EVERY);
+            loop {
+                every.tick().await;
+                forget.retain_recent();
+            }
+        });
+        Some(Self {
+            limiter,
+            trusted_proxies: app.trusted_proxies.as_slice().into(),
+        })
+    }
+}
+
+pub async fn limit_account_writes(
+    axum::extract::State(limit): axum::extract::State<Option<AccountWrites>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let is_write =
+        request.method() == http::Method::POST && request.uri().path().starts_with("/account/");
+    if let (true, Some(limit)) = (is_write, &limit) {
+        let key = ClientKey {
+            trusted_proxies: limit.trusted_proxies.clone(),
+            key: client_ip::rate_limit_key,
+        };
+        match key.extract(&request) {
+            Ok(client) => {
+                if let Err(not_until) = limit.limiter.check_key(&client) {
+                    let wait = not_until
+                        .wait_time_from(governor::clock::Clock::now(
+                            &governor::clock::DefaultClock::default(),
+                        ))
+                        .as_secs();
+                    return too_many_requests(GovernorError::TooManyRequests {
+                        wait_time: wait,
+                        headers: None,
+                    });
+                }
+            }
+            Err(err) => return too_many_requests(err),
+        }
+    }
+    next.run(request).await
+}

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use app::backend::{
-    auth_session, session_store::SeaOrmSessionStore, sign_in_claims, state::AppState,
+    auth_session, db::account_events, session_store::SeaOrmSessionStore, sign_in_claims,
+    state::AppState,
 };
 use axum::{extract::Request, middleware::Next, response::Response};
 use tower_sessions::{
@@ -43,8 +44,8 @@ pub async fn keep_cookie_expiry(request: Request, next: Next) -> Response {
     response
 }
 
-/// Deletes expired session records, and claims of sign-ins that can no longer complete,
-/// periodically.
+/// Deletes expired session records, claims of sign-ins that can no longer complete, and
+/// account events past their keeping time, periodically.
 pub fn spawn_cleanup(state: &AppState) {
     let db = state.db.clone();
     let store = SeaOrmSessionStore::new(db.clone());
@@ -57,6 +58,9 @@ pub fn spawn_cleanup(state: &AppState) {
             }
             if let Err(err) = sign_in_claims::delete_expired(&db).await {
                 tracing::warn!(error = %err, "could not delete expired sign-in claims");
+            }
+            if let Err(err) = account_events::delete_older_than_kept(&db.write).await {
+                tracing::warn!(error = %err, "could not delete old account events");
             }
         }
     });

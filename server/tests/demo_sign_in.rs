@@ -19,14 +19,22 @@ async fn first_sign_in_registers_the_user_and_the_next_one_finds_them() {
     assert_eq!(me["nickname"], "Alice Example");
     assert_eq!(me["email"], serde_json::Value::Null);
     assert_eq!(me["identities"][0]["provider"], "demo");
-    assert_eq!(me["identities"][0]["social_id"], "demo$alice-example");
+    assert_eq!(me["identities"][0]["subject"], "alice-example");
 
     let page = browser.get(&app.url("/")).await.text().await.unwrap();
     assert!(
         page.contains("Hi, Alice Example!"),
         "server-rendered greeting"
     );
-    assert!(page.contains("Logout"));
+    assert!(
+        page.contains(">Sign out<"),
+        "the header menu offers signing out"
+    );
+    assert!(
+        page.contains("Demo · Alice Example"),
+        "methods as people know them"
+    );
+    assert!(!page.contains("demo$"), "never an internal id");
 
     // A second sign-in of the same identity, from another browser, is the same user.
     let mut other = app.browser();
@@ -69,10 +77,10 @@ async fn email_from_the_provider_is_stored() {
         .consent(&mut browser, "demo", "", "Bob", "bob@example.com", "allow")
         .await;
     assert_eq!(browser.get(&callback).await.status(), 302);
-    assert_eq!(
-        app.me(&mut browser).await.unwrap()["email"],
-        "bob@example.com"
-    );
+    let me = app.me(&mut browser).await.unwrap();
+    assert_eq!(me["identities"][0]["email"], "bob@example.com");
+    // Typed in, not checked: never the account's primary address.
+    assert_eq!(me["email"], serde_json::Value::Null);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -148,8 +156,9 @@ async fn a_demo_identity_is_marked_self_asserted_wherever_its_name_and_email_sho
         .await;
     assert_eq!(browser.get(&callback).await.status(), 302);
     let me = app.me(&mut browser).await.unwrap();
-    assert_eq!(me["email"], "ceo@bank.example");
-    assert_eq!(me["identities"][0]["self_asserted"], true);
+    assert_eq!(me["identities"][0]["email"], "ceo@bank.example");
+    assert_eq!(me["identities"][0]["email_status"], "self_asserted");
+    assert_eq!(me["email"], serde_json::Value::Null);
     let page = browser.get(&app.url("/")).await.text().await.unwrap();
     assert!(page.contains("Hi, Ceo Of Bank!"));
     assert!(page.contains(

@@ -79,12 +79,12 @@ async fn facebook_sign_in_speaks_the_protocol_facebook_expects() {
     assert_eq!(done.status(), 302);
     let me = app.me(&mut browser).await.expect("signed in");
     assert_eq!(me["nickname"], "Fay Book");
-    assert_eq!(me["email"], "fay@example.com");
-    assert_eq!(
-        me["identities"][0]["social_id"],
-        "facebook$10153000000000001"
-    );
-    assert_eq!(me["identities"][0]["self_asserted"], false);
+    // Facebook does not say it verified the address: the identity keeps it, unverified,
+    // and it is not the account's primary address.
+    assert_eq!(me["email"], serde_json::Value::Null);
+    assert_eq!(me["identities"][0]["email"], "fay@example.com");
+    assert_eq!(me["identities"][0]["subject"], "10153000000000001");
+    assert_eq!(me["identities"][0]["email_status"], "unverified");
     let page = browser.get(&app.url("/")).await.text().await.unwrap();
     assert!(page.contains("Hi, Fay Book!"));
     assert!(
@@ -317,14 +317,9 @@ async fn the_demo_provider_stands_in_for_facebook() {
     let me = app.me(&mut browser).await.unwrap();
     assert_eq!(me["nickname"], "Lee Graph");
     assert_eq!(me["email"], serde_json::Value::Null);
-    let social_id = me["identities"][0]["social_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(social_id.starts_with("facebook$1"), "{social_id}");
-    assert!(social_id["facebook$".len()..]
-        .chars()
-        .all(|c| c.is_ascii_digit()));
+    let subject = me["identities"][0]["subject"].as_str().unwrap().to_owned();
+    assert!(subject.starts_with('1'), "{subject}");
+    assert!(subject.chars().all(|c| c.is_ascii_digit()));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -17,9 +17,9 @@ mod support;
 
 use std::time::Duration;
 
-use app::backend::db::users::{self, ProviderTokens};
+use app::backend::db::users::{self, ProviderTokens, SignInAttempt, SignInOutcome};
 use app::backend::db::Db;
-use app::backend::oauth::profile::Profile;
+use app::backend::oauth::profile::{EmailStatus, Profile};
 use app::backend::secret::Secret;
 use support::{TestApp, TestDatabase};
 
@@ -28,6 +28,7 @@ fn profile() -> Profile {
         provider_user_id: "10153000000000077".into(),
         nickname: "Twice".into(),
         email: None,
+        email_status: EmailStatus::Unverified,
         avatar_url: None,
     }
 }
@@ -39,6 +40,28 @@ fn tokens() -> ProviderTokens {
     }
 }
 
+static PROFILE: std::sync::LazyLock<Profile> = std::sync::LazyLock::new(profile);
+static TOKENS: std::sync::LazyLock<ProviderTokens> = std::sync::LazyLock::new(tokens);
+
+fn attempt() -> SignInAttempt<'static> {
+    SignInAttempt {
+        provider: "facebook",
+        issuer: "https://www.facebook.com",
+        profile: &PROFILE,
+        tokens: &TOKENS,
+        replaced_session: None,
+        network: None,
+        link_by_verified_email: false,
+    }
+}
+
+fn user_of(outcome: SignInOutcome) -> i32 {
+    match outcome {
+        SignInOutcome::SignedIn { user_id } => user_id,
+        other => panic!("{other:?}"),
+    }
+}
+
 /// The first sign-in runs on `first` and pauses after its read; the second runs on `second`
 /// meanwhile. `app` counts the rows.
 async fn overtaken_first_sign_in(app: &TestApp, first: Db, second: Db) {
@@ -46,7 +69,7 @@ async fn overtaken_first_sign_in(app: &TestApp, first: Db, second: Db) {
     let (resume_tx, resume_rx) = tokio::sync::oneshot::channel::<()>();
 
     let first = tokio::spawn(async move {
-        users::sign_in_identity_pausing(&first, "facebook", &profile(), &tokens(), None, || async {
+        users::sign_in_identity_pausing(&first, &attempt(), || async {
             reached_tx.send(()).unwrap();
             resume_rx.await.unwrap();
         })
@@ -55,9 +78,7 @@ async fn overtaken_first_sign_in(app: &TestApp, first: Db, second: Db) {
     reached_rx.await.unwrap();
 
     // The first has read "no such identity" inside its transaction. Now the second runs.
-    let second = tokio::spawn(async move {
-        users::sign_in_identity(&second, "facebook", &profile(), &tokens(), None).await
-    });
+    let second = tokio::spawn(async move { users::sign_in_identity(&second, &attempt()).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
     if app.is_postgres() {
         assert!(
@@ -72,8 +93,8 @@ async fn overtaken_first_sign_in(app: &TestApp, first: Db, second: Db) {
     }
 
     resume_tx.send(()).unwrap();
-    let first = first.await.unwrap().expect("the first sign-in succeeds");
-    let second = second.await.unwrap().expect("the second sign-in succeeds");
+    let first = user_of(first.await.unwrap().expect("the first sign-in succeeds"));
+    let second = user_of(second.await.unwrap().expect("the second sign-in succeeds"));
     assert_eq!(first, second, "both are the same user");
     assert_eq!(app.count("users").await, 1);
     assert_eq!(app.count("identities").await, 1);

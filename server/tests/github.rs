@@ -1,5 +1,6 @@
-//! GitHub sign-in against a local stand-in: the profile from `/user`, and the email from
-//! `/user/emails` only when the profile has none, and only a verified primary one.
+//! GitHub sign-in against a local stand-in: the profile from `/user`; its public email is
+//! unverified, and `/user/emails`' verified primary address, when there is one, is the
+//! identity's verified address.
 
 mod support;
 
@@ -59,7 +60,7 @@ async fn github_sign_in_takes_the_verified_primary_email_when_the_profile_has_no
     let me = app.me(&mut browser).await.expect("signed in");
     assert_eq!(me["nickname"], "The Octocat");
     assert_eq!(me["email"], "octocat@example.com");
-    assert_eq!(me["identities"][0]["social_id"], "github$583231");
+    assert_eq!(me["identities"][0]["subject"], "583231");
     let seen = fake.seen.lock().unwrap();
     assert!(seen.token_bodies[0].contains("client_secret=gh-client-secret-s3cr3t"));
     assert_eq!(
@@ -97,12 +98,30 @@ async fn a_failing_emails_endpoint_does_not_stop_the_sign_in() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_public_profile_email_is_used_without_asking_for_the_list() {
+async fn a_public_profile_email_is_kept_unverified_unless_it_is_the_verified_primary() {
     let fake = FakeProvider::start().await;
     fake.set_userinfo(UserinfoMode::Profile(octocat(Some("public@example.com"))));
+    fake.set_emails(Some(json!([
+        {"email": "public@example.com", "primary": true, "verified": false}
+    ])));
     let app = app_with(&fake).await;
     let mut browser = app.browser();
     let me = sign_in(&app, &mut browser).await;
+    assert_eq!(
+        me["email"],
+        serde_json::Value::Null,
+        "not verified: not primary"
+    );
+    assert_eq!(me["identities"][0]["email"], "public@example.com");
+    assert_eq!(me["identities"][0]["email_status"], "unverified");
+    assert_eq!(fake.seen.lock().unwrap().emails_auth_headers.len(), 1);
+
+    // Verified at GitHub since: the same address, now verified and primary.
+    fake.set_emails(Some(json!([
+        {"email": "public@example.com", "primary": true, "verified": true}
+    ])));
+    let mut again = app.browser();
+    let me = sign_in(&app, &mut again).await;
     assert_eq!(me["email"], "public@example.com");
-    assert!(fake.seen.lock().unwrap().emails_auth_headers.is_empty());
+    assert_eq!(me["identities"][0]["email_status"], "verified");
 }

@@ -1,10 +1,11 @@
-//! What a returning sign-in changes: fresh tokens, the login time, and an email or picture
-//! the provider has gained; nothing the provider no longer sends is wiped.
+//! What a returning sign-in changes: fresh tokens, the login time, and the identity's email
+//! or picture the provider has gained; nothing the provider no longer sends is wiped.
 
 mod support;
 
-use app::backend::db::users::{self, ProviderTokens};
-use app::backend::oauth::profile::Profile;
+use app::backend::db::users::{self, ProviderTokens, SignInAttempt, SignInOutcome};
+use app::backend::db::Db;
+use app::backend::oauth::profile::{EmailStatus, Profile};
 use app::backend::secret::Secret;
 use support::{database::TestDatabase, TestApp};
 
@@ -13,7 +14,24 @@ fn profile(email: Option<&str>, avatar: Option<&str>) -> Profile {
         provider_user_id: "4242".into(),
         nickname: "Back Again".into(),
         email: email.map(Into::into),
+        email_status: EmailStatus::Unverified,
         avatar_url: avatar.map(Into::into),
+    }
+}
+
+async fn sign_in_twitter(db: &Db, profile: &Profile, tokens: &ProviderTokens) -> i32 {
+    let attempt = SignInAttempt {
+        provider: "twitter",
+        issuer: "https://api.twitter.com",
+        profile,
+        tokens,
+        replaced_session: None,
+        network: None,
+        link_by_verified_email: false,
+    };
+    match users::sign_in_identity(db, &attempt).await.unwrap() {
+        SignInOutcome::SignedIn { user_id } => user_id,
+        other => panic!("{other:?}"),
     }
 }
 
@@ -28,31 +46,26 @@ fn tokens(token: &str, secret: Option<&str>) -> ProviderTokens {
 async fn a_returning_sign_in_refreshes_tokens_and_keeps_what_the_provider_left_out() {
     let app = TestApp::start(&[]).await;
     let db = &app.state_db;
-    let first = users::sign_in_identity(
-        db,
-        "twitter",
-        &profile(None, None),
-        &tokens("t1", Some("s1")),
-        None,
-    )
-    .await
-    .unwrap();
+    let first = sign_in_twitter(db, &profile(None, None), &tokens("t1", Some("s1"))).await;
     app.execute("UPDATE users SET last_login_at = '2001-01-01 00:00:00+00:00'")
         .await;
 
-    let again = users::sign_in_identity(
+    let again = sign_in_twitter(
         db,
-        "twitter",
-        &profile(Some("back@example.com"), Some("https://img.example/a.png")),
+        &profile(Some("Back@Example.com"), Some("https://img.example/a.png")),
         &tokens("t2", Some("s2")),
-        None,
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(again, first, "the same user");
     assert_eq!(
-        app.text("SELECT email FROM users").await.as_deref(),
-        Some("back@example.com")
+        app.text("SELECT email FROM identities").await.as_deref(),
+        Some("back@example.com"),
+        "kept on the identity, in lower case"
+    );
+    assert_eq!(
+        app.text("SELECT email FROM users").await,
+        None,
+        "an unverified address is never the account's primary one"
     );
     assert_eq!(
         app.text("SELECT access_token FROM identities")
@@ -74,18 +87,16 @@ async fn a_returning_sign_in_refreshes_tokens_and_keeps_what_the_provider_left_o
     assert!(app.scalar(year).await >= 2026, "login time stamped");
 
     // Signing in once more without email or picture keeps the ones we have.
-    users::sign_in_identity(
-        db,
-        "twitter",
-        &profile(None, None),
-        &tokens("t3", None),
-        None,
-    )
-    .await
-    .unwrap();
+    sign_in_twitter(db, &profile(None, None), &tokens("t3", None)).await;
     assert_eq!(
-        app.text("SELECT email FROM users").await.as_deref(),
+        app.text("SELECT email FROM identities").await.as_deref(),
         Some("back@example.com")
+    );
+    assert_eq!(
+        app.text("SELECT avatar_url FROM identities")
+            .await
+            .as_deref(),
+        Some("https://img.example/a.png")
     );
     assert_eq!(
         app.text("SELECT avatar_url FROM users").await.as_deref(),

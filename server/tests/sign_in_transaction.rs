@@ -4,8 +4,8 @@
 
 mod support;
 
-use app::backend::db::users::{self, ProviderTokens};
-use app::backend::oauth::profile::Profile;
+use app::backend::db::users::{self, ProviderTokens, SignInAttempt, SignInOutcome};
+use app::backend::oauth::profile::{EmailStatus, Profile};
 use support::TestApp;
 
 const REPLACED: &str = "stored-key-of-the-replaced-session";
@@ -16,6 +16,7 @@ fn profile() -> Profile {
         provider_user_id: "777".into(),
         nickname: "Once".into(),
         email: None,
+        email_status: EmailStatus::Unverified,
         avatar_url: None,
     }
 }
@@ -37,14 +38,19 @@ async fn session_exists(app: &TestApp, key: &str) -> bool {
 }
 
 async fn sign_in(app: &TestApp, replaced: Option<&str>) -> Result<i32, sea_orm::DbErr> {
-    users::sign_in_identity(
-        &app.state_db,
-        "facebook",
-        &profile(),
-        &ProviderTokens::NONE,
-        replaced,
-    )
-    .await
+    let attempt = SignInAttempt {
+        provider: "facebook",
+        issuer: "https://www.facebook.com",
+        profile: &profile(),
+        tokens: &ProviderTokens::NONE,
+        replaced_session: replaced,
+        network: None,
+        link_by_verified_email: false,
+    };
+    match users::sign_in_identity(&app.state_db, &attempt).await? {
+        SignInOutcome::SignedIn { user_id } => Ok(user_id),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

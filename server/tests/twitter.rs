@@ -64,10 +64,10 @@ async fn twitter_sign_in_runs_the_signed_exchange_and_stores_the_tokens() {
     assert_eq!(location(&done), "/");
     let me = app.me(&mut browser).await.expect("signed in");
     assert_eq!(me["nickname"], "tess_tweet");
-    let social_id = me["identities"][0]["social_id"].as_str().unwrap();
+    let subject = me["identities"][0]["subject"].as_str().unwrap();
     assert!(
-        social_id.starts_with("twitter$1") && social_id[8..].chars().all(|c| c.is_ascii_digit()),
-        "{social_id}"
+        subject.starts_with('1') && subject.chars().all(|c| c.is_ascii_digit()),
+        "{subject}"
     );
     let page = browser.get(&app.url("/")).await.text().await.unwrap();
     assert!(page.contains("Hi, tess_tweet!"));
@@ -81,7 +81,7 @@ async fn twitter_sign_in_runs_the_signed_exchange_and_stores_the_tokens() {
     assert_eq!(again.get(&callback).await.status(), 302);
     let me_again = app.me(&mut again).await.expect("signed in again");
     assert_eq!(me_again["id"], me["id"]);
-    assert_eq!(me_again["identities"][0]["social_id"], social_id);
+    assert_eq!(me_again["identities"][0]["subject"], subject);
     assert_eq!(app.count("users").await, 1);
     assert_eq!(app.count("identities").await, 1);
 }

@@ -15,13 +15,43 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use tower_sessions::{Expiry, Session};
 
+use super::config::Config;
 use super::db::users;
 use super::session_store::{record_already_deleted, DEADLINE_KEY, UNAVAILABLE_PREFIX};
 use crate::error::AppError;
 use crate::models::CurrentUser;
 
-const USER_ID_KEY: &str = "auth.user_id";
-const SIGNED_IN_KEY: &str = "auth.signed_in";
+pub const USER_ID_KEY: &str = "auth.user_id";
+pub const SIGNED_IN_KEY: &str = "auth.signed_in";
+/// Where the session was signed in from ([`Device`]), listed on the account page.
+pub const DEVICE_KEY: &str = "auth.device";
+
+/// The browser a session was signed in from, as far as the request said: its User-Agent
+/// (cut short) and its network (IPv4 /24, IPv6 /48), never the full address.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Device {
+    pub user_agent: Option<String>,
+    pub network: Option<String>,
+}
+
+/// Longest User-Agent kept: enough for any real browser's.
+const MAX_USER_AGENT_LEN: usize = 512;
+
+impl Device {
+    pub fn new(user_agent: Option<&str>, network: Option<String>) -> Self {
+        let user_agent = user_agent.map(|ua| {
+            let mut end = ua.len().min(MAX_USER_AGENT_LEN);
+            while !ua.is_char_boundary(end) {
+                end -= 1;
+            }
+            ua[..end].to_owned()
+        });
+        Self {
+            user_agent,
+            network,
+        }
+    }
+}
 
 /// How long one kind of signed-in session lasts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,9 +79,10 @@ pub const BROWSER_SESSION: Lifetime = Lifetime {
 
 /// What the session remembers about its sign-in.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-struct SignedIn {
-    remember: bool,
-    at: i64,
+pub struct SignedIn {
+    pub remember: bool,
+    /// Unix seconds.
+    pub at: i64,
 }
 
 impl SignedIn {
@@ -110,6 +141,7 @@ pub async fn sign_in(
     session: &Session,
     user_id: i32,
     remember: bool,
+    device: Device,
     old_record: OldRecord,
 ) -> Result<(), AppError> {
     match (old_record, session.id()) {
@@ -133,6 +165,10 @@ pub async fn sign_in(
         .await
         .map_err(session_failure)?;
     session
+        .insert(DEVICE_KEY, device)
+        .await
+        .map_err(session_failure)?;
+    session
         .insert(USER_ID_KEY, user_id)
         .await
         .map_err(session_failure)
@@ -151,6 +187,11 @@ pub async fn sign_out(session: &Session) -> Result<(), AppError> {
 /// The signed-in user's id, renewing the session's deadline when it is due; `None` when
 /// signed out or when the session has outlived its lifetime (it is then ended).
 pub async fn user_id(session: &Session) -> Result<Option<i32>, AppError> {
+    Ok(signed_in(session).await?.map(|(user_id, _)| user_id))
+}
+
+/// [`user_id`] with when the session signed in.
+pub async fn signed_in(session: &Session) -> Result<Option<(i32, SignedIn)>, AppError> {
     let Some(user_id) = session.get(USER_ID_KEY).await.map_err(session_failure)? else {
         return Ok(None);
     };
@@ -173,7 +214,7 @@ pub async fn user_id(session: &Session) -> Result<Option<i32>, AppError> {
             .await
             .map_err(session_failure)?;
     }
-    Ok(Some(user_id))
+    Ok(Some((user_id, signed_in)))
 }
 
 /// How the session was signed in, and its current deadline (`None`s for anonymous ones).
@@ -210,15 +251,19 @@ pub async fn restore_cookie_expiry(session: &Session) {
 
 pub async fn current_user(
     db: &DatabaseConnection,
+    config: &Config,
     session: &Session,
 ) -> Result<Option<CurrentUser>, AppError> {
     let Some(user_id) = user_id(session).await? else {
         return Ok(None);
     };
-    users::find_current_user(db, user_id).await.map_err(|err| {
-        tracing::error!(error = %err, "could not load the signed-in user");
-        AppError::from_db(&err)
-    })
+    let label = |name: &str| config.provider_label(name);
+    users::find_current_user(db, user_id, label)
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "could not load the signed-in user");
+            AppError::from_db(&err)
+        })
 }
 
 #[cfg(test)]

@@ -83,6 +83,19 @@ pub fn network_rate_limit_key(client: IpAddr) -> IpAddr {
     ipv6_prefix(client, 48)
 }
 
+/// Where a client is, roughly, as the account page shows it: an IPv4 address's /24
+/// (`203.0.113.0/24`) or an IPv6 one's /48; enough to tell home from elsewhere, not to
+/// pin down a household.
+pub fn approximate_network(client: IpAddr) -> String {
+    match client.to_canonical() {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        v6 => format!("{}/48", ipv6_prefix(v6, 48)),
+    }
+}
+
 /// An IPv6 address cut to its first `bits`; an IPv4 one (also written IPv4-mapped) whole.
 fn ipv6_prefix(client: IpAddr, bits: u32) -> IpAddr {
     match client.to_canonical() {
@@ -97,6 +110,14 @@ fn ipv6_prefix(client: IpAddr, bits: u32) -> IpAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn networks_are_shown_as_a_v4_slash_24_or_a_v6_slash_48() {
+        let at = |text: &str| approximate_network(text.parse().unwrap());
+        assert_eq!(at("203.0.113.77"), "203.0.113.0/24");
+        assert_eq!(at("::ffff:198.51.100.9"), "198.51.100.0/24");
+        assert_eq!(at("2001:db8:1234:5678::1"), "2001:db8:1234::/48");
+    }
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()

@@ -30,6 +30,43 @@ pub fn request_headers() -> Result<http::HeaderMap, AppError> {
         })
 }
 
+/// The client's approximate network (see `client_ip::approximate_network`), from the
+/// connection's peer and, behind a trusted proxy, `X-Forwarded-For`.
+pub fn client_network(state: &AppState) -> Option<String> {
+    let parts = use_context::<http::request::Parts>()?;
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?
+        .0
+        .ip();
+    let forwarded_for: Vec<&str> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect();
+    let client =
+        super::client_ip::client_address(peer, &forwarded_for, &state.config.trusted_proxies);
+    Some(super::client_ip::approximate_network(client))
+}
+
+/// The browser's own description of itself.
+pub fn user_agent() -> Option<String> {
+    let parts = use_context::<http::request::Parts>()?;
+    parts
+        .headers
+        .get(http::header::USER_AGENT)?
+        .to_str()
+        .ok()
+        .map(str::to_owned)
+}
+
+/// Sends the browser elsewhere once the server function returns: a 302 for a plain form
+/// post (JavaScript off), the router's navigation with it.
+pub fn redirect(to: &str) {
+    leptos_axum::redirect(to);
+}
+
 /// Adds a `Set-Cookie` to the response being produced, whatever its outcome (the sign-in
 /// routes copy it onto their redirect or error page).
 pub fn set_cookie(value: http::HeaderValue) {

@@ -1,7 +1,9 @@
 //! Server-only code: configuration, persistence, sessions and the provider flows.
 //! Compiled only with the `ssr` feature; the browser bundle never sees it.
 
+pub mod accounts;
 pub mod auth_session;
+pub mod auth_user;
 pub mod bundle;
 pub mod client_ip;
 pub mod config;

@@ -27,6 +27,20 @@ pub struct PendingSignIn {
     pub remember: bool,
     pub next: String,
     pub started_at: i64,
+    /// Absent in cookies sealed before linking existed: a sign-in.
+    #[serde(default)]
+    pub intent: Intent,
+}
+
+/// What the provider's answer is for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Intent {
+    /// Sign in (or register) with the identity.
+    #[default]
+    SignIn,
+    /// Add the identity to this user's sign-in methods: started by a same-origin POST from
+    /// the account page, and finished only while the browser is still signed in as them.
+    Link { user_id: i32 },
 }
 
 impl PendingSignIn {
@@ -139,6 +153,7 @@ mod tests {
             remember: true,
             next: "/somewhere".into(),
             started_at: 1_700_000_000,
+            intent: Intent::Link { user_id: 7 },
         }
     }
 
@@ -176,6 +191,7 @@ mod tests {
         assert_eq!(opened.proof.binding(), "the-state");
         assert_eq!(opened.next, "/somewhere");
         assert!(opened.remember);
+        assert_eq!(opened.intent, Intent::Link { user_id: 7 });
 
         // Another instance with the same SECRET_KEY opens it; another key does not.
         assert!(PendingCookie::new(&key("a"), true)

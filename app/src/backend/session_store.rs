@@ -18,6 +18,7 @@ use tower_sessions::{
     SessionStore,
 };
 
+use super::auth_session;
 use super::db::entities::{prelude::Sessions, sessions};
 use super::db::{at_most_one, Db};
 use super::secret::stored_hash;
@@ -64,6 +65,42 @@ fn expires_at(record: &Record) -> i64 {
     }
 }
 
+/// The columns a signed-in session's row carries besides its data, so that a user's
+/// sessions can be listed and ended (see `auth_session`'s keys).
+struct Listing {
+    user_id: Option<i32>,
+    signed_in_at: Option<i64>,
+    user_agent: Option<String>,
+    network: Option<String>,
+}
+
+fn listing(record: &Record) -> Listing {
+    let data = &record.data;
+    let device = data.get(auth_session::DEVICE_KEY);
+    let text = |field: &str| {
+        device
+            .and_then(|device| device.get(field))
+            .and_then(|value| value.as_str())
+            .map(str::to_owned)
+    };
+    Listing {
+        user_id: data
+            .get(auth_session::USER_ID_KEY)
+            .and_then(|v| v.as_i64())
+            .and_then(|id| i32::try_from(id).ok()),
+        signed_in_at: data
+            .get(auth_session::SIGNED_IN_KEY)
+            .and_then(|signed_in| signed_in.get("at"))
+            .and_then(|v| v.as_i64()),
+        user_agent: text("user_agent"),
+        network: text("network"),
+    }
+}
+
+fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
 fn encode_data(record: &Record) -> session_store::Result<String> {
     serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))
 }
@@ -92,11 +129,17 @@ impl SessionStore for SeaOrmSessionStore {
     /// so an existing session is never overwritten by a new one.
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         let data = encode_data(record)?;
+        let listing = listing(record);
         loop {
             let row = sessions::ActiveModel {
                 id: Set(storage_key(&record.id)),
                 data: Set(data.clone()),
                 expires_at: Set(expires_at(record)),
+                user_id: Set(listing.user_id),
+                signed_in_at: Set(listing.signed_in_at),
+                last_seen_at: Set(Some(now())),
+                user_agent: Set(listing.user_agent.clone()),
+                network: Set(listing.network.clone()),
             };
             let inserted = Sessions::insert(row)
                 .on_conflict_do_nothing_on([sessions::Column::Id])
@@ -110,11 +153,21 @@ impl SessionStore for SeaOrmSessionStore {
         }
     }
 
-    /// Updates the row if it still exists; never inserts one.
+    /// Updates the row if it still exists; never inserts one. A save is the only time a
+    /// session is seen to be in use (a renewal, at most hourly or daily): `last_seen_at`.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let listing = listing(record);
         let updated = Sessions::update_many()
             .col_expr(sessions::Column::Data, Expr::value(encode_data(record)?))
             .col_expr(sessions::Column::ExpiresAt, Expr::value(expires_at(record)))
+            .col_expr(sessions::Column::UserId, Expr::value(listing.user_id))
+            .col_expr(
+                sessions::Column::SignedInAt,
+                Expr::value(listing.signed_in_at),
+            )
+            .col_expr(sessions::Column::LastSeenAt, Expr::value(Some(now())))
+            .col_expr(sessions::Column::UserAgent, Expr::value(listing.user_agent))
+            .col_expr(sessions::Column::Network, Expr::value(listing.network))
             .filter(sessions::Column::Id.eq(storage_key(&record.id)))
             .exec(&self.db.write)
             .await
@@ -126,7 +179,7 @@ impl SessionStore for SeaOrmSessionStore {
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let now = now();
         // `all`, not `one`: see `db::at_most_one`.
         let rows = Sessions::find_by_id(storage_key(session_id))
             .filter(sessions::Column::ExpiresAt.gt(now))

@@ -7,18 +7,19 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 use url::Url;
 
-use super::auth_session::{self, OldRecord};
+use super::auth_session::{self, Device, OldRecord};
 use super::config::ProviderConfig;
-use super::db::users;
-use super::oauth::protocol;
-use super::pending_sign_in::PendingSignIn;
+use super::db::accounts::{self, LinkOutcome};
+use super::db::users::{self, SignInOutcome};
+use super::oauth::{profile::Profile, protocol};
+use super::pending_sign_in::{Intent, PendingSignIn};
 use super::return_to::safe_next;
 use super::secret::constant_time_eq;
 use super::session_store::storage_key;
 use super::sign_in_claims::{self, Claim};
 use super::state::AppState;
 use crate::error::AppError;
-use crate::models::CallbackParams;
+use crate::models::{CallbackParams, Notice};
 
 pub use super::pending_sign_in::PENDING_TTL_SECS;
 /// Longest callback parameter we look at; real codes and states are far shorter.
@@ -31,6 +32,7 @@ pub async fn start(
     provider: &str,
     remember: bool,
     next: Option<&str>,
+    intent: Intent,
 ) -> Result<(Url, HeaderValue), AppError> {
     let provider = state
         .config
@@ -45,6 +47,7 @@ pub async fn start(
         remember,
         next: safe_next(next),
         started_at: OffsetDateTime::now_utc().unix_timestamp(),
+        intent,
     };
     Ok((url, state.pending_cookie.seal(&pending)))
 }
@@ -81,6 +84,7 @@ pub async fn finish(
     state: &AppState,
     session: &Session,
     request_headers: &HeaderMap,
+    device: Device,
     provider_name: &str,
     params: &CallbackParams,
     set_cookie: impl FnOnce(HeaderValue),
@@ -113,7 +117,7 @@ pub async fn finish(
             "This sign-in answer has already been used.",
         ));
     }
-    complete(state, session, provider, params, pending).await
+    complete(state, session, device, provider, params, pending).await
 }
 
 /// Whether the answer belongs to this browser's pending sign-in.
@@ -137,10 +141,11 @@ fn check_binding(
 }
 
 /// The rest of a claimed sign-in: the protocol's own steps (the provider's verdict, the
-/// code or verifier exchange, the profile), then the user.
+/// code or verifier exchange, the profile), then the user, or the link.
 async fn complete(
     state: &AppState,
     session: &Session,
+    device: Device,
     provider: &ProviderConfig,
     params: &CallbackParams,
     pending: PendingSignIn,
@@ -149,30 +154,117 @@ async fn complete(
     let redirect_uri = state.config.redirect_uri(provider_name);
     let (profile, tokens) =
         protocol::finish(&state.http, provider, &redirect_uri, &pending.proof, params).await?;
+    let issuer = protocol::identity_issuer(provider);
+    if let Intent::Link { user_id } = pending.intent {
+        return link(
+            state, session, &device, provider, &issuer, user_id, &profile, &tokens,
+        )
+        .await;
+    }
 
     // The session's id is cycled below; its old record goes in the sign-in's transaction.
     let replaced_session = session.id().map(|id| storage_key(&id));
-    let user_id = users::sign_in_identity(
-        &state.db,
-        provider_name,
-        &profile,
-        &tokens,
-        replaced_session.as_deref(),
-    )
-    .await
-    .map_err(|err| {
-        tracing::error!(error = %err, provider = provider_name, "could not save the sign-in");
-        AppError::from_db(&err)
-    })?;
+    let attempt = users::SignInAttempt {
+        provider: provider_name,
+        issuer: &issuer,
+        profile: &profile,
+        tokens: &tokens,
+        replaced_session: replaced_session.as_deref(),
+        network: device.network.as_deref(),
+        link_by_verified_email: state.config.link_by_verified_email,
+    };
+    let outcome = users::sign_in_identity(&state.db, &attempt)
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, provider = provider_name, "could not save the sign-in");
+            AppError::from_db(&err)
+        })?;
+    let user_id = match outcome {
+        SignInOutcome::SignedIn { user_id } => user_id,
+        SignInOutcome::AddressTaken { last_provider } => {
+            tracing::info!(
+                provider = provider_name,
+                "sign-in refused: its verified address has an account"
+            );
+            let last = state
+                .config
+                .provider_label(&last_provider)
+                .unwrap_or(last_provider);
+            return Err(AppError::conflict(format!(
+                "An account with this email address already exists. You signed in with {last} \
+                 last time: sign in with {last}, then link {} from your account page.",
+                provider.label
+            )));
+        }
+    };
     auth_session::sign_in(
         session,
         user_id,
         pending.remember,
+        device,
         OldRecord::AlreadyDeleted,
     )
     .await?;
     tracing::info!(provider = provider_name, user_id, "signed in");
     Ok(pending.next)
+}
+
+/// Adds the identity to the user who started the link, if this browser is still signed in
+/// as them: a link finished in a browser signed out or signed in as someone else (a
+/// forced or stale link) changes nothing. Returns the account page with its notice.
+#[allow(clippy::too_many_arguments)]
+async fn link(
+    state: &AppState,
+    session: &Session,
+    device: &Device,
+    provider: &ProviderConfig,
+    issuer: &str,
+    user_id: i32,
+    profile: &Profile,
+    tokens: &users::ProviderTokens,
+) -> Result<String, AppError> {
+    if auth_session::user_id(session).await? != Some(user_id) {
+        tracing::warn!(
+            provider = provider.name,
+            "link refused: the browser is no longer signed in as its user"
+        );
+        return Err(AppError::bad_request(
+            "You were signed out, or signed in as someone else, while linking. Nothing was \
+             changed: sign in and link again from your account page.",
+        ));
+    }
+    let outcome = accounts::link_identity(
+        &state.db,
+        user_id,
+        &provider.name,
+        issuer,
+        profile,
+        tokens,
+        device.network.as_deref(),
+    )
+    .await
+    .map_err(|err| {
+        tracing::error!(error = %err, provider = provider.name, "could not save the link");
+        AppError::from_db(&err)
+    })?;
+    let notice = match outcome {
+        LinkOutcome::Linked => Notice::Linked,
+        LinkOutcome::AlreadyLinked => Notice::AlreadyLinked,
+        LinkOutcome::BelongsToAnother => {
+            tracing::info!(
+                provider = provider.name,
+                user_id,
+                "link refused: another account's identity"
+            );
+            return Err(AppError::conflict(format!(
+                "This {} account already signs in to another account here, so it was not \
+                 linked to yours.",
+                provider.label
+            )));
+        }
+    };
+    tracing::info!(provider = provider.name, user_id, ?outcome, "linked");
+    Ok(notice.url(Some(&provider.name)))
 }
 
 fn too_slow() -> AppError {

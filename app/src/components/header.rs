@@ -16,7 +16,10 @@ pub fn Header() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match session.user.await {
                         Ok(Some(user)) => view! {
-                            <div class="user-menu">
+                            // A disclosure: opens with Enter or Space on its summary, with
+                            // or without JavaScript.
+                            <details class="user-menu">
+                                <summary class="user-menu-toggle" aria-label="Account menu">
                                 <Avatar user=user.clone()/>
                                 <span class="user-menu-name">{user.nickname.clone()}</span>
                                 {user
@@ -31,8 +34,12 @@ pub fn Header() -> impl IntoView {
                                             </span>
                                         }
                                     })}
-                                <LogoutButton action=session.logout/>
-                            </div>
+                                </summary>
+                                <div class="user-menu-items">
+                                    <a href="/account" class="user-menu-item">"Account"</a>
+                                    <LogoutButton action=session.logout/>
+                                </div>
+                            </details>
                         }
                         .into_any(),
                         _ => ().into_any(),
@@ -54,7 +61,7 @@ fn LogoutButton(action: ServerAction<Logout>) -> impl IntoView {
     };
     view! {
         <form method="post" action=Logout::PATH class="logout-form" on:submit=submit>
-            <button type="submit" class="btn btn-secondary">"Logout"</button>
+            <button type="submit" class="btn btn-secondary user-menu-item">"Sign out"</button>
         </form>
     }
 }

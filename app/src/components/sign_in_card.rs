@@ -7,6 +7,10 @@ use super::sign_in_options::SignInOptions;
 #[component]
 pub fn SignInCard() -> impl IntoView {
     let options = SignInOptions::get();
+    // Sent here from a page that needs a sign-in (`/?next=/account`): back there after.
+    let next = leptos_router::hooks::use_query_map()
+        .get_untracked()
+        .get("next");
     let form = if options.is_empty() {
         view! {
             <p class="flash flash-error" role="alert">
@@ -18,6 +22,7 @@ pub fn SignInCard() -> impl IntoView {
         let default_action = format!("/authorize/{}", options[0].provider);
         view! {
             <form method="get" action=default_action class="sign-in-form">
+                {next.map(|next| view! { <input type="hidden" name="next" value=next/> })}
                 <div class="provider-buttons">
                     {options
                         .into_iter()

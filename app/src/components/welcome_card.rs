@@ -28,14 +28,16 @@ pub fn WelcomeCard(user: CurrentUser) -> impl IntoView {
                         view! {
                             <li>
                                 <span class=format!("badge badge-{}", identity.provider)>
-                                    {identity.provider.clone()}
+                                    {identity.label.clone()}
                                 </span>
-                                <code>{identity.social_id.clone()}</code>
+                                " "
+                                {identity.describe()}
                             </li>
                         }
                     })
                     .collect_view()}
             </ul>
+            <p><a href="/account">"Manage your account"</a></p>
         </section>
     }
 }

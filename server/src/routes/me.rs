@@ -8,7 +8,7 @@ use tower_sessions::Session;
 
 pub async fn me(State(state): State<AppState>, session: Session) -> impl IntoResponse {
     let no_store = [(header::CACHE_CONTROL, "no-store")];
-    match auth_session::current_user(&state.db.read, &session).await {
+    match auth_session::current_user(&state.db.read, &state.config, &session).await {
         Ok(Some(user)) => (StatusCode::OK, no_store, Json(json!(user))),
         Ok(None) => (
             StatusCode::UNAUTHORIZED,

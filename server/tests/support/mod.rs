@@ -219,6 +219,21 @@ impl TestApp {
     }
 
     /// Rewrites every session's data through `edit` (plays time passing, or tampering).
+    /// The first column of every row `sql` selects, as text.
+    pub async fn rows(&self, sql: &str) -> Vec<String> {
+        let rows = self
+            .db
+            .query_all_raw(Statement::from_string(
+                self.db.get_database_backend(),
+                sql.to_owned(),
+            ))
+            .await
+            .expect("query");
+        rows.iter()
+            .map(|row| row.try_get_by_index::<String>(0).expect("text"))
+            .collect()
+    }
+
     pub async fn edit_sessions(&self, edit: impl Fn(&mut serde_json::Value)) {
         use app::backend::db::entities::sessions;
         use sea_orm::EntityTrait;

@@ -59,6 +59,10 @@ pub struct Config {
     pub request_tokens_per_minute: Option<std::num::NonZeroU32>,
     /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client (see `client_ip`).
     pub trusted_proxies: Vec<IpNet>,
+    /// `LINK_BY_VERIFIED_EMAIL=on`: a first sign-in whose provider-verified address is one
+    /// an existing account has verified joins that account (off: it is refused with a
+    /// hint, and linking is done from the account page).
+    pub link_by_verified_email: bool,
 }
 
 /// How the database is used; defaults suit one machine. See `db::connect`.
@@ -267,6 +271,12 @@ impl Config {
         let trusted_proxies = client_ip::parse_trusted_proxies(get("TRUSTED_PROXIES").as_deref())
             .map_err(|problem| config_error("TRUSTED_PROXIES", problem))?;
 
+        let link_by_verified_email = parse_switch(
+            "LINK_BY_VERIFIED_EMAIL",
+            get("LINK_BY_VERIFIED_EMAIL"),
+            false,
+        )?;
+
         let timing = oidc_issuers::discovery_timing(&get)?;
         let mut providers = Vec::new();
         let demo_provider = if let Some(exposed) =
@@ -300,11 +310,17 @@ impl Config {
             sign_in_rate_limit,
             request_tokens_per_minute,
             trusted_proxies,
+            link_by_verified_email,
         })
     }
 
     pub fn provider(&self, name: &str) -> Option<&ProviderConfig> {
         self.providers.iter().find(|p| p.name == name)
+    }
+
+    /// The configured provider's name as people know it ("GitHub").
+    pub fn provider_label(&self, name: &str) -> Option<String> {
+        self.provider(name).map(|provider| provider.label.clone())
     }
 
     /// `{PUBLIC_URL}/callback/{provider}`, the redirect URI registered at the provider.

@@ -1,7 +1,10 @@
 //! Persistence: entities, migrations and the queries the sign-in flow needs.
 
+pub mod account_events;
+pub mod accounts;
 pub mod connect;
 pub mod entities;
+pub mod identities;
 pub mod migrations;
 pub mod users;
 pub mod wal_checkpoint;

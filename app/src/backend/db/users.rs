@@ -1,16 +1,20 @@
-//! Users and their provider identities: auto-registration on first sign-in, look-ups.
+//! Signing in an identity: auto-registration on first sign-in, the verified-email rule,
+//! and the current user's look-up.
 
 use sea_orm::{
-    sea_query::Expr, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, Set, SqlErr,
+    sea_query::{Expr, Func},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set, SqlErr,
 };
 use time::OffsetDateTime;
 
+use super::account_events::{self, EventKind};
 use super::entities::{identities, prelude::*, users};
+use super::identities::{find_by_key, identity_key, insert_identity, update_on_sign_in};
 use super::Db;
-use crate::backend::oauth::{profile::Profile, providers};
+use crate::backend::oauth::profile::Profile;
 use crate::backend::secret::Secret;
-use crate::models::{CurrentUser, LinkedIdentity};
+use crate::models::{CurrentUser, EmailStatus};
 
 /// The provider's credentials for later API calls on the user's behalf, when they are
 /// kept at all: until tokens are encrypted at rest, only those something uses are stored.
@@ -28,31 +32,51 @@ impl ProviderTokens {
     };
 }
 
-/// `facebook$10153...`: the provider-unique key of an identity.
-pub fn social_id(provider: &str, provider_user_id: &str) -> String {
-    format!("{provider}${provider_user_id}")
+/// Who signed in, as the provider vouched for it, and what the sign-in replaces.
+pub struct SignInAttempt<'a> {
+    /// The configured provider (`/authorize/{provider}`).
+    pub provider: &'a str,
+    /// Who vouches for the identity: the OpenID Connect issuer, or the provider's site.
+    pub issuer: &'a str,
+    pub profile: &'a Profile,
+    pub tokens: &'a ProviderTokens,
+    /// The stored key of the session this sign-in replaces (its id is cycled): deleted in
+    /// the same transaction, so a sign-in is one commit, not one per table.
+    pub replaced_session: Option<&'a str>,
+    /// Where the person is (IPv4 /24, IPv6 /48), for the account's activity.
+    pub network: Option<&'a str>,
+    /// `LINK_BY_VERIFIED_EMAIL=on`: a new identity whose verified address is a verified
+    /// address of an existing account joins that account instead of being refused.
+    pub link_by_verified_email: bool,
 }
 
-/// Finds the user behind this provider identity, registering them on first sign-in, and
-/// stamps `last_login_at`. `replaced_session` is the stored key of the session this
-/// sign-in replaces (its id is cycled): its row is deleted in the same transaction, so a
-/// sign-in costs one commit on the database, not one for the user and one for the session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInOutcome {
+    SignedIn {
+        user_id: i32,
+    },
+    /// A new identity whose verified address another account has verified too: nothing
+    /// was written. `last_provider` is the provider that account signed in with last.
+    AddressTaken {
+        last_provider: String,
+    },
+}
+
+/// Finds the user behind this identity (by issuer and subject), registering them on first
+/// sign-in, and records the identity's profile and the sign-in.
 ///
 /// Everything is one write transaction: a failure leaves no half-created user and the old
 /// session in place. Two first sign-ins of one identity at once still end in one user:
 /// - SQLite: writes go through one connection per process, and the transaction takes the
-///   write lock before reading (`BEGIN IMMEDIATE`, which also holds between processes), so the
-///   second waits for the first and then finds its identity;
-/// - PostgreSQL: both may read "no identity"; the second insert hits the unique `social_id`
-///   index, rolls back, and the retry finds the winner's user.
+///   write lock before reading (`BEGIN IMMEDIATE`, which also holds between processes), so
+///   the second waits for the first and then finds its identity;
+/// - PostgreSQL: both may read "no identity"; the second insert hits the unique key,
+///   rolls back, and the retry finds the winner's user.
 pub async fn sign_in_identity(
     db: &Db,
-    provider: &str,
-    profile: &Profile,
-    tokens: &ProviderTokens,
-    replaced_session: Option<&str>,
-) -> Result<i32, DbErr> {
-    sign_in_identity_pausing(db, provider, profile, tokens, replaced_session, || async {}).await
+    attempt: &SignInAttempt<'_>,
+) -> Result<SignInOutcome, DbErr> {
+    sign_in_identity_pausing(db, attempt, || async {}).await
 }
 
 /// [`sign_in_identity`], awaiting `after_read` inside a first sign-in's transaction between
@@ -61,122 +85,146 @@ pub async fn sign_in_identity(
 #[doc(hidden)]
 pub async fn sign_in_identity_pausing<F, Fut>(
     db: &Db,
-    provider: &str,
-    profile: &Profile,
-    tokens: &ProviderTokens,
-    replaced_session: Option<&str>,
+    attempt: &SignInAttempt<'_>,
     after_read: F,
-) -> Result<i32, DbErr>
+) -> Result<SignInOutcome, DbErr>
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let social_id = social_id(provider, &profile.provider_user_id);
-    if let Some(identity) = find_identity(&db.read, &social_id).await? {
+    let key = identity_key(attempt.issuer, &attempt.profile.provider_user_id);
+    if let Some(identity) = find_by_key(&db.read, &key).await? {
         // The common case: looked up on the readers, so the writer's transaction holds
         // only the updates.
         let txn = super::write_transaction(&db.write).await?;
-        record_returning_sign_in(&txn, &identity, profile, tokens).await?;
-        delete_session(&txn, replaced_session).await?;
+        record_returning_sign_in(&txn, &identity, attempt).await?;
         txn.commit().await?;
-        return Ok(identity.user_id);
+        return Ok(SignInOutcome::SignedIn {
+            user_id: identity.user_id,
+        });
     }
     let mut pause = Some(after_read);
     let mut attempts_left = 2;
     loop {
-        let attempt = try_first_sign_in(
-            &db.write,
-            provider,
-            &social_id,
-            profile,
-            tokens,
-            replaced_session,
-            pause.take(),
-        );
-        match attempt.await {
+        match try_first_sign_in(&db.write, &key, attempt, pause.take()).await {
             Err(err) if attempts_left > 0 && is_unique_violation(&err) => attempts_left -= 1,
             result => return result,
         }
     }
 }
 
-async fn find_identity(
-    conn: &impl ConnectionTrait,
-    social_id: &str,
-) -> Result<Option<identities::Model>, DbErr> {
-    // `all`, not `one`: see `at_most_one`; `social_id` is unique.
-    let rows = Identities::find()
-        .filter(identities::Column::SocialId.eq(social_id))
-        .all(conn)
-        .await?;
-    Ok(super::at_most_one(rows))
-}
-
-/// Fresh tokens on the identity; login time, and the email or picture the provider may
-/// have gained since, on the user.
+/// The identity's fresh profile and tokens, the user's login time (and a primary address
+/// if they had none), the event, and the replaced session gone.
 async fn record_returning_sign_in(
     conn: &impl ConnectionTrait,
     identity: &identities::Model,
-    profile: &Profile,
-    tokens: &ProviderTokens,
+    attempt: &SignInAttempt<'_>,
 ) -> Result<(), DbErr> {
+    let now = OffsetDateTime::now_utc();
+    update_on_sign_in(
+        conn,
+        identity.id,
+        attempt.provider,
+        attempt.profile,
+        attempt.tokens,
+        now,
+    )
+    .await?;
     let mut user = Users::update_many()
-        .col_expr(
-            users::Column::LastLoginAt,
-            Expr::value(OffsetDateTime::now_utc()),
-        )
+        .col_expr(users::Column::LastLoginAt, Expr::value(now))
         .filter(users::Column::Id.eq(identity.user_id));
-    if let Some(email) = &profile.email {
-        user = user.col_expr(users::Column::Email, Expr::value(email.clone()));
+    if let Some(email) = verified_email(attempt.profile) {
+        // Only fills a missing primary address: the person's choice is theirs to change.
+        let kept_or_new =
+            Func::coalesce([Expr::col(users::Column::Email).into(), Expr::value(email)]);
+        user = user.col_expr(users::Column::Email, kept_or_new.into());
     }
-    if let Some(avatar_url) = &profile.avatar_url {
-        user = user.col_expr(users::Column::AvatarUrl, Expr::value(avatar_url.clone()));
+    if let Some(avatar_url) = &attempt.profile.avatar_url {
+        let kept_or_new = Func::coalesce([
+            Expr::col(users::Column::AvatarUrl).into(),
+            Expr::value(avatar_url.clone()),
+        ]);
+        user = user.col_expr(users::Column::AvatarUrl, kept_or_new.into());
     }
     user.exec(conn).await?;
-    Identities::update_many()
-        .col_expr(
-            identities::Column::AccessToken,
-            Expr::value(tokens.access_token.as_ref().map(|t| t.expose().to_owned())),
-        )
-        .col_expr(
-            identities::Column::AccessTokenSecret,
-            Expr::value(tokens.token_secret.as_ref().map(|s| s.expose().to_owned())),
-        )
-        .filter(identities::Column::Id.eq(identity.id))
-        .exec(conn)
-        .await?;
-    Ok(())
+    account_events::record(
+        conn,
+        identity.user_id,
+        EventKind::SignedIn,
+        Some(attempt.provider),
+        attempt.network,
+    )
+    .await?;
+    delete_session(conn, attempt.replaced_session).await
 }
 
 async fn try_first_sign_in<F, Fut>(
     write: &DatabaseConnection,
-    provider: &str,
-    social_id: &str,
-    profile: &Profile,
-    tokens: &ProviderTokens,
-    replaced_session: Option<&str>,
+    key: &str,
+    attempt: &SignInAttempt<'_>,
     after_read: Option<F>,
-) -> Result<i32, DbErr>
+) -> Result<SignInOutcome, DbErr>
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
     let now = OffsetDateTime::now_utc();
     let txn = super::write_transaction(write).await?;
-    let existing = find_identity(&txn, social_id).await?;
+    let existing = find_by_key(&txn, key).await?;
     if let Some(after_read) = after_read {
         after_read().await;
     }
     if let Some(identity) = existing {
         // Someone else's first sign-in of this identity won meanwhile.
-        record_returning_sign_in(&txn, &identity, profile, tokens).await?;
-        delete_session(&txn, replaced_session).await?;
+        record_returning_sign_in(&txn, &identity, attempt).await?;
         txn.commit().await?;
-        return Ok(identity.user_id);
+        return Ok(SignInOutcome::SignedIn {
+            user_id: identity.user_id,
+        });
     }
+    if let Some(email) = verified_email(attempt.profile) {
+        if let Some(owner) = verified_address_owner(&txn, &email).await? {
+            if !attempt.link_by_verified_email {
+                // Nothing written: the transaction rolls back when dropped.
+                let last_provider = last_used_provider(&txn, owner).await?;
+                return Ok(SignInOutcome::AddressTaken { last_provider });
+            }
+            insert_identity(
+                &txn,
+                owner,
+                key,
+                attempt.issuer,
+                attempt.provider,
+                attempt.profile,
+                attempt.tokens,
+                now,
+            )
+            .await?;
+            account_events::record(
+                &txn,
+                owner,
+                EventKind::Linked,
+                Some(attempt.provider),
+                attempt.network,
+            )
+            .await?;
+            account_events::record(
+                &txn,
+                owner,
+                EventKind::SignedIn,
+                Some(attempt.provider),
+                attempt.network,
+            )
+            .await?;
+            delete_session(&txn, attempt.replaced_session).await?;
+            txn.commit().await?;
+            return Ok(SignInOutcome::SignedIn { user_id: owner });
+        }
+    }
+    let profile = attempt.profile;
     let user_id = Users::insert(users::ActiveModel {
         nickname: Set(profile.nickname.clone()),
-        email: Set(profile.email.clone()),
+        email: Set(verified_email(profile)),
         avatar_url: Set(profile.avatar_url.clone()),
         created_at: Set(now),
         last_login_at: Set(now),
@@ -185,21 +233,66 @@ where
     .exec(&txn)
     .await?
     .last_insert_id;
-    Identities::insert(identities::ActiveModel {
-        user_id: Set(user_id),
-        provider: Set(provider.to_owned()),
-        provider_user_id: Set(profile.provider_user_id.clone()),
-        social_id: Set(social_id.to_owned()),
-        access_token: Set(tokens.access_token.as_ref().map(|t| t.expose().to_owned())),
-        access_token_secret: Set(tokens.token_secret.as_ref().map(|s| s.expose().to_owned())),
-        created_at: Set(now),
-        ..Default::default()
-    })
-    .exec(&txn)
+    insert_identity(
+        &txn,
+        user_id,
+        key,
+        attempt.issuer,
+        attempt.provider,
+        profile,
+        attempt.tokens,
+        now,
+    )
     .await?;
-    delete_session(&txn, replaced_session).await?;
+    account_events::record(
+        &txn,
+        user_id,
+        EventKind::SignedIn,
+        Some(attempt.provider),
+        attempt.network,
+    )
+    .await?;
+    delete_session(&txn, attempt.replaced_session).await?;
     txn.commit().await?;
-    Ok(user_id)
+    Ok(SignInOutcome::SignedIn { user_id })
+}
+
+/// The address, when its provider verified it: the only kind that takes part in matching.
+fn verified_email(profile: &Profile) -> Option<String> {
+    match profile.email_status {
+        EmailStatus::Verified => profile
+            .email
+            .as_deref()
+            .map(super::identities::normalized_email),
+        EmailStatus::Unverified | EmailStatus::SelfAsserted => None,
+    }
+}
+
+/// The user one of whose identities has this verified address.
+async fn verified_address_owner(
+    conn: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Option<i32>, DbErr> {
+    let rows = Identities::find()
+        .filter(identities::Column::Email.eq(email))
+        .filter(identities::Column::EmailStatus.eq(EmailStatus::Verified.as_str()))
+        .order_by_asc(identities::Column::Id)
+        .all(conn)
+        .await?;
+    Ok(rows.first().map(|identity| identity.user_id))
+}
+
+/// The configured name of the provider this user signed in with last.
+async fn last_used_provider(conn: &impl ConnectionTrait, user_id: i32) -> Result<String, DbErr> {
+    let rows = Identities::find()
+        .filter(identities::Column::UserId.eq(user_id))
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .max_by_key(|identity| identity.last_used_at.unwrap_or(identity.created_at))
+        .map(|identity| identity.provider)
+        .unwrap_or_default())
 }
 
 async fn delete_session(
@@ -212,15 +305,17 @@ async fn delete_session(
     Ok(())
 }
 
-fn is_unique_violation(err: &DbErr) -> bool {
+pub(super) fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
 /// The user with their identities, or `None` when the id no longer exists. One query (a
-/// join): this runs on every signed-in page and `/api/me`.
+/// join): this runs on every signed-in page and `/api/me`. `label` names a configured
+/// provider as people know it.
 pub async fn find_current_user(
     db: &DatabaseConnection,
     user_id: i32,
+    label: impl Fn(&str) -> Option<String>,
 ) -> Result<Option<CurrentUser>, DbErr> {
     let rows = Users::find_by_id(user_id)
         .find_with_related(Identities)
@@ -232,11 +327,7 @@ pub async fn find_current_user(
     };
     let identities = identities
         .into_iter()
-        .map(|identity| LinkedIdentity {
-            self_asserted: providers::is_self_asserted(&identity.provider),
-            provider: identity.provider,
-            social_id: identity.social_id,
-        })
+        .map(|identity| super::identities::linked_identity(identity, &label))
         .collect();
     Ok(Some(CurrentUser {
         id: user.id.into(),

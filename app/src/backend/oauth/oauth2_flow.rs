@@ -125,8 +125,15 @@ pub async fn finish(
     .await?;
     let access_token = Secret::new(token.access_token().secret().clone());
     let mut profile = fetch_profile(http, &provider.name, &oauth2.endpoints, &access_token).await?;
-    if let (None, Some(emails_url)) = (&profile.email, &oauth2.emails_url) {
-        profile.email = verified_primary_email(http, provider, emails_url, &access_token).await;
+    // GitHub's public address is unverified; its verified primary one, when it has one,
+    // is the address worth keeping (and the only kind that ever matches another sign-in).
+    if let Some(emails_url) = &oauth2.emails_url {
+        if let Some(verified) =
+            verified_primary_email(http, provider, emails_url, &access_token).await
+        {
+            profile.email = Some(verified);
+            profile.email_status = super::profile::EmailStatus::Verified;
+        }
     }
     // Used once, to read the profile; nothing calls the provider later, so it is not kept
     // (an earlier one is cleared).

@@ -94,10 +94,13 @@ pub async fn finish(
     };
     // The demo provider's people type in their own address: shown as theirs, unverified.
     let keep_unverified_email = super::providers::is_self_asserted(&provider.name);
-    let profile = profile_of(&identity, userinfo, keep_unverified_email).map_err(|err| {
+    let mut profile = profile_of(&identity, userinfo, keep_unverified_email).map_err(|err| {
         tracing::warn!(provider = provider.name, error = %err, "identity unusable");
         AppError::provider_failed(err.to_string())
     })?;
+    if keep_unverified_email {
+        profile.email_status = super::profile::EmailStatus::SelfAsserted;
+    }
     // Used once, to read the profile; nothing calls the provider later.
     Ok((profile, ProviderTokens::NONE))
 }

@@ -3,6 +3,8 @@
 
 use serde_json::Value;
 
+pub use crate::models::EmailStatus;
+
 /// Longest nickname kept, in characters; longer ones are cut at a character boundary.
 pub const MAX_NICKNAME_CHARS: usize = 64;
 const MAX_PROVIDER_USER_ID_LEN: usize = 128;
@@ -14,6 +16,8 @@ pub struct Profile {
     pub provider_user_id: String,
     pub nickname: String,
     pub email: Option<String>,
+    /// What the provider said about `email`.
+    pub email_status: EmailStatus,
     pub avatar_url: Option<String>,
 }
 
@@ -31,6 +35,7 @@ pub fn facebook(json: &Value) -> Result<Profile, ProfileError> {
     Ok(Profile {
         nickname: nickname(json.get("name").and_then(Value::as_str), "Facebook user"),
         email: email(json.get("email")),
+        email_status: EmailStatus::Unverified,
         avatar_url: avatar_url(json.pointer("/picture/data/url")),
         provider_user_id,
     })
@@ -44,6 +49,7 @@ pub fn twitter(json: &Value) -> Result<Profile, ProfileError> {
     Ok(Profile {
         nickname: nickname(name, "Twitter user"),
         email: email(json.get("email")),
+        email_status: EmailStatus::Unverified,
         avatar_url: avatar_url(json.get("profile_image_url_https")),
         provider_user_id,
     })
@@ -60,7 +66,9 @@ pub fn github(json: &Value) -> Result<Profile, ProfileError> {
         .or_else(|| json.get("login").and_then(Value::as_str));
     Ok(Profile {
         nickname: nickname(name, "GitHub user"),
+        // The public address: GitHub does not say it was verified.
         email: email(json.get("email")),
+        email_status: EmailStatus::Unverified,
         avatar_url: avatar_url(json.get("avatar_url")),
         provider_user_id,
     })
@@ -79,7 +87,9 @@ pub fn verified_primary_email(json: &Value) -> Option<String> {
 }
 
 /// OpenID Connect userinfo shape (`sub`, `name`, `email`, `picture`): what `oidc_flow`
-/// assembles from an issuer's ID token and userinfo answer.
+/// assembles from an issuer's ID token and userinfo answer, where an address is there only
+/// when the issuer verified it (or the demo provider's people typed it: `oidc_flow` marks
+/// those self-asserted).
 pub fn openid_userinfo(json: &Value) -> Result<Profile, ProfileError> {
     let provider_user_id = user_id(json.get("sub"))?;
     let name = json
@@ -89,6 +99,7 @@ pub fn openid_userinfo(json: &Value) -> Result<Profile, ProfileError> {
     Ok(Profile {
         nickname: nickname(name, "User"),
         email: email(json.get("email")),
+        email_status: EmailStatus::Verified,
         avatar_url: avatar_url(json.get("picture")),
         provider_user_id,
     })
@@ -131,7 +142,7 @@ pub fn nickname(raw: Option<&str>, fallback: &str) -> String {
     }
 }
 
-fn is_invisible_format(c: char) -> bool {
+pub(crate) fn is_invisible_format(c: char) -> bool {
     matches!(c,
         '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
         | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
@@ -177,6 +188,7 @@ mod tests {
                 provider_user_id: "583231".into(),
                 nickname: "The Octocat".into(),
                 email: None,
+                email_status: EmailStatus::Unverified,
                 avatar_url: Some("https://avatars.githubusercontent.com/u/583231?v=4".into()),
             }
         );
@@ -235,6 +247,7 @@ mod tests {
                 provider_user_id: "10153000000000001".into(),
                 nickname: "Ann Example".into(),
                 email: Some("ann@example.com".into()),
+                email_status: EmailStatus::Unverified,
                 avatar_url: Some("https://platform-lookaside.fbsbx.com/p.jpg".into()),
             }
         );

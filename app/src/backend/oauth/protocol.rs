@@ -135,6 +135,32 @@ pub fn operator_urls(config: &Config) -> Vec<&Url> {
         .collect()
 }
 
+/// Who vouches for the provider's identities, half of an identity's key (with the subject):
+/// an OpenID Connect issuer's identifier (the `iss` of its ID tokens), or for OAuth 2 and
+/// OAuth 1.0a providers the site of their authorization endpoint (`https://github.com`;
+/// a GitHub Enterprise's own host when the endpoints point there). Renaming the provider's
+/// variables changes none of these; pointing them at another issuer or site changes it.
+pub fn identity_issuer(provider: &ProviderConfig) -> String {
+    match &provider.protocol {
+        ProtocolSettings::OAuth2(oauth2) => site_of(&oauth2.endpoints.authorize_url),
+        ProtocolSettings::OAuth1(oauth1) => site_of(&oauth1.endpoints.authorize_url),
+        ProtocolSettings::OpenIdConnect(oidc) => oidc.issuer.url().as_str().to_owned(),
+    }
+}
+
+fn site_of(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+/// Every configured provider with [`identity_issuer`] (for `identities::adopt_issuers`).
+pub fn identity_issuers(config: &Config) -> Vec<(String, String)> {
+    config
+        .providers
+        .iter()
+        .map(|provider| (provider.name.clone(), identity_issuer(provider)))
+        .collect()
+}
+
 /// Where the provider's sign-in page is: an OpenID Connect issuer's once discovered (until
 /// then the issuer itself, where it nearly always is).
 pub fn sign_in_page(provider: &ProviderConfig) -> Url {

@@ -1,6 +1,10 @@
 use sea_orm::entity::prelude::*;
 
-/// One provider account of a user. `social_id` is `"{provider}${provider_user_id}"`, unique.
+/// One provider account of a user: who vouches for it (`issuer`) and the provider's id for
+/// the person (`provider_user_id`, OpenID Connect's `sub`), joined in `social_id`, the
+/// unique key (see `db::identities::identity_key`). `provider` is the configured provider it
+/// signed in with last, which may be renamed without changing who is who. Rows from before
+/// accounts keep `"{provider}${subject}"` until the configuration names their issuer.
 /// The provider's tokens are kept for later API calls (stored as given; encrypting them at
 /// rest is future work).
 #[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
@@ -17,6 +21,14 @@ pub struct Model {
     /// OAuth 1.0a token secret.
     pub access_token_secret: Option<String>,
     pub created_at: TimeDateTimeWithTimeZone,
+    pub issuer: Option<String>,
+    /// The person's name at the provider.
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// `EmailStatus::as_str`.
+    pub email_status: String,
+    pub avatar_url: Option<String>,
+    pub last_used_at: Option<TimeDateTimeWithTimeZone>,
 }
 
 // Hand-written so that tokens never reach a log line.
@@ -25,7 +37,8 @@ impl std::fmt::Debug for Model {
         f.debug_struct("Identity")
             .field("id", &self.id)
             .field("user_id", &self.user_id)
-            .field("social_id", &self.social_id)
+            .field("issuer", &self.issuer)
+            .field("provider", &self.provider)
             .field(
                 "access_token",
                 &self.access_token.as_ref().map(|_| "[redacted]"),

@@ -9,6 +9,15 @@ pub struct Model {
     pub id: String,
     pub data: String,
     pub expires_at: i64,
+    /// Copied from the data by the store, so that a user's sessions can be listed and
+    /// ended: who is signed in, since when, last seen (at the last write, which is
+    /// coarse: a plain page view writes nothing), and the device it was signed in from.
+    pub user_id: Option<i32>,
+    pub signed_in_at: Option<i64>,
+    pub last_seen_at: Option<i64>,
+    pub user_agent: Option<String>,
+    /// The client's network (IPv4 /24, IPv6 /48), never its full address.
+    pub network: Option<String>,
 }
 
 // Hand-written so that session ids and contents never reach a log line.
@@ -17,6 +26,7 @@ impl std::fmt::Debug for Model {
         f.debug_struct("Session")
             .field("id", &"[redacted]")
             .field("expires_at", &self.expires_at)
+            .field("user_id", &self.user_id)
             .finish_non_exhaustive()
     }
 }

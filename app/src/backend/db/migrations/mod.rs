@@ -7,6 +7,7 @@ mod m20261127_000004_add_identity_tokens;
 mod m20261127_000005_hash_session_ids;
 mod m20261127_000006_forget_unused_tokens;
 mod m20261127_000007_create_sign_in_claims;
+mod m20261206_000008_accounts;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_hash_session_ids::Migration),
             Box::new(m20261127_000006_forget_unused_tokens::Migration),
             Box::new(m20261127_000007_create_sign_in_claims::Migration),
+            Box::new(m20261206_000008_accounts::Migration),
         ]
     }
 }

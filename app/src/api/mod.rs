@@ -7,13 +7,15 @@ use leptos::server_fn::codec::Postcard;
 use crate::error::AppError;
 use crate::models::{CallbackParams, CurrentUser};
 
+pub mod account;
+
 /// The signed-in user, or `None`.
 #[server(output = Postcard)]
 pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
     use crate::backend::{auth_session, context};
     let state = context::app_state()?;
     let session = context::session().await?;
-    let user = auth_session::current_user(&state.db.read, &session).await;
+    let user = auth_session::current_user(&state.db.read, &state.config, &session).await;
     if let Err(err) = &user {
         // The page that shows the error carries its status (503 while the database is away).
         context::set_status(err.http_status());
@@ -29,9 +31,10 @@ pub async fn start_sign_in(
     remember: bool,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::backend::{context, sign_in};
+    use crate::backend::{context, pending_sign_in::Intent, sign_in};
     let state = context::app_state()?;
-    let (url, cookie) = sign_in::start(&state, &provider, remember, next.as_deref()).await?;
+    let (url, cookie) =
+        sign_in::start(&state, &provider, remember, next.as_deref(), Intent::SignIn).await?;
     context::set_cookie(cookie);
     leptos_axum::redirect(url.as_str());
     Ok(())
@@ -41,14 +44,19 @@ pub async fn start_sign_in(
 /// was going. Carried by `GET /callback/{provider}`.
 #[server]
 pub async fn finish_sign_in(provider: String, params: CallbackParams) -> Result<(), AppError> {
-    use crate::backend::{context, sign_in};
+    use crate::backend::{auth_session::Device, context, sign_in};
     let state = context::app_state()?;
     let session = context::session().await?;
     let headers = context::request_headers()?;
+    let device = Device::new(
+        context::user_agent().as_deref(),
+        context::client_network(&state),
+    );
     let next = sign_in::finish(
         &state,
         &session,
         &headers,
+        device,
         &provider,
         &params,
         context::set_cookie,

@@ -1,0 +1,168 @@
+//! The account page's server functions. Every change is a same-origin POST (the server
+//! refuses cross-site ones) that works as a plain form: it answers with a redirect to the
+//! account page carrying a notice, which a form post follows as a 302 and the router as a
+//! navigation. Who is signed in is decided once, by `auth_user`.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Postcard;
+
+use crate::error::AppError;
+use crate::models::AccountView;
+
+/// What the account page shows; `None` when signed out.
+#[server(output = Postcard)]
+pub async fn get_account() -> Result<Option<AccountView>, AppError> {
+    use crate::backend::{accounts, auth_user, context};
+    let state = context::app_state()?;
+    let session = context::session().await?;
+    let result = async {
+        let Some(user) = auth_user::from_session(&session).await? else {
+            return Ok(None);
+        };
+        accounts::view(&state, &user).await
+    }
+    .await;
+    if let Err(err) = &result {
+        context::set_status(err.http_status());
+    }
+    result
+}
+
+/// What every account change starts with: a same-origin request of a signed-in browser.
+/// Returns the state, the session, the user and the client's network.
+#[cfg(feature = "ssr")]
+async fn signed_in_change() -> Result<
+    (
+        crate::backend::state::AppState,
+        tower_sessions::Session,
+        crate::backend::auth_user::AuthUser,
+        Option<String>,
+    ),
+    AppError,
+> {
+    use crate::backend::{auth_user, context};
+    let state = context::app_state()?;
+    context::require_same_origin(&state.config.origin())?;
+    let session = context::session().await?;
+    let user = auth_user::require(&session).await?;
+    let network = context::client_network(&state);
+    Ok((state, session, user, network))
+}
+
+/// Answers a change with the page to show next. A failure reaches a plain form post
+/// (JavaScript off) as a page too: the sign-in page for a browser signed out meanwhile, the
+/// account page with a notice otherwise (which, while the database is away, is itself the
+/// readable 503); other callers get the error and its status.
+#[cfg(feature = "ssr")]
+fn respond(result: Result<String, AppError>) -> Result<(), AppError> {
+    use crate::backend::context;
+    use crate::models::Notice;
+    let err = match result {
+        Ok(to) => {
+            context::redirect(&to);
+            return Ok(());
+        }
+        Err(err) => err,
+    };
+    let from_a_form = context::request_headers()
+        .ok()
+        .and_then(|headers| headers.get(http::header::ACCEPT).cloned())
+        .and_then(|accept| accept.to_str().ok().map(|a| a.contains("text/html")))
+        .unwrap_or(false);
+    let page = match &err {
+        AppError::NotSignedIn => Some(crate::routes::account::SIGN_IN_AND_BACK.to_owned()),
+        AppError::Unavailable | AppError::Internal => Some(Notice::Unavailable.url(None)),
+        AppError::SignInFailed { .. } => Some(Notice::ProviderFailed.url(None)),
+        AppError::UnknownProvider => Some(Notice::NotFound.url(None)),
+        _ => None,
+    };
+    match page {
+        Some(page) if from_a_form => {
+            context::redirect(&page);
+            Ok(())
+        }
+        _ => {
+            context::set_status(err.http_status());
+            Err(err)
+        }
+    }
+}
+
+/// Starts linking another provider: the browser goes to the provider and comes back to
+/// `/callback/{provider}`, which adds the identity to this user.
+#[server(prefix = "/account", endpoint = "link")]
+pub async fn start_link(provider: String) -> Result<(), AppError> {
+    use crate::backend::{accounts, context};
+    respond(
+        async {
+            let (state, _, user, _) = signed_in_change().await?;
+            let (url, cookie) = accounts::start_link(&state, &user, &provider).await?;
+            context::set_cookie(cookie);
+            Ok(url.to_string())
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/account", endpoint = "unlink")]
+pub async fn unlink(identity: i64) -> Result<(), AppError> {
+    respond(
+        async {
+            let (state, _, user, network) = signed_in_change().await?;
+            crate::backend::accounts::unlink(&state, &user, identity, network.as_deref()).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/account", endpoint = "nickname")]
+pub async fn set_nickname(nickname: String) -> Result<(), AppError> {
+    respond(
+        async {
+            let (state, _, user, network) = signed_in_change().await?;
+            crate::backend::accounts::set_nickname(&state, &user, &nickname, network.as_deref())
+                .await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/account", endpoint = "sign-out-session")]
+pub async fn sign_out_session(session: String) -> Result<(), AppError> {
+    respond(
+        async {
+            let (state, current, user, network) = signed_in_change().await?;
+            crate::backend::accounts::end_session(
+                &state,
+                &current,
+                &user,
+                &session,
+                network.as_deref(),
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/account", endpoint = "sign-out-others")]
+pub async fn sign_out_others() -> Result<(), AppError> {
+    respond(
+        async {
+            let (state, _, user, network) = signed_in_change().await?;
+            crate::backend::accounts::end_other_sessions(&state, &user, network.as_deref()).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/account", endpoint = "delete-account")]
+pub async fn delete_account() -> Result<(), AppError> {
+    respond(
+        async {
+            let (state, session, user, _) = signed_in_change().await?;
+            crate::backend::accounts::delete(&state, &session, &user).await
+        }
+        .await,
+    )
+}

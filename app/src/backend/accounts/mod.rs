@@ -1,0 +1,219 @@
+//! The account page's reads and actions, for the server functions in `api::account`:
+//! each action answers with where to send the browser (the account page with a notice).
+
+pub mod device;
+pub mod nickname;
+
+use http::HeaderValue;
+use time::OffsetDateTime;
+use tower_sessions::Session;
+use url::Url;
+
+use super::auth_session;
+use super::auth_user::AuthUser;
+use super::db::{account_events, accounts, users};
+use super::oauth::protocol;
+use super::pending_sign_in::Intent;
+use super::sign_in;
+use super::state::AppState;
+use crate::error::AppError;
+use crate::models::{AccountView, EventView, Notice, SessionView, SignInOption};
+
+fn db_failure(what: &'static str) -> impl Fn(sea_orm::DbErr) -> AppError {
+    move |err| {
+        tracing::error!(error = %err, "{what}");
+        AppError::from_db(&err)
+    }
+}
+
+/// "2026-12-06 14:03 UTC".
+pub fn format_time(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02} UTC",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+fn format_unix(at: Option<i64>) -> String {
+    at.and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok())
+        .map(format_time)
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Everything the account page shows, or `None` when the user no longer exists.
+pub async fn view(state: &AppState, user: &AuthUser) -> Result<Option<AccountView>, AppError> {
+    let read = &state.db.read;
+    let label = |name: &str| state.config.provider_label(name);
+    let Some(current) = users::find_current_user(read, user.id, label)
+        .await
+        .map_err(db_failure("could not load the account"))?
+    else {
+        return Ok(None);
+    };
+    let linkable = state
+        .config
+        .providers
+        .iter()
+        .filter(|provider| {
+            let issuer = protocol::identity_issuer(provider);
+            !current
+                .identities
+                .iter()
+                .any(|identity| identity.provider == provider.name || identity.issuer == issuer)
+        })
+        .map(|provider| SignInOption {
+            provider: provider.name.clone(),
+            label: provider.label.clone(),
+            available: protocol::is_available(provider),
+        })
+        .collect();
+    let sessions = accounts::sessions_of(read, user.id)
+        .await
+        .map_err(db_failure("could not list the sessions"))?
+        .into_iter()
+        .map(|row| SessionView {
+            this_device: row.key == user.session_key,
+            handle: row.key,
+            device: device::describe(row.user_agent.as_deref()),
+            network: row.network,
+            signed_in: format_unix(row.signed_in_at),
+            last_active: format_unix(row.last_seen_at.or(row.signed_in_at)),
+        })
+        .collect();
+    let events = account_events::recent(read, user.id)
+        .await
+        .map_err(db_failure("could not read the account's activity"))?
+        .into_iter()
+        .map(|event| {
+            let provider = event
+                .detail
+                .as_deref()
+                .map(|name| state.config.provider_label(name).unwrap_or(name.to_owned()));
+            EventView {
+                at: format_time(event.at),
+                text: event.kind.describe(provider.as_deref()),
+                network: event.network,
+            }
+        })
+        .collect();
+    Ok(Some(AccountView {
+        user: current,
+        linkable,
+        sessions,
+        events,
+        signed_in_recently: user.signed_in_recently(),
+    }))
+}
+
+/// Starts linking `provider` to the user: the provider's URL and the pending sign-in's
+/// cookie, which records that this is a link for this user.
+pub async fn start_link(
+    state: &AppState,
+    user: &AuthUser,
+    provider: &str,
+) -> Result<(Url, HeaderValue), AppError> {
+    let intent = Intent::Link { user_id: user.id };
+    sign_in::start(state, provider, false, Some("/account"), intent).await
+}
+
+pub async fn unlink(
+    state: &AppState,
+    user: &AuthUser,
+    identity_id: i64,
+    network: Option<&str>,
+) -> Result<String, AppError> {
+    let Ok(identity_id) = i32::try_from(identity_id) else {
+        return Ok(Notice::NotFound.url(None));
+    };
+    let outcome = accounts::unlink_identity(&state.db, user.id, identity_id, network)
+        .await
+        .map_err(db_failure("could not unlink"))?;
+    Ok(match outcome {
+        accounts::UnlinkOutcome::Unlinked { provider } => {
+            tracing::info!(user_id = user.id, provider, "unlinked");
+            Notice::Unlinked.url(Some(&provider))
+        }
+        accounts::UnlinkOutcome::LastMethod => Notice::LastMethod.url(None),
+        accounts::UnlinkOutcome::NotFound => Notice::NotFound.url(None),
+    })
+}
+
+/// Signs out one of the user's sessions (this one included, which then goes home).
+pub async fn end_session(
+    state: &AppState,
+    session: &Session,
+    user: &AuthUser,
+    handle: &str,
+    network: Option<&str>,
+) -> Result<String, AppError> {
+    if handle == user.session_key {
+        auth_session::sign_out(session).await?;
+        return Ok("/".to_owned());
+    }
+    let ended = accounts::end_session(&state.db, user.id, handle, network)
+        .await
+        .map_err(db_failure("could not end a session"))?;
+    Ok(if ended {
+        tracing::info!(
+            user_id = user.id,
+            "session signed out from the account page"
+        );
+        Notice::SessionEnded.url(None)
+    } else {
+        Notice::NotFound.url(None)
+    })
+}
+
+pub async fn end_other_sessions(
+    state: &AppState,
+    user: &AuthUser,
+    network: Option<&str>,
+) -> Result<String, AppError> {
+    let ended = accounts::end_other_sessions(&state.db, user.id, &user.session_key, network)
+        .await
+        .map_err(db_failure("could not end the other sessions"))?;
+    tracing::info!(user_id = user.id, ended, "signed out everywhere else");
+    Ok(Notice::OtherSessionsEnded.url(None))
+}
+
+pub async fn set_nickname(
+    state: &AppState,
+    user: &AuthUser,
+    raw: &str,
+    network: Option<&str>,
+) -> Result<String, AppError> {
+    let Some(nickname) = nickname::checked(raw) else {
+        return Ok(Notice::NicknameInvalid.url(None));
+    };
+    accounts::set_nickname(&state.db, user.id, &nickname, network)
+        .await
+        .map_err(db_failure("could not save the nickname"))?;
+    Ok(Notice::NicknameSaved.url(None))
+}
+
+/// Deletes the account if the person signed in recently: the user, identities (with
+/// their tokens), activity and every session; this browser's session ends with it.
+pub async fn delete(
+    state: &AppState,
+    session: &Session,
+    user: &AuthUser,
+) -> Result<String, AppError> {
+    if !user.signed_in_recently() {
+        return Ok(format!(
+            "/account/delete?notice={}",
+            Notice::SignInAgain.code()
+        ));
+    }
+    accounts::delete_user(&state.db, user.id)
+        .await
+        .map_err(db_failure("could not delete the account"))?;
+    // Its row is gone already; this expires the cookie.
+    auth_session::sign_out(session).await?;
+    tracing::info!(user_id = user.id, "account deleted");
+    Ok("/account/deleted".to_owned())
+}

@@ -1,0 +1,49 @@
+//! Who is signed in: the one place that decides it for pages, server functions and JSON
+//! routes alike (from the session cookie; bearer tokens will join here).
+
+use tower_sessions::Session;
+
+use super::auth_session;
+use super::session_store::storage_key;
+use crate::error::AppError;
+
+/// How recently the person must have signed in for what cannot be undone (deleting the
+/// account), as GitHub's "sudo mode" asks.
+pub const RECENT_SIGN_IN_SECS: i64 = 10 * 60;
+
+/// The signed-in user of this request.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub id: i32,
+    /// Unix seconds.
+    pub signed_in_at: i64,
+    /// The stored key of this request's session ("this device" on the sessions list).
+    pub session_key: String,
+}
+
+impl AuthUser {
+    pub fn signed_in_recently(&self) -> bool {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        now - self.signed_in_at <= RECENT_SIGN_IN_SECS
+    }
+}
+
+/// The request's user, or `None` when signed out (an ended or expired session included).
+pub async fn from_session(session: &Session) -> Result<Option<AuthUser>, AppError> {
+    let Some((id, signed_in)) = auth_session::signed_in(session).await? else {
+        return Ok(None);
+    };
+    let Some(session_id) = session.id() else {
+        return Ok(None);
+    };
+    Ok(Some(AuthUser {
+        id,
+        signed_in_at: signed_in.at,
+        session_key: storage_key(&session_id),
+    }))
+}
+
+/// [`from_session`], refusing a signed-out request.
+pub async fn require(session: &Session) -> Result<AuthUser, AppError> {
+    from_session(session).await?.ok_or(AppError::NotSignedIn)
+}

@@ -1,0 +1,122 @@
+//! The account's security events, kept so that the person can see what happened to it.
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use time::OffsetDateTime;
+
+use super::entities::{account_events, prelude::*};
+
+/// How many events the account page shows.
+pub const RECENT: u64 = 20;
+/// Older events are swept (`delete_older_than`).
+pub const KEPT_FOR: time::Duration = time::Duration::days(90);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    SignedIn,
+    Linked,
+    Unlinked,
+    SessionSignedOut,
+    OtherSessionsSignedOut,
+    NicknameChanged,
+}
+
+impl EventKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            EventKind::SignedIn => "signed_in",
+            EventKind::Linked => "linked",
+            EventKind::Unlinked => "unlinked",
+            EventKind::SessionSignedOut => "session_signed_out",
+            EventKind::OtherSessionsSignedOut => "other_sessions_signed_out",
+            EventKind::NicknameChanged => "nickname_changed",
+        }
+    }
+
+    fn from_stored(text: &str) -> Option<Self> {
+        [
+            EventKind::SignedIn,
+            EventKind::Linked,
+            EventKind::Unlinked,
+            EventKind::SessionSignedOut,
+            EventKind::OtherSessionsSignedOut,
+            EventKind::NicknameChanged,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+    }
+
+    /// The event in words; `provider` is the provider's label where the event has one.
+    pub fn describe(self, provider: Option<&str>) -> String {
+        let provider = provider.unwrap_or("a provider");
+        match self {
+            EventKind::SignedIn => format!("Signed in with {provider}"),
+            EventKind::Linked => format!("Linked {provider}"),
+            EventKind::Unlinked => format!("Unlinked {provider}"),
+            EventKind::SessionSignedOut => "Signed out a session".to_owned(),
+            EventKind::OtherSessionsSignedOut => "Signed out everywhere else".to_owned(),
+            EventKind::NicknameChanged => "Changed the nickname".to_owned(),
+        }
+    }
+}
+
+/// Adds an event; `detail` is a configured provider name, never anything secret.
+pub async fn record(
+    conn: &impl ConnectionTrait,
+    user_id: i32,
+    kind: EventKind,
+    detail: Option<&str>,
+    network: Option<&str>,
+) -> Result<(), DbErr> {
+    AccountEvents::insert(account_events::ActiveModel {
+        user_id: Set(user_id),
+        kind: Set(kind.as_str().to_owned()),
+        detail: Set(detail.map(str::to_owned)),
+        network: Set(network.map(str::to_owned)),
+        at: Set(OffsetDateTime::now_utc()),
+        ..Default::default()
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// One event as read back.
+pub struct Event {
+    pub kind: EventKind,
+    pub detail: Option<String>,
+    pub network: Option<String>,
+    pub at: OffsetDateTime,
+}
+
+/// The user's latest events, newest first.
+pub async fn recent(conn: &impl ConnectionTrait, user_id: i32) -> Result<Vec<Event>, DbErr> {
+    let rows = AccountEvents::find()
+        .filter(account_events::Column::UserId.eq(user_id))
+        .order_by_desc(account_events::Column::Id)
+        .limit(RECENT)
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            Some(Event {
+                kind: EventKind::from_stored(&row.kind)?,
+                detail: row.detail,
+                network: row.network,
+                at: row.at,
+            })
+        })
+        .collect())
+}
+
+/// Forgets events older than [`KEPT_FOR`].
+pub async fn delete_older_than_kept(conn: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    let cutoff = OffsetDateTime::now_utc() - KEPT_FOR;
+    let deleted = AccountEvents::delete_many()
+        .filter(account_events::Column::At.lt(cutoff))
+        .exec(conn)
+        .await?;
+    Ok(deleted.rows_affected)
+}

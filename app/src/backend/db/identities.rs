@@ -1,0 +1,196 @@
+//! Identities: one provider account of a user, found by who vouches for it (the issuer)
+//! and the provider's id for the person, each keeping its own profile.
+
+use sea_orm::{
+    sea_query::Expr, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+};
+use time::OffsetDateTime;
+
+use super::entities::{identities, prelude::*};
+use super::users::ProviderTokens;
+use super::Db;
+use crate::backend::oauth::profile::Profile;
+use crate::models::{EmailStatus, LinkedIdentity};
+
+/// The unique key of an identity: issuer and subject. A space joins them: an issuer is a
+/// URL, which has none, and subjects are printable ASCII without spaces (`profile`), so no
+/// two pairs share a key. Rows from before accounts hold `"{provider}${subject}"` (no
+/// space) until their issuer is known.
+pub fn identity_key(issuer: &str, subject: &str) -> String {
+    format!("{issuer} {subject}")
+}
+
+/// Addresses are compared in lower case: providers differ in how they spell them.
+pub fn normalized_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+pub(super) async fn find_by_key(
+    conn: &impl ConnectionTrait,
+    key: &str,
+) -> Result<Option<identities::Model>, DbErr> {
+    // `all`, not `one`: see `at_most_one`; the key is unique.
+    let rows = Identities::find()
+        .filter(identities::Column::SocialId.eq(key))
+        .all(conn)
+        .await?;
+    Ok(super::at_most_one(rows))
+}
+
+fn stored_email(profile: &Profile) -> Option<String> {
+    profile.email.as_deref().map(normalized_email)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn insert_identity(
+    conn: &impl ConnectionTrait,
+    user_id: i32,
+    key: &str,
+    issuer: &str,
+    provider: &str,
+    profile: &Profile,
+    tokens: &ProviderTokens,
+    now: OffsetDateTime,
+) -> Result<i32, DbErr> {
+    let inserted = Identities::insert(identities::ActiveModel {
+        user_id: Set(user_id),
+        provider: Set(provider.to_owned()),
+        provider_user_id: Set(profile.provider_user_id.clone()),
+        social_id: Set(key.to_owned()),
+        issuer: Set(Some(issuer.to_owned())),
+        name: Set(Some(profile.nickname.clone())),
+        email: Set(stored_email(profile)),
+        email_status: Set(profile.email_status.as_str().to_owned()),
+        avatar_url: Set(profile.avatar_url.clone()),
+        access_token: Set(tokens.access_token.as_ref().map(|t| t.expose().to_owned())),
+        access_token_secret: Set(tokens.token_secret.as_ref().map(|s| s.expose().to_owned())),
+        created_at: Set(now),
+        last_used_at: Set(Some(now)),
+        ..Default::default()
+    })
+    .exec(conn)
+    .await?;
+    Ok(inserted.last_insert_id)
+}
+
+/// What the provider says now replaces what it said before, except that an address or
+/// picture it leaves out this time is kept; `provider` follows a renamed configuration.
+pub(super) async fn update_on_sign_in(
+    conn: &impl ConnectionTrait,
+    identity_id: i32,
+    provider: &str,
+    profile: &Profile,
+    tokens: &ProviderTokens,
+    now: OffsetDateTime,
+) -> Result<(), DbErr> {
+    let mut update = Identities::update_many()
+        .col_expr(identities::Column::Provider, Expr::value(provider))
+        .col_expr(
+            identities::Column::Name,
+            Expr::value(profile.nickname.clone()),
+        )
+        .col_expr(identities::Column::LastUsedAt, Expr::value(Some(now)))
+        .col_expr(
+            identities::Column::AccessToken,
+            Expr::value(tokens.access_token.as_ref().map(|t| t.expose().to_owned())),
+        )
+        .col_expr(
+            identities::Column::AccessTokenSecret,
+            Expr::value(tokens.token_secret.as_ref().map(|s| s.expose().to_owned())),
+        );
+    if let Some(email) = stored_email(profile) {
+        // The address and what the provider says of it go together.
+        update = update
+            .col_expr(identities::Column::Email, Expr::value(email))
+            .col_expr(
+                identities::Column::EmailStatus,
+                Expr::value(profile.email_status.as_str()),
+            );
+    }
+    if let Some(avatar_url) = &profile.avatar_url {
+        update = update.col_expr(
+            identities::Column::AvatarUrl,
+            Expr::value(avatar_url.clone()),
+        );
+    }
+    update
+        .filter(identities::Column::Id.eq(identity_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Gives identities from before accounts their issuer, from the configuration: `issuers`
+/// pairs each configured provider with who vouches for its identities. Rows of providers
+/// no longer configured wait for their provider to come back. Runs at start-up.
+pub async fn adopt_issuers(db: &Db, issuers: &[(String, String)]) -> Result<u64, DbErr> {
+    let waiting = Identities::find()
+        .filter(identities::Column::Issuer.is_null())
+        .all(&db.write)
+        .await?;
+    if waiting.is_empty() {
+        return Ok(0);
+    }
+    let txn = super::write_transaction(&db.write).await?;
+    let mut adopted = 0;
+    for identity in waiting {
+        let Some((_, issuer)) = issuers.iter().find(|(name, _)| *name == identity.provider) else {
+            continue;
+        };
+        let key = identity_key(issuer, &identity.provider_user_id);
+        if find_by_key(&txn, &key).await?.is_some() {
+            tracing::warn!(
+                identity_id = identity.id,
+                provider = identity.provider,
+                "an identity from before accounts has a newer twin; left as it was"
+            );
+            continue;
+        }
+        Identities::update_many()
+            .col_expr(identities::Column::Issuer, Expr::value(issuer.clone()))
+            .col_expr(identities::Column::SocialId, Expr::value(key))
+            .filter(identities::Column::Id.eq(identity.id))
+            .exec(&txn)
+            .await?;
+        adopted += 1;
+    }
+    txn.commit().await?;
+    if adopted > 0 {
+        tracing::info!(adopted, "identities given their issuer");
+    }
+    Ok(adopted)
+}
+
+/// An identity as the pages and `/api/me` show it.
+pub fn linked_identity(
+    identity: identities::Model,
+    label: impl Fn(&str) -> Option<String>,
+) -> LinkedIdentity {
+    LinkedIdentity {
+        id: identity.id.into(),
+        label: label(&identity.provider).unwrap_or_else(|| identity.provider.clone()),
+        issuer: identity.issuer.unwrap_or_default(),
+        subject: identity.provider_user_id,
+        provider: identity.provider,
+        name: identity.name,
+        email: identity.email,
+        email_status: EmailStatus::from_stored(&identity.email_status),
+        avatar_url: identity.avatar_url,
+        linked_at: identity.created_at.unix_timestamp(),
+        last_used_at: identity.last_used_at.map(|at| at.unix_timestamp()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_join_issuer_and_subject_and_never_look_like_old_ones() {
+        assert_eq!(
+            identity_key("https://accounts.google.com", "1234"),
+            "https://accounts.google.com 1234"
+        );
+        assert_ne!(identity_key("https://a.example", "x"), "a$x");
+    }
+}

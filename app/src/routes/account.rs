@@ -1,0 +1,216 @@
+//! `/account`: profile, sign-in methods, where you're signed in, recent activity, and the
+//! way to delete the account. Rendered fully on the server (`SsrMode::Async`); every action
+//! is a plain form posting to a server function, so it all works without JavaScript.
+
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+use leptos_router::{components::Redirect, hooks::use_query_map};
+
+use crate::api::account::{
+    get_account, SetNickname, SignOutOthers, SignOutSession, StartLink, Unlink,
+};
+use crate::components::{avatar::Avatar, flash::FlashMessage, sign_in_options::SignInOptions};
+use crate::models::{AccountView, EmailStatus, LinkedIdentity, Notice};
+
+/// Where a signed-out visitor is sent: the start page, coming back here once signed in.
+pub const SIGN_IN_AND_BACK: &str = "/?next=/account";
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let account = Resource::new_serde_wb(|| (), |_| get_account());
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match account.await {
+                    Ok(Some(account)) => view! { <Account account/> }.into_any(),
+                    Ok(None) => view! { <Redirect path=SIGN_IN_AND_BACK/> }.into_any(),
+                    Err(err) => view! {
+                        <p class="flash flash-error" role="alert">{err.to_string()}</p>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The notice an action sent the browser here with (`?notice=…&provider=…`).
+fn notice_flash() -> Option<crate::models::Flash> {
+    let query = use_query_map().get_untracked();
+    let notice = Notice::from_code(&query.get("notice")?)?;
+    let label = query.get("provider").and_then(|name| {
+        SignInOptions::get()
+            .into_iter()
+            .find(|option| option.provider == name)
+            .map(|option| option.label)
+    });
+    Some(notice.flash(label.as_deref()))
+}
+
+#[component]
+fn Account(account: AccountView) -> impl IntoView {
+    let flash = notice_flash();
+    let AccountView {
+        user,
+        linkable,
+        sessions,
+        events,
+        ..
+    } = account;
+    let can_unlink = user.identities.len() > 1;
+    view! {
+        <h1 class="page-title">"Your account"</h1>
+        {flash.map(|flash| view! { <FlashMessage flash/> })}
+        <section class="card account-section" aria-labelledby="profile-title">
+            <h2 id="profile-title">"Profile"</h2>
+            <div class="profile">
+                <Avatar user=user.clone() large=true/>
+                <form method="post" action=SetNickname::PATH class="nickname-form">
+                    <label for="nickname">"Nickname"</label>
+                    <input
+                        id="nickname"
+                        name="nickname"
+                        type="text"
+                        value=user.nickname.clone()
+                        maxlength="64"
+                        required
+                        autocomplete="nickname"
+                    />
+                    <button type="submit" class="btn btn-secondary">"Save"</button>
+                </form>
+            </div>
+            <p class="primary-email">
+                {match user.email.clone() {
+                    Some(email) => view! { "Primary email: " <strong>{email}</strong> }.into_any(),
+                    None => view! {
+                        <span class="muted">"No verified email address yet."</span>
+                    }
+                    .into_any(),
+                }}
+            </p>
+        </section>
+
+        <section class="card account-section" aria-labelledby="methods-title">
+            <h2 id="methods-title">"Sign-in methods"</h2>
+            <ul class="methods">
+                {user
+                    .identities
+                    .into_iter()
+                    .map(|identity| view! { <Method identity can_unlink/> })
+                    .collect_view()}
+            </ul>
+            {(!linkable.is_empty())
+                .then(|| {
+                    view! {
+                        <div class="link-buttons">
+                            {linkable
+                                .into_iter()
+                                .map(|option| {
+                                    view! {
+                                        <form method="post" action=StartLink::PATH>
+                                            <input type="hidden" name="provider" value=option.provider.clone()/>
+                                            <button type="submit" class=format!("btn btn-provider btn-{}", option.provider)>
+                                                {format!("Link {}", option.label)}
+                                            </button>
+                                        </form>
+                                    }
+                                })
+                                .collect_view()}
+                        </div>
+                    }
+                })}
+        </section>
+
+        <section class="card account-section" aria-labelledby="sessions-title">
+            <h2 id="sessions-title">"Where you're signed in"</h2>
+            <ul class="sessions">
+                {sessions
+                    .into_iter()
+                    .map(|session| {
+                        view! {
+                            <li class="session" data-this-device=session.this_device.to_string()>
+                                <div>
+                                    <strong>{session.device.clone()}</strong>
+                                    {session.this_device.then(|| view! { <span class="badge badge-this">"This device"</span> })}
+                                    <div class="muted">
+                                        {session.network.clone().map(|network| format!("{network} · "))}
+                                        {format!("Signed in {} · Last active {}", session.signed_in, session.last_active)}
+                                    </div>
+                                </div>
+                                <form method="post" action=SignOutSession::PATH>
+                                    <input type="hidden" name="session" value=session.handle.clone()/>
+                                    <button type="submit" class="btn btn-secondary">"Sign out"</button>
+                                </form>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+            <form method="post" action=SignOutOthers::PATH>
+                <button type="submit" class="btn btn-secondary">"Sign out everywhere else"</button>
+            </form>
+        </section>
+
+        <section class="card account-section" aria-labelledby="activity-title">
+            <h2 id="activity-title">"Recent activity"</h2>
+            <ul class="activity">
+                {events
+                    .into_iter()
+                    .map(|event| {
+                        view! {
+                            <li>
+                                <span>{event.text}</span>
+                                <span class="muted">
+                                    {format!(" · {}", event.at)}
+                                    {event.network.map(|network| format!(" · {network}"))}
+                                </span>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </section>
+
+        <section class="card account-section danger" aria-labelledby="delete-title">
+            <h2 id="delete-title">"Delete account"</h2>
+            <p class="muted">"Removes your account, its sign-in methods and every session, on every device."</p>
+            <a href="/account/delete" class="btn btn-danger">"Delete account…"</a>
+        </section>
+    }
+}
+
+#[component]
+fn Method(identity: LinkedIdentity, can_unlink: bool) -> impl IntoView {
+    let status = match identity.email_status {
+        EmailStatus::Verified => "verified",
+        EmailStatus::Unverified => "not verified",
+        EmailStatus::SelfAsserted => "typed in, not checked",
+    };
+    let linked = crate::models::format_unix_date(identity.linked_at);
+    let used = identity
+        .last_used_at
+        .map(crate::models::format_unix_date)
+        .unwrap_or_else(|| "never".into());
+    view! {
+        <li class="method" data-provider=identity.provider.clone()>
+            <span class=format!("provider-mark mark-{}", identity.provider) aria-hidden="true">
+                {identity.label.chars().next().unwrap_or('?').to_string()}
+            </span>
+            <div class="method-text">
+                <strong>{identity.describe()}</strong>
+                {identity.email.clone().map(|email| view! {
+                    <div class="muted">{format!("{email} ({status})")}</div>
+                })}
+                <div class="muted">{format!("Linked {linked} · Last used {used}")}</div>
+            </div>
+            {can_unlink.then(|| view! {
+                <form method="post" action=Unlink::PATH>
+                    <input type="hidden" name="identity" value=identity.id.to_string()/>
+                    <button type="submit" class="btn btn-secondary" aria-label=format!("Unlink {}", identity.label)>
+                        "Unlink"
+                    </button>
+                </form>
+            })}
+        </li>
+    }
+}
