@@ -3,6 +3,7 @@
 pub mod assets;
 pub mod demo_provider;
 pub mod leptos_context;
+pub mod operator;
 pub mod rate_limit;
 pub mod routes;
 pub mod security;

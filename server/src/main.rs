@@ -11,7 +11,7 @@ use leptos::config::get_configuration;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
-async fn main() {
+async fn main() -> std::process::ExitCode {
     server::telemetry::init();
     // A missing .env is normal; a broken one is not worth hiding.
     if let Err(err) = dotenvy::dotenv() {
@@ -27,7 +27,12 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    if std::env::args().nth(1).as_deref() == Some("doctor") {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if server::operator::is_command(&args) {
+        // `server users …`, `server sessions …` (README, "Operators").
+        return server::operator::run(&args, &config).await;
+    }
+    if args.first().map(String::as_str) == Some("doctor") {
         // Checks the set-up without starting the server (README, "Set-up problems").
         let http = app::backend::oauth::protocol::provider_client(&config);
         let report = app::backend::doctor::examine(&config, &http).await;
@@ -66,4 +71,5 @@ async fn main() {
     .with_graceful_shutdown(server::shutdown_signal())
     .await
     .expect("server error");
+    std::process::ExitCode::SUCCESS
 }
