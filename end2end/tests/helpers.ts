@@ -46,3 +46,9 @@ export function storedSessionIds(): string[] {
 export function sessionsStoredSince(before: string[]): string[] {
   return storedSessionIds().filter((id) => !before.includes(id));
 }
+
+/** Opens the header's account menu (a disclosure) and chooses "Sign out". */
+export async function signOut(page: Page) {
+  await page.locator("summary.user-menu-toggle").click();
+  await page.getByRole("button", { name: "Sign out" }).click();
+}

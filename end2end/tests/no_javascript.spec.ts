@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { consent, uniqueName } from "./helpers";
+import { consent, uniqueName, signOut } from "./helpers";
 
 test.use({ javaScriptEnabled: false });
 
@@ -14,7 +14,7 @@ test("the whole flow works with JavaScript disabled", async ({ page }) => {
   await page.reload();
   await expect(page.getByRole("heading", { name: `Hi, ${name}!` })).toBeVisible();
 
-  await page.getByRole("button", { name: "Logout" }).click();
+  await signOut(page);
   await expect(page.getByRole("button", { name: "Sign in with Demo" })).toBeVisible();
   expect((await page.request.get("/api/me")).status()).toBe(401);
 });

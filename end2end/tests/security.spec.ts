@@ -1,6 +1,6 @@
 import http from "node:http";
 import { expect, test } from "@playwright/test";
-import { consent, sessionsStoredSince, storedSessionIds, waitForHydration } from "./helpers";
+import { consent, sessionsStoredSince, storedSessionIds, waitForHydration, signOut } from "./helpers";
 
 test("the page hydrates under its nonce-based CSP with no violations", async ({ page }) => {
   await page.addInitScript(() => {
@@ -18,7 +18,7 @@ test("the page hydrates under its nonce-based CSP with no violations", async ({ 
   await page.getByRole("button", { name: "Sign in with Demo" }).click();
   await consent(page, "Policy Person", "Allow");
   await waitForHydration(page);
-  await page.getByRole("button", { name: "Logout" }).click();
+  await signOut(page);
   await expect(page.getByRole("button", { name: "Sign in with Demo" })).toBeVisible();
   expect(await page.evaluate(() => (window as any).__cspViolations)).toEqual([]);
 });
@@ -32,7 +32,7 @@ test("a name full of markup is shown as text, never run", async ({ page }) => {
   await waitForHydration(page);
   await expect(page.getByRole("heading", { level: 1 })).toContainText("<img src=x");
   expect(await page.evaluate(() => (window as any).__pwned)).toBeUndefined();
-  await page.getByRole("button", { name: "Logout" }).click();
+  await signOut(page);
 });
 
 // Another site embeds the sign-in route in a hidden iframe: Chromium labels the request

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { consent, uniqueName, waitForHydration, watchForErrors } from "./helpers";
+import { consent, uniqueName, waitForHydration, watchForErrors, signOut } from "./helpers";
 
 // "Twitter" is the built-in provider's OAuth 1.0a endpoints, which check every signature.
 
@@ -14,7 +14,7 @@ test("sign in with Twitter through the consent page", async ({ page }) => {
   await consent(page, name, "Allow");
   await expect(page.getByRole("heading", { name: `Hi, ${screenName}!` })).toBeVisible();
   await expect(page.getByText(/^twitter\$\d+$/)).toBeVisible();
-  await page.getByRole("button", { name: "Logout" }).click();
+  await signOut(page);
   await expect(page.getByRole("button", { name: "Sign in with Twitter" })).toBeVisible();
   expect(problems).toEqual([]);
 });

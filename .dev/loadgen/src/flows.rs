@@ -117,8 +117,13 @@ pub async fn sign_in(
         let me = get(client, &mut jar, &format!("{app}/api/me")).await?;
         let me = me.bytes().await.map_err(|e| e.to_string())?;
         let me: serde_json::Value = serde_json::from_slice(&me).map_err(|e| e.to_string())?;
+        // `provider` and `subject` since accounts; `social_id` in earlier versions, which
+        // the A/B comparisons run against.
+        let identity = &me["identities"][0];
         let expected = format!("{}${user}", provider.name());
-        if me["identities"][0]["social_id"] != expected.as_str() {
+        let is_user = (identity["provider"] == provider.name() && identity["subject"] == user)
+            || identity["social_id"] == expected.as_str();
+        if !is_user {
             return Err(format!("signed in as {me}, expected {expected}"));
         }
     }

@@ -207,7 +207,8 @@ async fn run(binary: &str, database_url: &str, step: Duration, only: Only) {
     let mut rows = Vec::new();
     for (what, path, expect) in [
         ("signed-in page `GET /`", "/", Some("Hi, User reader!")),
-        ("`GET /api/me`", "/api/me", Some("facebook$reader")),
+        ("`GET /api/me`", "/api/me", Some("\"nickname\":\"User reader\"")),
+        ("account page `GET /account`", "/account", Some("Sign-in methods")),
     ] {
         let url = format!("{app_base}{path}");
         let (outcome, rate, cores) =
