@@ -20,7 +20,7 @@ use app::backend::db::{
 use app::backend::{accounts::device, accounts::format_time, config::Config};
 use sea_orm::{
     sea_query::{Expr, ExprTrait, Func},
-    ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 
 const USAGE: &str = "usage:

@@ -12,10 +12,10 @@ pub mod account;
 /// The signed-in user, or `None`.
 #[server(output = Postcard)]
 pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
-    use crate::backend::{auth_session, context};
+    use crate::backend::{auth_user, context};
     let state = context::app_state()?;
     let session = context::session().await?;
-    let user = auth_session::current_user(&state.db.read, &state.config, &session).await;
+    let user = auth_user::current_user(&state.db.read, &state.config, &session).await;
     if let Err(err) = &user {
         // The page that shows the error carries its status (503 while the database is away).
         context::set_status(err.http_status());

@@ -10,16 +10,12 @@
 //! default), so the deadline lives in the session data ([`DEADLINE_KEY`], which the store
 //! also uses for the row) and [`restore_cookie_expiry`] puts it back before a save.
 
-use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use tower_sessions::{Expiry, Session};
 
-use super::config::Config;
-use super::db::users;
 use super::session_store::{record_already_deleted, DEADLINE_KEY, UNAVAILABLE_PREFIX};
 use crate::error::AppError;
-use crate::models::CurrentUser;
 
 pub const USER_ID_KEY: &str = "auth.user_id";
 pub const SIGNED_IN_KEY: &str = "auth.signed_in";
@@ -247,23 +243,6 @@ pub async fn restore_cookie_expiry(session: &Session) {
         (Some(_), _) => session.set_expiry(Some(Expiry::OnSessionEnd)),
         (None, _) => {}
     }
-}
-
-pub async fn current_user(
-    db: &DatabaseConnection,
-    config: &Config,
-    session: &Session,
-) -> Result<Option<CurrentUser>, AppError> {
-    let Some(user_id) = user_id(session).await? else {
-        return Ok(None);
-    };
-    let label = |name: &str| config.provider_label(name);
-    users::find_current_user(db, user_id, label)
-        .await
-        .map_err(|err| {
-            tracing::error!(error = %err, "could not load the signed-in user");
-            AppError::from_db(&err)
-        })
 }
 
 #[cfg(test)]

@@ -1,11 +1,15 @@
 //! Who is signed in: the one place that decides it for pages, server functions and JSON
 //! routes alike (from the session cookie; bearer tokens will join here).
 
+use sea_orm::DatabaseConnection;
 use tower_sessions::Session;
 
 use super::auth_session;
+use super::config::Config;
+use super::db::users;
 use super::session_store::storage_key;
 use crate::error::AppError;
+use crate::models::CurrentUser;
 
 /// How recently the person must have signed in for what cannot be undone (deleting the
 /// account), as GitHub's "sudo mode" asks.
@@ -46,4 +50,23 @@ pub async fn from_session(session: &Session) -> Result<Option<AuthUser>, AppErro
 /// [`from_session`], refusing a signed-out request.
 pub async fn require(session: &Session) -> Result<AuthUser, AppError> {
     from_session(session).await?.ok_or(AppError::NotSignedIn)
+}
+
+/// The signed-in user with their sign-in methods, as pages and `GET /api/me` show them;
+/// `None` when signed out or when the user no longer exists.
+pub async fn current_user(
+    db: &DatabaseConnection,
+    config: &Config,
+    session: &Session,
+) -> Result<Option<CurrentUser>, AppError> {
+    let Some(user_id) = auth_session::user_id(session).await? else {
+        return Ok(None);
+    };
+    let label = |name: &str| config.provider_label(name);
+    users::find_current_user(db, user_id, label)
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "could not load the signed-in user");
+            AppError::from_db(&err)
+        })
 }

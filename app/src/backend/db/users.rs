@@ -182,57 +182,36 @@ where
             user_id: identity.user_id,
         });
     }
+    // A verified address another account has verified: that account's, if the operator
+    // trusts such matches; otherwise nothing is written (the transaction rolls back when
+    // dropped) and the person is told.
+    let mut joins = None;
     if let Some(email) = verified_email(attempt.profile) {
         if let Some(owner) = verified_address_owner(&txn, &email).await? {
             if !attempt.link_by_verified_email {
-                // Nothing written: the transaction rolls back when dropped.
                 let last_provider = last_used_provider(&txn, owner).await?;
                 return Ok(SignInOutcome::AddressTaken { last_provider });
             }
-            insert_identity(
-                &txn,
-                owner,
-                key,
-                attempt.issuer,
-                attempt.provider,
-                attempt.profile,
-                attempt.tokens,
-                now,
-            )
-            .await?;
-            account_events::record(
-                &txn,
-                owner,
-                EventKind::Linked,
-                Some(attempt.provider),
-                attempt.network,
-            )
-            .await?;
-            account_events::record(
-                &txn,
-                owner,
-                EventKind::SignedIn,
-                Some(attempt.provider),
-                attempt.network,
-            )
-            .await?;
-            delete_session(&txn, attempt.replaced_session).await?;
-            txn.commit().await?;
-            return Ok(SignInOutcome::SignedIn { user_id: owner });
+            joins = Some(owner);
         }
     }
     let profile = attempt.profile;
-    let user_id = Users::insert(users::ActiveModel {
-        nickname: Set(profile.nickname.clone()),
-        email: Set(verified_email(profile)),
-        avatar_url: Set(profile.avatar_url.clone()),
-        created_at: Set(now),
-        last_login_at: Set(now),
-        ..Default::default()
-    })
-    .exec(&txn)
-    .await?
-    .last_insert_id;
+    let user_id = match joins {
+        Some(owner) => owner,
+        None => {
+            Users::insert(users::ActiveModel {
+                nickname: Set(profile.nickname.clone()),
+                email: Set(verified_email(profile)),
+                avatar_url: Set(profile.avatar_url.clone()),
+                created_at: Set(now),
+                last_login_at: Set(now),
+                ..Default::default()
+            })
+            .exec(&txn)
+            .await?
+            .last_insert_id
+        }
+    };
     insert_identity(
         &txn,
         user_id,
@@ -244,14 +223,21 @@ where
         now,
     )
     .await?;
-    account_events::record(
-        &txn,
-        user_id,
-        EventKind::SignedIn,
-        Some(attempt.provider),
-        attempt.network,
-    )
-    .await?;
+    let events: &[EventKind] = if joins.is_some() {
+        &[EventKind::Linked, EventKind::SignedIn]
+    } else {
+        &[EventKind::SignedIn]
+    };
+    for kind in events {
+        account_events::record(
+            &txn,
+            user_id,
+            *kind,
+            Some(attempt.provider),
+            attempt.network,
+        )
+        .await?;
+    }
     delete_session(&txn, attempt.replaced_session).await?;
     txn.commit().await?;
     Ok(SignInOutcome::SignedIn { user_id })
