@@ -136,6 +136,8 @@ pub struct AccountView {
     pub user: CurrentUser,
     /// Configured providers not linked yet: a "Link" button each.
     pub linkable: Vec<SignInOption>,
+    /// The addresses providers verified, among which the person picks the primary one.
+    pub verified_emails: Vec<String>,
     pub sessions: Vec<SessionView>,
     pub events: Vec<EventView>,
     /// Signed in within the last ten minutes: the account may be deleted without signing
@@ -178,13 +180,14 @@ pub enum Notice {
     OtherSessionsEnded,
     NicknameSaved,
     NicknameInvalid,
+    PrimaryEmailSaved,
     SignInAgain,
     NotFound,
     Unavailable,
     ProviderFailed,
 }
 
-const NOTICES: [(Notice, &str); 12] = [
+const NOTICES: [(Notice, &str); 13] = [
     (Notice::Linked, "linked"),
     (Notice::AlreadyLinked, "already-linked"),
     (Notice::Unlinked, "unlinked"),
@@ -193,6 +196,7 @@ const NOTICES: [(Notice, &str); 12] = [
     (Notice::OtherSessionsEnded, "others-ended"),
     (Notice::NicknameSaved, "nickname-saved"),
     (Notice::NicknameInvalid, "nickname-invalid"),
+    (Notice::PrimaryEmailSaved, "primary-email-saved"),
     (Notice::SignInAgain, "sign-in-again"),
     (Notice::NotFound, "not-found"),
     (Notice::Unavailable, "unavailable"),
@@ -237,6 +241,7 @@ impl Notice {
             Notice::SessionEnded => (FlashKind::Info, "That session is signed out.".into()),
             Notice::OtherSessionsEnded => (FlashKind::Info, "You are signed out everywhere else.".into()),
             Notice::NicknameSaved => (FlashKind::Info, "Your nickname is saved.".into()),
+            Notice::PrimaryEmailSaved => (FlashKind::Info, "Your primary email is saved.".into()),
             Notice::NicknameInvalid => (
                 FlashKind::Error,
                 "A nickname is 1 to 64 characters, without control or direction-changing characters.".into(),

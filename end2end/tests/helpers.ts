@@ -49,6 +49,7 @@ export function sessionsStoredSince(before: string[]): string[] {
 
 /** Opens the header's account menu (a disclosure) and chooses "Sign out". */
 export async function signOut(page: Page) {
-  await page.locator("summary.user-menu-toggle").click();
-  await page.getByRole("button", { name: "Sign out" }).click();
+  const menu = page.locator("details.user-menu");
+  await menu.locator("summary").click();
+  await menu.getByRole("button", { name: "Sign out" }).click();
 }

@@ -13,7 +13,7 @@ test("sign in with Twitter through the consent page", async ({ page }) => {
   await expect(page).toHaveURL(/\/demo-provider\/oauth1\/authenticate\?oauth_token=/);
   await consent(page, name, "Allow");
   await expect(page.getByRole("heading", { name: `Hi, ${screenName}!` })).toBeVisible();
-  await expect(page.getByText(/^twitter\$\d+$/)).toBeVisible();
+  await expect(page.getByText(`Twitter · ${screenName}`)).toBeVisible();
   await signOut(page);
   await expect(page.getByRole("button", { name: "Sign in with Twitter" })).toBeVisible();
   expect(problems).toEqual([]);

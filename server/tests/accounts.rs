@@ -530,3 +530,117 @@ async fn account_changes_are_rate_limited_per_client() {
     // Reading the account page is not a change.
     assert_eq!(browser.get(&app.url("/account")).await.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_primary_email_is_chosen_among_verified_addresses() {
+    use support::{fake_issuer::FakeIssuer, issuer_flow};
+    let issuer = FakeIssuer::start().await;
+    issuer.set_userinfo(Some(json!({
+        "sub": support::fake_issuer::SUBJECT, "name": "Ann Corp",
+        "email": "ann@corp.example", "email_verified": true
+    })));
+    let fake = FakeProvider::start().await;
+    fake.set_userinfo(UserinfoMode::Profile(json!({
+        "login": "ann", "id": 7, "name": "Ann", "email": "ann.public@example.com"
+    })));
+    fake.set_emails(Some(
+        json!([{"email": "ann@gh.example", "primary": true, "verified": true}]),
+    ));
+    let mut env = fake.github_env();
+    env.extend(issuer.env());
+    let app = TestApp::start_owned(&env).await;
+    let mut browser = app.browser();
+    assert_eq!(
+        issuer_flow::sign_in(&app, &issuer, &mut browser)
+            .await
+            .status(),
+        302
+    );
+    link_github(&app, &mut browser).await;
+    assert_eq!(
+        app.me(&mut browser).await.unwrap()["email"],
+        "ann@corp.example"
+    );
+
+    let page = body(browser.get(&app.url("/account")).await).await;
+    assert!(page.contains(r#"<option value="ann@gh.example""#), "{page}");
+    assert!(
+        !page.contains(r#"<option value="ann.public@example.com""#),
+        "unverified: not offered"
+    );
+
+    let choose = |email: &str| vec![("email".to_owned(), email.to_owned())];
+    let saved = browser
+        .post_form(
+            &app.url("/account/primary-email"),
+            &choose("Ann@GH.example"),
+        )
+        .await;
+    assert_eq!(location(&saved), "/account?notice=primary-email-saved");
+    assert_eq!(
+        app.me(&mut browser).await.unwrap()["email"],
+        "ann@gh.example"
+    );
+    for not_verified_here in ["ann.public@example.com", "someone@else.example"] {
+        let refused = browser
+            .post_form(
+                &app.url("/account/primary-email"),
+                &choose(not_verified_here),
+            )
+            .await;
+        assert_eq!(location(&refused), "/account?notice=not-found");
+    }
+    assert_eq!(
+        app.me(&mut browser).await.unwrap()["email"],
+        "ann@gh.example"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_account_page_is_never_cached_or_framed() {
+    let app = TestApp::start(&[]).await;
+    let mut browser = app.browser();
+    sign_in_demo(&app, &mut browser, "Ann").await;
+    let page = browser.get(&app.url("/account")).await;
+    assert_eq!(page.status(), 200);
+    let header = |name: &str| {
+        page.headers()
+            .get(name)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(header("cache-control"), "no-store");
+    assert_eq!(header("x-frame-options"), "DENY");
+    let csp = header("content-security-policy");
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("'nonce-"),
+        "{csp}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_account_change_leaves_nothing_half_done() {
+    let fake = FakeProvider::start().await;
+    fake.set_userinfo(UserinfoMode::Profile(github_user(583231, "octocat")));
+    let app = app_with_github(&fake, &[]).await;
+    let mut browser = app.browser();
+    sign_in_demo(&app, &mut browser, "Ann").await;
+    link_github(&app, &mut browser).await;
+    let github = app.me(&mut browser).await.unwrap()["identities"][1]["id"].to_string();
+
+    // The event row is written last, in the same transaction as the unlink.
+    app.fail_inserts_into("account_events").await;
+    let failed = browser
+        .post_form(&app.url("/account/unlink"), &[("identity".into(), github)])
+        .await;
+    assert_eq!(location(&failed), "/account?notice=unavailable");
+    assert_eq!(
+        app.count("identities").await,
+        2,
+        "the unlink was rolled back"
+    );
+    let page = body(browser.get(&app.url("/account?notice=unavailable")).await).await;
+    assert!(page.contains("The service is temporarily unavailable; nothing was changed."));
+}

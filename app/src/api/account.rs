@@ -127,6 +127,18 @@ pub async fn set_nickname(nickname: String) -> Result<(), AppError> {
     )
 }
 
+#[server(prefix = "/account", endpoint = "primary-email")]
+pub async fn set_primary_email(email: String) -> Result<(), AppError> {
+    respond(
+        async {
+            let (state, _, user, network) = signed_in_change().await?;
+            crate::backend::accounts::set_primary_email(&state, &user, &email, network.as_deref())
+                .await
+        }
+        .await,
+    )
+}
+
 #[server(prefix = "/account", endpoint = "sign-out-session")]
 pub async fn sign_out_session(session: String) -> Result<(), AppError> {
     respond(

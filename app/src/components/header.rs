@@ -9,6 +9,15 @@ use crate::api::Logout;
 #[component]
 pub fn Header() -> impl IntoView {
     let session = UserSession::get();
+    // Signed out by the menu's client-side action: to the start page, as the plain form
+    // does without JavaScript (a page showing the account would be stale).
+    let navigate = leptos_router::hooks::use_navigate();
+    let logout = session.logout;
+    Effect::new(move |_| {
+        if logout.version().get() > 0 {
+            navigate("/", Default::default());
+        }
+    });
     view! {
         <header class="site-header">
             <A href="/" attr:class="brand">"Social Sign-in"</A>

@@ -7,7 +7,7 @@ use leptos::server_fn::ServerFn;
 use leptos_router::{components::Redirect, hooks::use_query_map};
 
 use crate::api::account::{
-    get_account, SetNickname, SignOutOthers, SignOutSession, StartLink, Unlink,
+    get_account, SetNickname, SetPrimaryEmail, SignOutOthers, SignOutSession, StartLink, Unlink,
 };
 use crate::components::{avatar::Avatar, flash::FlashMessage, sign_in_options::SignInOptions};
 use crate::models::{AccountView, EmailStatus, LinkedIdentity, Notice};
@@ -17,12 +17,19 @@ pub const SIGN_IN_AND_BACK: &str = "/?next=/account";
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
+    view! { <SignedInAccount render=|account| view! { <Account account/> }.into_any()/> }
+}
+
+/// Loads the signed-in person's account and renders it with `render`; a signed-out visitor
+/// is sent to sign in and back.
+#[component]
+pub fn SignedInAccount(render: fn(AccountView) -> AnyView) -> impl IntoView {
     let account = Resource::new_serde_wb(|| (), |_| get_account());
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match account.await {
-                    Ok(Some(account)) => view! { <Account account/> }.into_any(),
+                    Ok(Some(account)) => render(account),
                     Ok(None) => view! { <Redirect path=SIGN_IN_AND_BACK/> }.into_any(),
                     Err(err) => view! {
                         <p class="flash flash-error" role="alert">{err.to_string()}</p>
@@ -53,10 +60,12 @@ fn Account(account: AccountView) -> impl IntoView {
     let AccountView {
         user,
         linkable,
+        verified_emails,
         sessions,
         events,
         ..
     } = account;
+    let primary = user.email.clone();
     let can_unlink = user.identities.len() > 1;
     view! {
         <h1 class="page-title">"Your account"</h1>
@@ -79,15 +88,31 @@ fn Account(account: AccountView) -> impl IntoView {
                     <button type="submit" class="btn btn-secondary">"Save"</button>
                 </form>
             </div>
-            <p class="primary-email">
-                {match user.email.clone() {
-                    Some(email) => view! { "Primary email: " <strong>{email}</strong> }.into_any(),
-                    None => view! {
-                        <span class="muted">"No verified email address yet."</span>
-                    }
-                    .into_any(),
-                }}
-            </p>
+            {if verified_emails.is_empty() {
+                view! {
+                    <p class="primary-email muted">
+                        "No verified email address yet: link a provider that verifies yours."
+                    </p>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <form method="post" action=SetPrimaryEmail::PATH class="primary-email">
+                        <label for="primary-email">"Primary email"</label>
+                        <select id="primary-email" name="email">
+                            {verified_emails
+                                .into_iter()
+                                .map(|email| {
+                                    let selected = primary.as_deref() == Some(email.as_str());
+                                    view! { <option value=email.clone() selected=selected>{email.clone()}</option> }
+                                })
+                                .collect_view()}
+                        </select>
+                        <button type="submit" class="btn btn-secondary">"Make primary"</button>
+                    </form>
+                }
+                .into_any()
+            }}
         </section>
 
         <section class="card account-section" aria-labelledby="methods-title">

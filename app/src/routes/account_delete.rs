@@ -3,30 +3,16 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
-use leptos_router::{components::Redirect, hooks::use_query_map};
+use leptos_router::hooks::use_query_map;
 
-use super::account::SIGN_IN_AND_BACK;
-use crate::api::account::{get_account, DeleteAccount};
+use super::account::SignedInAccount;
+use crate::api::account::DeleteAccount;
 use crate::components::flash::FlashMessage;
 use crate::models::{AccountView, Notice};
 
 #[component]
 pub fn DeleteAccountPage() -> impl IntoView {
-    let account = Resource::new_serde_wb(|| (), |_| get_account());
-    view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match account.await {
-                    Ok(Some(account)) => view! { <Confirm account/> }.into_any(),
-                    Ok(None) => view! { <Redirect path=SIGN_IN_AND_BACK/> }.into_any(),
-                    Err(err) => view! {
-                        <p class="flash flash-error" role="alert">{err.to_string()}</p>
-                    }
-                    .into_any(),
-                }
-            })}
-        </Transition>
-    }
+    view! { <SignedInAccount render=|account| view! { <Confirm account/> }.into_any()/> }
 }
 
 #[component]

@@ -17,7 +17,7 @@ use super::pending_sign_in::Intent;
 use super::sign_in;
 use super::state::AppState;
 use crate::error::AppError;
-use crate::models::{AccountView, EventView, Notice, SessionView, SignInOption};
+use crate::models::{AccountView, EmailStatus, EventView, Notice, SessionView, SignInOption};
 
 fn db_failure(what: &'static str) -> impl Fn(sea_orm::DbErr) -> AppError {
     move |err| {
@@ -72,6 +72,14 @@ pub async fn view(state: &AppState, user: &AuthUser) -> Result<Option<AccountVie
             available: protocol::is_available(provider),
         })
         .collect();
+    let mut verified_emails: Vec<String> = current
+        .identities
+        .iter()
+        .filter(|identity| identity.email_status == EmailStatus::Verified)
+        .filter_map(|identity| identity.email.clone())
+        .collect();
+    verified_emails.sort();
+    verified_emails.dedup();
     let sessions = accounts::sessions_of(read, user.id)
         .await
         .map_err(db_failure("could not list the sessions"))?
@@ -104,6 +112,7 @@ pub async fn view(state: &AppState, user: &AuthUser) -> Result<Option<AccountVie
     Ok(Some(AccountView {
         user: current,
         linkable,
+        verified_emails,
         sessions,
         events,
         signed_in_recently: user.signed_in_recently(),
@@ -194,6 +203,23 @@ pub async fn set_nickname(
         .await
         .map_err(db_failure("could not save the nickname"))?;
     Ok(Notice::NicknameSaved.url(None))
+}
+
+/// Makes one of the user's verified addresses the primary one.
+pub async fn set_primary_email(
+    state: &AppState,
+    user: &AuthUser,
+    email: &str,
+    network: Option<&str>,
+) -> Result<String, AppError> {
+    let saved = accounts::set_primary_email(&state.db, user.id, email, network)
+        .await
+        .map_err(db_failure("could not save the primary email"))?;
+    Ok(if saved {
+        Notice::PrimaryEmailSaved.url(None)
+    } else {
+        Notice::NotFound.url(None)
+    })
 }
 
 /// Deletes the account if the person signed in recently: the user, identities (with

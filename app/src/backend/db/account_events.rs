@@ -20,6 +20,7 @@ pub enum EventKind {
     SessionSignedOut,
     OtherSessionsSignedOut,
     NicknameChanged,
+    PrimaryEmailChanged,
 }
 
 impl EventKind {
@@ -31,6 +32,7 @@ impl EventKind {
             EventKind::SessionSignedOut => "session_signed_out",
             EventKind::OtherSessionsSignedOut => "other_sessions_signed_out",
             EventKind::NicknameChanged => "nickname_changed",
+            EventKind::PrimaryEmailChanged => "primary_email_changed",
         }
     }
 
@@ -42,6 +44,7 @@ impl EventKind {
             EventKind::SessionSignedOut,
             EventKind::OtherSessionsSignedOut,
             EventKind::NicknameChanged,
+            EventKind::PrimaryEmailChanged,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)
@@ -57,6 +60,7 @@ impl EventKind {
             EventKind::SessionSignedOut => "Signed out a session".to_owned(),
             EventKind::OtherSessionsSignedOut => "Signed out everywhere else".to_owned(),
             EventKind::NicknameChanged => "Changed the nickname".to_owned(),
+            EventKind::PrimaryEmailChanged => "Changed the primary email".to_owned(),
         }
     }
 }

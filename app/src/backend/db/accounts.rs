@@ -13,6 +13,7 @@ use super::identities::{find_by_key, identity_key, insert_identity, update_on_si
 use super::users::{is_unique_violation, ProviderTokens};
 use super::Db;
 use crate::backend::oauth::profile::Profile;
+use crate::models::EmailStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkOutcome {
@@ -142,6 +143,35 @@ pub async fn set_nickname(
         .await?;
     account_events::record(&txn, user_id, EventKind::NicknameChanged, None, network).await?;
     txn.commit().await
+}
+
+/// Makes `email` the user's primary address, if one of their identities has it verified;
+/// whether it was.
+pub async fn set_primary_email(
+    db: &Db,
+    user_id: i32,
+    email: &str,
+    network: Option<&str>,
+) -> Result<bool, DbErr> {
+    let email = super::identities::normalized_email(email);
+    let txn = super::write_transaction(&db.write).await?;
+    let verified = Identities::find()
+        .filter(identities::Column::UserId.eq(user_id))
+        .filter(identities::Column::Email.eq(email.as_str()))
+        .filter(identities::Column::EmailStatus.eq(EmailStatus::Verified.as_str()))
+        .all(&txn)
+        .await?;
+    if verified.is_empty() {
+        return Ok(false);
+    }
+    Users::update_many()
+        .col_expr(users::Column::Email, Expr::value(email))
+        .filter(users::Column::Id.eq(user_id))
+        .exec(&txn)
+        .await?;
+    account_events::record(&txn, user_id, EventKind::PrimaryEmailChanged, None, network).await?;
+    txn.commit().await?;
+    Ok(true)
 }
 
 /// A signed-in session of a user, as its row has it.
