@@ -158,13 +158,18 @@ async fn list(db: &Db, search: Option<&str>) -> Result<String, DbErr> {
         .into_iter()
         .map(|(user, identities)| {
             let methods: Vec<String> = identities.iter().map(|i| i.provider.clone()).collect();
+            let last_sign_in = identities
+                .iter()
+                .filter_map(|identity| identity.last_used_at)
+                .max()
+                .unwrap_or(user.last_login_at);
             vec![
                 user.id.to_string(),
                 user.nickname,
                 or_dash(user.email),
                 methods.join(","),
                 format_time(user.created_at),
-                format_time(user.last_login_at),
+                format_time(last_sign_in),
             ]
         })
         .collect();

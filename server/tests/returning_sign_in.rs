@@ -47,7 +47,7 @@ async fn a_returning_sign_in_refreshes_tokens_and_keeps_what_the_provider_left_o
     let app = TestApp::start(&[]).await;
     let db = &app.state_db;
     let first = sign_in_twitter(db, &profile(None, None), &tokens("t1", Some("s1"))).await;
-    app.execute("UPDATE users SET last_login_at = '2001-01-01 00:00:00+00:00'")
+    app.execute("UPDATE identities SET last_used_at = '2001-01-01 00:00:00+00:00'")
         .await;
 
     let again = sign_in_twitter(
@@ -80,11 +80,11 @@ async fn a_returning_sign_in_refreshes_tokens_and_keeps_what_the_provider_left_o
         Some("s2")
     );
     let year = if app.is_postgres() {
-        "SELECT CAST(EXTRACT(YEAR FROM last_login_at) AS BIGINT) FROM users"
+        "SELECT CAST(EXTRACT(YEAR FROM last_used_at) AS BIGINT) FROM identities"
     } else {
-        "SELECT CAST(substr(last_login_at, 1, 4) AS INTEGER) FROM users"
+        "SELECT CAST(substr(last_used_at, 1, 4) AS INTEGER) FROM identities"
     };
-    assert!(app.scalar(year).await >= 2026, "login time stamped");
+    assert!(app.scalar(year).await >= 2026, "the time of use stamped");
 
     // Signing in once more without email or picture keeps the ones we have.
     sign_in_twitter(db, &profile(None, None), &tokens("t3", None)).await;

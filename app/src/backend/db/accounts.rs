@@ -43,7 +43,7 @@ pub async fn link_identity(
             let txn = super::write_transaction(&db.write).await?;
             let outcome = match find_by_key(&txn, &key).await? {
                 Some(identity) if identity.user_id == user_id => {
-                    update_on_sign_in(&txn, identity.id, provider, profile, tokens, now).await?;
+                    update_on_sign_in(&txn, &identity, provider, profile, tokens, now).await?;
                     LinkOutcome::AlreadyLinked
                 }
                 Some(_) => return Ok(LinkOutcome::BelongsToAnother),

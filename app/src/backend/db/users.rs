@@ -93,11 +93,11 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     let key = identity_key(attempt.issuer, &attempt.profile.provider_user_id);
-    if let Some(identity) = find_by_key(&db.read, &key).await? {
+    if let Some((identity, user)) = find_with_user(&db.read, &key).await? {
         // The common case: looked up on the readers, so the writer's transaction holds
-        // only the updates.
+        // only the writes.
         let txn = super::write_transaction(&db.write).await?;
-        record_returning_sign_in(&txn, &identity, attempt).await?;
+        record_returning_sign_in(&txn, &identity, user.as_ref(), attempt).await?;
         txn.commit().await?;
         return Ok(SignInOutcome::SignedIn {
             user_id: identity.user_id,
@@ -113,40 +113,64 @@ where
     }
 }
 
-/// The identity's fresh profile and tokens, the user's login time (and a primary address
-/// if they had none), the event, and the replaced session gone.
+/// The identity and its user, looked up together (one query).
+async fn find_with_user(
+    conn: &impl ConnectionTrait,
+    key: &str,
+) -> Result<Option<(identities::Model, Option<users::Model>)>, DbErr> {
+    // `all`, not `one`: see `at_most_one`; the key is unique.
+    let rows = Identities::find()
+        .filter(identities::Column::SocialId.eq(key))
+        .find_also_related(Users)
+        .all(conn)
+        .await?;
+    Ok(super::at_most_one(rows))
+}
+
+/// The identity's fresh profile, tokens and time of use, a primary address or picture for
+/// a user who has none, the event, and the replaced session gone. The user's row is
+/// written only for that: each statement is a round trip to SQLite's one writer, which
+/// every sign-in waits for (the last sign-in is the identities' `last_used_at`). `user` is
+/// the row as read before the transaction; `None` when not read (the address and picture
+/// then fill in only where missing, in the database).
 async fn record_returning_sign_in(
     conn: &impl ConnectionTrait,
     identity: &identities::Model,
+    user: Option<&users::Model>,
     attempt: &SignInAttempt<'_>,
 ) -> Result<(), DbErr> {
     let now = OffsetDateTime::now_utc();
     update_on_sign_in(
         conn,
-        identity.id,
+        identity,
         attempt.provider,
         attempt.profile,
         attempt.tokens,
         now,
     )
     .await?;
-    let mut user = Users::update_many()
-        .col_expr(users::Column::LastLoginAt, Expr::value(now))
-        .filter(users::Column::Id.eq(identity.user_id));
-    if let Some(email) = verified_email(attempt.profile) {
-        // Only fills a missing primary address: the person's choice is theirs to change.
-        let kept_or_new =
-            Func::coalesce([Expr::col(users::Column::Email).into(), Expr::value(email)]);
-        user = user.col_expr(users::Column::Email, kept_or_new.into());
+    let lacks =
+        |field: fn(&users::Model) -> &Option<String>| user.is_none_or(|u| field(u).is_none());
+    let email = verified_email(attempt.profile).filter(|_| lacks(|u| &u.email));
+    let avatar_url = attempt
+        .profile
+        .avatar_url
+        .clone()
+        .filter(|_| lacks(|u| &u.avatar_url));
+    if email.is_some() || avatar_url.is_some() {
+        let mut update = Users::update_many().filter(users::Column::Id.eq(identity.user_id));
+        // Only fills what is missing: the person's choice is theirs to change.
+        for (column, value) in [
+            (users::Column::Email, email),
+            (users::Column::AvatarUrl, avatar_url),
+        ] {
+            if let Some(value) = value {
+                let kept_or_new = Func::coalesce([Expr::col(column).into(), Expr::value(value)]);
+                update = update.col_expr(column, kept_or_new.into());
+            }
+        }
+        update.exec(conn).await?;
     }
-    if let Some(avatar_url) = &attempt.profile.avatar_url {
-        let kept_or_new = Func::coalesce([
-            Expr::col(users::Column::AvatarUrl).into(),
-            Expr::value(avatar_url.clone()),
-        ]);
-        user = user.col_expr(users::Column::AvatarUrl, kept_or_new.into());
-    }
-    user.exec(conn).await?;
     account_events::record(
         conn,
         identity.user_id,
@@ -176,7 +200,7 @@ where
     }
     if let Some(identity) = existing {
         // Someone else's first sign-in of this identity won meanwhile.
-        record_returning_sign_in(&txn, &identity, attempt).await?;
+        record_returning_sign_in(&txn, &identity, None, attempt).await?;
         txn.commit().await?;
         return Ok(SignInOutcome::SignedIn {
             user_id: identity.user_id,

@@ -9,6 +9,9 @@ pub struct Model {
     pub email: Option<String>,
     pub avatar_url: Option<String>,
     pub created_at: TimeDateTimeWithTimeZone,
+    /// The first sign-in's time. Since accounts, a returning sign-in writes only its
+    /// identity (`identities.last_used_at` is the last sign-in), sparing the user's row
+    /// a write on SQLite's one writer.
     pub last_login_at: TimeDateTimeWithTimeZone,
 }
 

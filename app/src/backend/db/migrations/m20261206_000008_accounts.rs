@@ -95,12 +95,22 @@ impl MigrationTrait for Migration {
             .await?;
         adopt_signed_in_sessions(db).await?;
 
+        // On SQLite a plain INTEGER PRIMARY KEY (the rowid): AUTOINCREMENT would add a write
+        // to `sqlite_sequence` to every event, and an event is written with every sign-in.
+        let id = match manager.get_database_backend() {
+            sea_orm::DatabaseBackend::Sqlite => ColumnDef::new(AccountEvents::Id)
+                .integer()
+                .not_null()
+                .primary_key()
+                .to_owned(),
+            _ => pk_auto(AccountEvents::Id),
+        };
         manager
             .create_table(
                 Table::create()
                     .table(AccountEvents::Table)
                     .if_not_exists()
-                    .col(pk_auto(AccountEvents::Id))
+                    .col(id)
                     .col(integer(AccountEvents::UserId))
                     .col(string(AccountEvents::Kind))
                     .col(string_null(AccountEvents::Detail))
