@@ -167,6 +167,10 @@ pub struct EventView {
     pub network: Option<String>,
 }
 
+/// Where a signed-out visitor of the account pages is sent: the start page, coming back to
+/// the account page once signed in.
+pub const SIGN_IN_AND_BACK: &str = "/?next=/account";
+
 /// What an account action did, carried to the account page in its URL
 /// (`/account?notice=unlinked&provider=github`) so that it shows the same with JavaScript
 /// on or off; a fixed set, never text from the request.

@@ -70,7 +70,7 @@ fn respond(result: Result<String, AppError>) -> Result<(), AppError> {
         .and_then(|accept| accept.to_str().ok().map(|a| a.contains("text/html")))
         .unwrap_or(false);
     let page = match &err {
-        AppError::NotSignedIn => Some(crate::routes::account::SIGN_IN_AND_BACK.to_owned()),
+        AppError::NotSignedIn => Some(crate::models::SIGN_IN_AND_BACK.to_owned()),
         AppError::Unavailable | AppError::Internal => Some(Notice::Unavailable.url(None)),
         AppError::SignInFailed { .. } => Some(Notice::ProviderFailed.url(None)),
         AppError::UnknownProvider => Some(Notice::NotFound.url(None)),

@@ -14,13 +14,11 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use tower_sessions::{Expiry, Session};
 
-use super::session_store::{record_already_deleted, DEADLINE_KEY, UNAVAILABLE_PREFIX};
+use super::session_store::{
+    record_already_deleted, DEADLINE_KEY, DEVICE_KEY, SIGNED_IN_KEY, UNAVAILABLE_PREFIX,
+    USER_ID_KEY,
+};
 use crate::error::AppError;
-
-pub const USER_ID_KEY: &str = "auth.user_id";
-pub const SIGNED_IN_KEY: &str = "auth.signed_in";
-/// Where the session was signed in from ([`Device`]), listed on the account page.
-pub const DEVICE_KEY: &str = "auth.device";
 
 /// The browser a session was signed in from, as far as the request said: its User-Agent
 /// (cut short) and its network (IPv4 /24, IPv6 /48), never the full address.

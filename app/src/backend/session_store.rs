@@ -18,7 +18,6 @@ use tower_sessions::{
     SessionStore,
 };
 
-use super::auth_session;
 use super::db::entities::{prelude::Sessions, sessions};
 use super::db::{at_most_one, Db};
 use super::secret::stored_hash;
@@ -27,6 +26,14 @@ use super::secret::stored_hash;
 /// that is sooner than the record's own expiry (a browser-session cookie has no expiry of
 /// its own, but the server still ends it after an idle limit).
 pub const DEADLINE_KEY: &str = "session.deadline";
+
+/// A signed-in session's data keys (written by `auth_session`), which the store also
+/// copies into the row's columns so that a user's sessions can be listed and ended: the
+/// user's id, how and when the session signed in (`auth_session::SignedIn`), and the
+/// device it signed in from (`auth_session::Device`).
+pub const USER_ID_KEY: &str = "auth.user_id";
+pub const SIGNED_IN_KEY: &str = "auth.signed_in";
+pub const DEVICE_KEY: &str = "auth.device";
 
 #[derive(Clone)]
 pub struct SeaOrmSessionStore {
@@ -76,7 +83,7 @@ struct Listing {
 
 fn listing(record: &Record) -> Listing {
     let data = &record.data;
-    let device = data.get(auth_session::DEVICE_KEY);
+    let device = data.get(DEVICE_KEY);
     let text = |field: &str| {
         device
             .and_then(|device| device.get(field))
@@ -85,11 +92,11 @@ fn listing(record: &Record) -> Listing {
     };
     Listing {
         user_id: data
-            .get(auth_session::USER_ID_KEY)
+            .get(USER_ID_KEY)
             .and_then(|v| v.as_i64())
             .and_then(|id| i32::try_from(id).ok()),
         signed_in_at: data
-            .get(auth_session::SIGNED_IN_KEY)
+            .get(SIGNED_IN_KEY)
             .and_then(|signed_in| signed_in.get("at"))
             .and_then(|v| v.as_i64()),
         user_agent: text("user_agent"),

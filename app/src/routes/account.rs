@@ -10,10 +10,7 @@ use crate::api::account::{
     get_account, SetNickname, SetPrimaryEmail, SignOutOthers, SignOutSession, StartLink, Unlink,
 };
 use crate::components::{avatar::Avatar, flash::FlashMessage, sign_in_options::SignInOptions};
-use crate::models::{AccountView, EmailStatus, LinkedIdentity, Notice};
-
-/// Where a signed-out visitor is sent: the start page, coming back here once signed in.
-pub const SIGN_IN_AND_BACK: &str = "/?next=/account";
+use crate::models::{AccountView, EmailStatus, LinkedIdentity, Notice, SIGN_IN_AND_BACK};
 
 #[component]
 pub fn AccountPage() -> impl IntoView {

@@ -9,8 +9,9 @@ use time::OffsetDateTime;
 
 use super::account_events::{self, EventKind};
 use super::entities::{identities, prelude::*, sessions, users};
+use super::identities::ProviderTokens;
 use super::identities::{find_by_key, identity_key, insert_identity, update_on_sign_in};
-use super::users::{is_unique_violation, ProviderTokens};
+use super::users::is_unique_violation;
 use super::Db;
 use crate::backend::oauth::profile::Profile;
 use crate::models::EmailStatus;

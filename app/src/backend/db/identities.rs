@@ -7,10 +7,26 @@ use sea_orm::{
 use time::OffsetDateTime;
 
 use super::entities::{identities, prelude::*};
-use super::users::ProviderTokens;
 use super::Db;
 use crate::backend::oauth::profile::Profile;
+use crate::backend::secret::Secret;
 use crate::models::{EmailStatus, LinkedIdentity};
+
+/// The provider's credentials for later API calls on the user's behalf, when they are
+/// kept at all: until tokens are encrypted at rest, only those something uses are stored.
+pub struct ProviderTokens {
+    pub access_token: Option<Secret>,
+    /// OAuth 1.0a only.
+    pub token_secret: Option<Secret>,
+}
+
+impl ProviderTokens {
+    /// Nothing kept (any earlier token is cleared).
+    pub const NONE: Self = Self {
+        access_token: None,
+        token_secret: None,
+    };
+}
 
 /// The unique key of an identity: issuer and subject. A space joins them: an issuer is a
 /// URL, which has none, and subjects are printable ASCII without spaces (`profile`), so no

@@ -10,27 +10,11 @@ use time::OffsetDateTime;
 
 use super::account_events::{self, EventKind};
 use super::entities::{identities, prelude::*, users};
+pub use super::identities::ProviderTokens;
 use super::identities::{find_by_key, identity_key, insert_identity, update_on_sign_in};
 use super::Db;
 use crate::backend::oauth::profile::Profile;
-use crate::backend::secret::Secret;
 use crate::models::{CurrentUser, EmailStatus};
-
-/// The provider's credentials for later API calls on the user's behalf, when they are
-/// kept at all: until tokens are encrypted at rest, only those something uses are stored.
-pub struct ProviderTokens {
-    pub access_token: Option<Secret>,
-    /// OAuth 1.0a only.
-    pub token_secret: Option<Secret>,
-}
-
-impl ProviderTokens {
-    /// Nothing kept (any earlier token is cleared).
-    pub const NONE: Self = Self {
-        access_token: None,
-        token_secret: None,
-    };
-}
 
 /// Who signed in, as the provider vouched for it, and what the sign-in replaces.
 pub struct SignInAttempt<'a> {
