@@ -104,6 +104,11 @@ fn limited<S: Clone + Send + Sync + 'static>(
 }
 
 fn too_many_requests(error: GovernorError) -> Response<Body> {
+    refusal_page(error, "Too many sign-in attempts")
+}
+
+/// The 429 page (or a 500 when the client could not be told apart), titled `title`.
+fn refusal_page(error: GovernorError, title: &str) -> Response<Body> {
     let (status, wait) = match error {
         GovernorError::TooManyRequests { wait_time, .. } => {
             (StatusCode::TOO_MANY_REQUESTS, wait_time)
@@ -116,9 +121,9 @@ fn too_many_requests(error: GovernorError) -> Response<Body> {
     let css = app::backend::bundle::stylesheet_href();
     let page = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"/>\
-         <title>Too many sign-in attempts</title>\
+         <title>{title}</title>\
          <link rel=\"stylesheet\" href=\"{css}\"/></head><body>\
-         <main class=\"page\"><section class=\"card\"><h1>Too many sign-in attempts</h1>\
+         <main class=\"page\"><section class=\"card\"><h1>{title}</h1>\
          <p class=\"flash flash-error\" role=\"alert\">Please wait {wait} seconds and try again.</p>\
          <p><a href=\"/\">Back to the start page</a></p></section></main></body></html>"
     );
@@ -163,6 +168,8 @@ impl AccountWrites {
     }
 }
 
+const ACCOUNT_WRITES_TITLE: &str = "Too many changes at once";
+
 pub async fn limit_account_writes(
     axum::extract::State(limit): axum::extract::State<Option<AccountWrites>>,
     request: axum::extract::Request,
@@ -183,13 +190,16 @@ pub async fn limit_account_writes(
                             &governor::clock::DefaultClock::default(),
                         ))
                         .as_secs();
-                    return too_many_requests(GovernorError::TooManyRequests {
-                        wait_time: wait,
-                        headers: None,
-                    });
+                    return refusal_page(
+                        GovernorError::TooManyRequests {
+                            wait_time: wait,
+                            headers: None,
+                        },
+                        ACCOUNT_WRITES_TITLE,
+                    );
                 }
             }
-            Err(err) => return too_many_requests(err),
+            Err(err) => return refusal_page(err, ACCOUNT_WRITES_TITLE),
         }
     }
     next.run(request).await

@@ -527,6 +527,8 @@ async fn account_changes_are_rate_limited_per_client() {
         .post_form(&app.url("/account/nickname"), &save)
         .await;
     assert_eq!(refused.status(), 429);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("<h1>Too many changes at once</h1>"), "{page}");
     // Reading the account page is not a change.
     assert_eq!(browser.get(&app.url("/account")).await.status(), 200);
 }

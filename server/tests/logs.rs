@@ -108,3 +108,111 @@ async fn full_flows_log_no_secrets() {
         );
     }
 }
+
+/// The account pages: linking, unlinking, the nickname, ending sessions and deleting log no
+/// email address, session id or stored session key.
+#[tokio::test(flavor = "multi_thread")]
+async fn account_changes_log_no_addresses_or_session_ids() {
+    use serde_json::json;
+    use support::fake_provider::UserinfoMode;
+    let logs = capture();
+    let fake = FakeProvider::start().await;
+    fake.set_userinfo(UserinfoMode::Profile(json!({
+        "login": "logged", "id": 4711, "name": "Logged Linker", "email": "public.logged@example.com"
+    })));
+    fake.set_emails(Some(json!([
+        {"email": "verified.logged@example.com", "primary": true, "verified": true}
+    ])));
+    let app = TestApp::start_owned(&fake.github_env()).await;
+    let mut secrets = vec![
+        "public.logged@example.com".to_owned(),
+        "verified.logged@example.com".to_owned(),
+        "typed.logged@example.com".to_owned(),
+    ];
+
+    let mut laptop = app.browser();
+    let callback = app
+        .consent(
+            &mut laptop,
+            "demo",
+            "",
+            "Logged Ann",
+            "typed.logged@example.com",
+            "allow",
+        )
+        .await;
+    assert_eq!(laptop.get(&callback).await.status(), 302);
+    let mut phone = app.browser();
+    let callback = app
+        .consent(
+            &mut phone,
+            "demo",
+            "",
+            "Logged Ann",
+            "typed.logged@example.com",
+            "allow",
+        )
+        .await;
+    assert_eq!(phone.get(&callback).await.status(), 302);
+    secrets.push(laptop.session_cookie().unwrap());
+    secrets.push(phone.session_cookie().unwrap());
+
+    let start = laptop
+        .post_form(
+            &app.url("/account/link"),
+            &[("provider".into(), "github".into())],
+        )
+        .await;
+    let state = query_param(&location(&start), "state").unwrap();
+    secrets.push(state.clone());
+    let linked = laptop
+        .get(&app.url(&format!(
+            "/callback/github?code=gh-logged-code&state={state}"
+        )))
+        .await;
+    assert_eq!(location(&linked), "/account?notice=linked&provider=github");
+    let page = laptop.get(&app.url("/account")).await.text().await.unwrap();
+    assert!(page.contains("verified.logged@example.com"));
+    let stored_keys = app.rows("SELECT id FROM sessions").await;
+    secrets.extend(stored_keys.iter().cloned());
+
+    for (path, form) in [
+        (
+            "/account/nickname",
+            vec![("nickname".to_owned(), "Logged Two".to_owned())],
+        ),
+        (
+            "/account/primary-email",
+            vec![("email".to_owned(), "verified.logged@example.com".to_owned())],
+        ),
+        ("/account/sign-out-others", vec![]),
+    ] {
+        let done = laptop.post_form(&app.url(path), &form).await;
+        assert_eq!(done.status(), 302, "{path}");
+    }
+    let me = app.me(&mut laptop).await.unwrap();
+    let github = me["identities"][1]["id"].to_string();
+    let unlinked = laptop
+        .post_form(&app.url("/account/unlink"), &[("identity".into(), github)])
+        .await;
+    assert_eq!(
+        location(&unlinked),
+        "/account?notice=unlinked&provider=github"
+    );
+    let deleted = laptop
+        .post_form(&app.url("/account/delete-account"), &[])
+        .await;
+    assert_eq!(location(&deleted), "/account/deleted");
+
+    let text = logs.text();
+    assert!(
+        text.contains("linked") && text.contains("account deleted"),
+        "the capture saw it"
+    );
+    for secret in &secrets {
+        assert!(
+            !text.contains(secret.as_str()),
+            "reached the logs: {secret}"
+        );
+    }
+}
