@@ -143,6 +143,15 @@ impl AppError {
             AppError::Internal
         }
     }
+
+    /// Logs a database error as `what` went wrong, and gives [`AppError::from_db`]'s
+    /// answer: for `map_err` on a database call.
+    pub fn db_failure(what: &'static str) -> impl Fn(sea_orm::DbErr) -> Self {
+        move |err| {
+            tracing::error!(error = %err, "{what}");
+            Self::from_db(&err)
+        }
+    }
 }
 
 impl FromServerFnError for AppError {

@@ -65,8 +65,5 @@ pub async fn current_user(
     let label = |name: &str| config.provider_label(name);
     users::find_current_user(db, user_id, label)
         .await
-        .map_err(|err| {
-            tracing::error!(error = %err, "could not load the signed-in user");
-            AppError::from_db(&err)
-        })
+        .map_err(AppError::db_failure("could not load the signed-in user"))
 }

@@ -8,6 +8,7 @@ use tower_sessions::Session;
 use url::Url;
 
 use super::auth_session::{self, Device, OldRecord};
+use super::auth_user;
 use super::config::ProviderConfig;
 use super::db::accounts::{self, LinkOutcome};
 use super::db::users::{self, SignInOutcome};
@@ -106,10 +107,7 @@ pub async fn finish(
     }
     let claim = sign_in_claims::claim(&state.db, pending.proof.binding(), pending.claim_expiry())
         .await
-        .map_err(|err| {
-            tracing::error!(error = %err, "could not claim the pending sign-in");
-            AppError::from_db(&err)
-        })?;
+        .map_err(AppError::db_failure("could not claim the pending sign-in"))?;
     if claim == Claim::AlreadyTaken {
         // Another request is completing (or has completed) this sign-in; its outcome is
         // the browser's, so this one leaves the session alone.
@@ -223,7 +221,8 @@ async fn link(
     profile: &Profile,
     tokens: &users::ProviderTokens,
 ) -> Result<String, AppError> {
-    if auth_session::user_id(session).await? != Some(user_id) {
+    let signed_in = auth_user::from_session(session).await?;
+    if signed_in.map(|user| user.id) != Some(user_id) {
         tracing::warn!(
             provider = provider.name,
             "link refused: the browser is no longer signed in as its user"

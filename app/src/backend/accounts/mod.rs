@@ -19,13 +19,6 @@ use super::state::AppState;
 use crate::error::AppError;
 use crate::models::{AccountView, EmailStatus, EventView, Notice, SessionView, SignInOption};
 
-fn db_failure(what: &'static str) -> impl Fn(sea_orm::DbErr) -> AppError {
-    move |err| {
-        tracing::error!(error = %err, "{what}");
-        AppError::from_db(&err)
-    }
-}
-
 /// "2026-12-06 14:03 UTC".
 pub fn format_time(at: OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
@@ -51,7 +44,7 @@ pub async fn view(state: &AppState, user: &AuthUser) -> Result<Option<AccountVie
     let label = |name: &str| state.config.provider_label(name);
     let Some(current) = users::find_current_user(read, user.id, label)
         .await
-        .map_err(db_failure("could not load the account"))?
+        .map_err(AppError::db_failure("could not load the account"))?
     else {
         return Ok(None);
     };
@@ -82,7 +75,7 @@ pub async fn view(state: &AppState, user: &AuthUser) -> Result<Option<AccountVie
     verified_emails.dedup();
     let sessions = accounts::sessions_of(read, user.id)
         .await
-        .map_err(db_failure("could not list the sessions"))?
+        .map_err(AppError::db_failure("could not list the sessions"))?
         .into_iter()
         .map(|row| SessionView {
             this_device: row.key == user.session_key,
@@ -95,7 +88,9 @@ pub async fn view(state: &AppState, user: &AuthUser) -> Result<Option<AccountVie
         .collect();
     let events = account_events::recent(read, user.id)
         .await
-        .map_err(db_failure("could not read the account's activity"))?
+        .map_err(AppError::db_failure(
+            "could not read the account's activity",
+        ))?
         .into_iter()
         .map(|event| {
             let provider = event
@@ -141,7 +136,7 @@ pub async fn unlink(
     };
     let outcome = accounts::unlink_identity(&state.db, user.id, identity_id, network)
         .await
-        .map_err(db_failure("could not unlink"))?;
+        .map_err(AppError::db_failure("could not unlink"))?;
     Ok(match outcome {
         accounts::UnlinkOutcome::Unlinked { provider } => {
             tracing::info!(user_id = user.id, provider, "unlinked");
@@ -166,7 +161,7 @@ pub async fn end_session(
     }
     let ended = accounts::end_session(&state.db, user.id, handle, network)
         .await
-        .map_err(db_failure("could not end a session"))?;
+        .map_err(AppError::db_failure("could not end a session"))?;
     Ok(if ended {
         tracing::info!(
             user_id = user.id,
@@ -185,7 +180,7 @@ pub async fn end_other_sessions(
 ) -> Result<String, AppError> {
     let ended = accounts::end_other_sessions(&state.db, user.id, &user.session_key, network)
         .await
-        .map_err(db_failure("could not end the other sessions"))?;
+        .map_err(AppError::db_failure("could not end the other sessions"))?;
     tracing::info!(user_id = user.id, ended, "signed out everywhere else");
     Ok(Notice::OtherSessionsEnded.url(None))
 }
@@ -201,7 +196,7 @@ pub async fn set_nickname(
     };
     accounts::set_nickname(&state.db, user.id, &nickname, network)
         .await
-        .map_err(db_failure("could not save the nickname"))?;
+        .map_err(AppError::db_failure("could not save the nickname"))?;
     Ok(Notice::NicknameSaved.url(None))
 }
 
@@ -214,7 +209,7 @@ pub async fn set_primary_email(
 ) -> Result<String, AppError> {
     let saved = accounts::set_primary_email(&state.db, user.id, email, network)
         .await
-        .map_err(db_failure("could not save the primary email"))?;
+        .map_err(AppError::db_failure("could not save the primary email"))?;
     Ok(if saved {
         Notice::PrimaryEmailSaved.url(None)
     } else {
@@ -237,7 +232,7 @@ pub async fn delete(
     }
     accounts::delete_user(&state.db, user.id)
         .await
-        .map_err(db_failure("could not delete the account"))?;
+        .map_err(AppError::db_failure("could not delete the account"))?;
     // Its row is gone already; this expires the cookie.
     auth_session::sign_out(session).await?;
     tracing::info!(user_id = user.id, "account deleted");

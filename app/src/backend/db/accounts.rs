@@ -2,8 +2,7 @@
 //! nickname, ending sessions, deleting the account. Each is one transaction.
 
 use sea_orm::{
-    sea_query::Expr, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
+    sea_query::Expr, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
 use time::OffsetDateTime;
 
@@ -11,7 +10,6 @@ use super::account_events::{self, EventKind};
 use super::entities::{identities, prelude::*, sessions, users};
 use super::identities::ProviderTokens;
 use super::identities::{find_by_key, identity_key, insert_identity, update_on_sign_in};
-use super::users::is_unique_violation;
 use super::Db;
 use crate::backend::oauth::profile::Profile;
 use crate::models::EmailStatus;
@@ -36,41 +34,28 @@ pub async fn link_identity(
     tokens: &ProviderTokens,
     network: Option<&str>,
 ) -> Result<LinkOutcome, DbErr> {
-    let key = identity_key(issuer, &profile.provider_user_id);
-    let mut attempts_left = 1;
-    loop {
-        let attempt = async {
-            let now = OffsetDateTime::now_utc();
-            let txn = super::write_transaction(&db.write).await?;
-            let outcome = match find_by_key(&txn, &key).await? {
-                Some(identity) if identity.user_id == user_id => {
-                    update_on_sign_in(&txn, &identity, provider, profile, tokens, now).await?;
-                    LinkOutcome::AlreadyLinked
-                }
-                Some(_) => return Ok(LinkOutcome::BelongsToAnother),
-                None => {
-                    insert_identity(&txn, user_id, &key, issuer, provider, profile, tokens, now)
-                        .await?;
-                    account_events::record(
-                        &txn,
-                        user_id,
-                        EventKind::Linked,
-                        Some(provider),
-                        network,
-                    )
+    let key = &identity_key(issuer, &profile.provider_user_id);
+    // PostgreSQL: a sign-in of the same identity may insert it meanwhile; look again.
+    super::retrying_unique_violations(1, || async move {
+        let now = OffsetDateTime::now_utc();
+        let txn = super::write_transaction(&db.write).await?;
+        let outcome = match find_by_key(&txn, key).await? {
+            Some(identity) if identity.user_id == user_id => {
+                update_on_sign_in(&txn, &identity, provider, profile, tokens, now).await?;
+                LinkOutcome::AlreadyLinked
+            }
+            Some(_) => return Ok(LinkOutcome::BelongsToAnother),
+            None => {
+                insert_identity(&txn, user_id, key, issuer, provider, profile, tokens, now).await?;
+                account_events::record(&txn, user_id, EventKind::Linked, Some(provider), network)
                     .await?;
-                    LinkOutcome::Linked
-                }
-            };
-            txn.commit().await?;
-            Ok(outcome)
+                LinkOutcome::Linked
+            }
         };
-        match attempt.await {
-            // PostgreSQL: a sign-in of the same identity inserted it meanwhile; look again.
-            Err(err) if attempts_left > 0 && is_unique_violation(&err) => attempts_left -= 1,
-            result => return result,
-        }
-    }
+        txn.commit().await?;
+        Ok(outcome)
+    })
+    .await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -285,9 +270,4 @@ pub async fn delete_user(db: &Db, user_id: i32) -> Result<bool, DbErr> {
     let deleted = Users::delete_by_id(user_id).exec(&txn).await?;
     txn.commit().await?;
     Ok(deleted.rows_affected == 1)
-}
-
-/// How many users there are (operators' listing).
-pub async fn count_users(conn: &impl ConnectionTrait) -> Result<u64, DbErr> {
-    Users::find().count(conn).await
 }

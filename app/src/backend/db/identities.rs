@@ -67,8 +67,8 @@ pub(super) async fn insert_identity(
     profile: &Profile,
     tokens: &ProviderTokens,
     now: OffsetDateTime,
-) -> Result<i32, DbErr> {
-    let inserted = Identities::insert(identities::ActiveModel {
+) -> Result<(), DbErr> {
+    Identities::insert(identities::ActiveModel {
         user_id: Set(user_id),
         provider: Set(provider.to_owned()),
         provider_user_id: Set(profile.provider_user_id.clone()),
@@ -84,9 +84,9 @@ pub(super) async fn insert_identity(
         last_used_at: Set(Some(now)),
         ..Default::default()
     })
-    .exec(conn)
+    .exec_without_returning(conn)
     .await?;
-    Ok(inserted.last_insert_id)
+    Ok(())
 }
 
 /// What the provider says now replaces what it said before, except that an address or

@@ -10,6 +10,32 @@ pub mod users;
 pub mod wal_checkpoint;
 
 pub use connect::{connect_and_migrate, is_unavailable, write_transaction, Db};
+use sea_orm::DbErr;
+
+/// Runs `attempt` again, at most `retries` more times, when it fails on a unique key. On
+/// PostgreSQL two transactions can both read "not there" and both insert: the second
+/// insert fails on the unique index, and its retry finds the first one's row. (SQLite's
+/// write transactions are serialized from their start, so they never meet this.)
+pub async fn retrying_unique_violations<T, F, Fut>(retries: u32, mut attempt: F) -> Result<T, DbErr>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, DbErr>>,
+{
+    let mut retries_left = retries;
+    loop {
+        match attempt().await {
+            Err(err) if retries_left > 0 && is_unique_violation(&err) => retries_left -= 1,
+            result => return result,
+        }
+    }
+}
+
+fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
 
 /// The row of a look-up by a unique key, fetched with `all` rather than SeaORM's `one`.
 ///

@@ -4,7 +4,7 @@
 use sea_orm::{
     sea_query::{Expr, Func},
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set, SqlErr,
+    Set,
 };
 use time::OffsetDateTime;
 
@@ -88,13 +88,11 @@ where
         });
     }
     let mut pause = Some(after_read);
-    let mut attempts_left = 2;
-    loop {
-        match try_first_sign_in(&db.write, &key, attempt, pause.take()).await {
-            Err(err) if attempts_left > 0 && is_unique_violation(&err) => attempts_left -= 1,
-            result => return result,
-        }
-    }
+    let key = &key;
+    super::retrying_unique_violations(2, || {
+        try_first_sign_in(&db.write, key, attempt, pause.take())
+    })
+    .await
 }
 
 /// The identity and its user, looked up together (one query).
@@ -297,10 +295,6 @@ async fn delete_session(
         Sessions::delete_by_id(stored_key).exec(conn).await?;
     }
     Ok(())
-}
-
-pub(super) fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
 /// The user with their identities, or `None` when the id no longer exists. One query (a
