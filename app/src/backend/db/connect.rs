@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use sea_orm::sqlx;
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, RuntimeErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, RuntimeErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -96,8 +96,28 @@ pub async fn connect_and_migrate(database_url: &str, tuning: DatabaseTuning) -> 
             wal_checkpointer: None,
         }
     };
-    Migrator::up(&db.write, None).await?;
+    migrate_under_lock(&db.write).await?;
     Ok(db)
+}
+
+/// Any number: the key of the advisory lock that migrations take on PostgreSQL.
+const MIGRATIONS_LOCK_KEY: i64 = 0x736f_6369_616c; // "social"
+
+/// Brings the schema up to date, one process at a time: instances started together on an
+/// empty database would otherwise both create the same tables, and one of them fail. The
+/// others wait, then find nothing left to do. PostgreSQL: an advisory lock held until the
+/// transaction ends; SQLite: the file's write lock (`BEGIN IMMEDIATE`).
+async fn migrate_under_lock(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let transaction = write_transaction(db).await?;
+    if transaction.get_database_backend() == DbBackend::Postgres {
+        transaction
+            .execute_unprepared(&format!(
+                "SELECT pg_advisory_xact_lock({MIGRATIONS_LOCK_KEY})"
+            ))
+            .await?;
+    }
+    Migrator::up(&transaction, None).await?;
+    transaction.commit().await
 }
 
 fn common_options(database_url: &str) -> ConnectOptions {
