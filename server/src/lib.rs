@@ -1,13 +1,18 @@
 //! The axum application, as a function of its state so tests can run it on any port.
 
 pub mod assets;
+pub mod backup;
 pub mod demo_provider;
 pub mod leptos_context;
+pub mod metrics;
 pub mod operator;
 pub mod rate_limit;
+pub mod request_id;
 pub mod routes;
 pub mod security;
 pub mod sessions;
+pub mod shutdown;
+pub mod site;
 pub mod telemetry;
 
 use std::sync::OnceLock;
@@ -62,6 +67,8 @@ pub fn app(state: AppState) -> Router {
         router = router.nest("/demo-provider", demo_provider::router(demo, &state.config));
     }
     let origin = state.config.origin();
+    let trusted_proxies: std::sync::Arc<[ipnet::IpNet]> =
+        state.config.trusted_proxies.clone().into();
     router
         // Nothing here takes large bodies: forms and server-function arguments are small.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
@@ -79,6 +86,11 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.config.is_https(),
             security::security_headers,
+        ))
+        // Outermost: every line logged while serving a request carries its id.
+        .layer(axum::middleware::from_fn_with_state(
+            trusted_proxies,
+            request_id::tag,
         ))
         .with_state(state)
 }
@@ -102,18 +114,4 @@ fn page_routes() -> Vec<AxumRouteListing> {
                 .collect()
         })
         .clone()
-}
-
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        if let Ok(mut sig) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            sig.recv().await;
-        }
-    };
-    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
 }

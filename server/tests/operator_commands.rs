@@ -122,3 +122,69 @@ async fn operators_list_show_revoke_and_delete_users() {
     assert_eq!(code, Some(2));
     assert!(err.starts_with("usage:"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_of_the_live_database_holds_its_users_and_never_overwrites() {
+    let fake = FakeProvider::start().await;
+    let mut env = fake.github_env();
+    env.push(("SIGN_IN_RATE_LIMIT_BURST", "0".into()));
+    let app = TestApp::start_owned(&env).await;
+    let (mut ann, _) = signed_in(&app, "Ann Archer").await;
+    let dir = support::TempDir::new();
+    let copy = dir.path().join("backup.db");
+    let copy_arg = copy.to_str().unwrap();
+
+    let (code, out, err) = server(&app, &fake, &["backup", copy_arg]);
+    if app.is_postgres() {
+        // PostgreSQL is backed up with its own tool; nothing is written.
+        assert_eq!(code, Some(2), "{out}{err}");
+        assert!(err.contains("pg_dump"), "{err}");
+        assert!(!copy.exists());
+        return;
+    }
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("1 user(s)") && out.contains("integrity check ok"),
+        "{out}"
+    );
+    // The live database keeps serving while and after it is copied.
+    assert!(app.me(&mut ann).await.is_some());
+
+    // The copy is a database the server opens: the user is in it.
+    let listed = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["users", "list"])
+        .env_clear()
+        .env("DATABASE_URL", format!("sqlite://{copy_arg}"))
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(
+        listed.contains("Ann Archer") && listed.contains("1 user(s)"),
+        "{listed}"
+    );
+
+    // An existing file is never overwritten, and a mistyped database is not created.
+    let before = std::fs::metadata(&copy).unwrap().len();
+    let (code, _, err) = server(&app, &fake, &["backup", copy_arg]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("already exists"), "{err}");
+    assert_eq!(std::fs::metadata(&copy).unwrap().len(), before);
+    let missing = dir.path().join("no-such.db");
+    let other = dir.path().join("other.db");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["backup", other.to_str().unwrap()])
+        .env_clear()
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", missing.display()),
+        )
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(!missing.exists() && !other.exists());
+    let (code, _, err) = server(&app, &fake, &["backup"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("usage: server backup <file>"), "{err}");
+}

@@ -11,6 +11,7 @@ pub mod context;
 pub mod csp;
 pub mod db;
 pub mod doctor;
+pub mod metrics;
 pub mod oauth;
 pub mod pending_sign_in;
 pub mod query_guard;

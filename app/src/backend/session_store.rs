@@ -20,6 +20,7 @@ use tower_sessions::{
 
 use super::db::entities::{prelude::Sessions, sessions};
 use super::db::{at_most_one, Db};
+use super::metrics;
 use super::secret::stored_hash;
 
 /// Session data key holding a unix time after which the server forgets the session, when
@@ -154,6 +155,7 @@ impl SessionStore for SeaOrmSessionStore {
                 .await
                 .map_err(backend)?;
             if matches!(inserted, TryInsertResult::Inserted(1)) {
+                metrics::session_written("create");
                 return Ok(());
             }
             record.id = Id::default();
@@ -181,6 +183,8 @@ impl SessionStore for SeaOrmSessionStore {
             .map_err(backend)?;
         if updated.rows_affected == 0 {
             tracing::debug!("not saving a session that has ended meanwhile");
+        } else {
+            metrics::session_written("save");
         }
         Ok(())
     }
@@ -216,6 +220,7 @@ impl SessionStore for SeaOrmSessionStore {
             .exec(&self.db.write)
             .await
             .map_err(backend)?;
+        metrics::session_written("delete");
         Ok(())
     }
 }

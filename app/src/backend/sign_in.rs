@@ -2,6 +2,8 @@
 //! go next) lives in the browser, in an encrypted cookie (see `pending_sign_in`), is used
 //! once (claimed in the database at the callback), and expires.
 
+use std::time::Instant;
+
 use http::{HeaderMap, HeaderValue};
 use time::OffsetDateTime;
 use tower_sessions::Session;
@@ -12,6 +14,7 @@ use super::auth_user;
 use super::config::ProviderConfig;
 use super::db::accounts::{self, LinkOutcome};
 use super::db::users::{self, SignInOutcome};
+use super::metrics;
 use super::oauth::{profile::Profile, protocol};
 use super::pending_sign_in::{Intent, PendingSignIn};
 use super::return_to::safe_next;
@@ -40,8 +43,30 @@ pub async fn start(
         .provider(provider)
         .ok_or(AppError::UnknownProvider)?;
     let redirect_uri = state.config.redirect_uri(&provider.name);
-    spend_provider_quota(state, provider)?;
-    let (proof, url) = protocol::start(&state.http, provider, &redirect_uri).await?;
+    let started = async {
+        spend_provider_quota(state, provider)?;
+        if !protocol::start_calls_provider(provider) {
+            return protocol::start(&state.http, provider, &redirect_uri).await;
+        }
+        let began = Instant::now();
+        let started = protocol::start(&state.http, provider, &redirect_uri).await;
+        metrics::provider_called(
+            &provider.name,
+            "start",
+            started.as_ref().map(|_| ()),
+            began.elapsed(),
+        );
+        started
+    }
+    .await;
+    let (proof, url) = match started {
+        Ok(started) => started,
+        Err(err) => {
+            metrics::sign_in_start_failed(&provider.name, &err);
+            return Err(err);
+        }
+    };
+    metrics::sign_in_started(&provider.name);
     let pending = PendingSignIn {
         provider: provider.name.clone(),
         proof,
@@ -94,6 +119,35 @@ pub async fn finish(
         .config
         .provider(provider_name)
         .ok_or(AppError::UnknownProvider)?;
+    let began = Instant::now();
+    let answered = finish_with(
+        state,
+        session,
+        request_headers,
+        device,
+        provider,
+        params,
+        set_cookie,
+    )
+    .await;
+    metrics::callback_answered(
+        provider_name,
+        answered.as_ref().map(|_| ()),
+        began.elapsed(),
+    );
+    answered
+}
+
+async fn finish_with(
+    state: &AppState,
+    session: &Session,
+    request_headers: &HeaderMap,
+    device: Device,
+    provider: &ProviderConfig,
+    params: &CallbackParams,
+    set_cookie: impl FnOnce(HeaderValue),
+) -> Result<String, AppError> {
+    let provider_name = provider.name.as_str();
     check_param_sizes(params)?;
     let Some(pending) = state.pending_cookie.open(request_headers) else {
         return Err(AppError::bad_request(
@@ -150,8 +204,16 @@ async fn complete(
 ) -> Result<String, AppError> {
     let provider_name = provider.name.as_str();
     let redirect_uri = state.config.redirect_uri(provider_name);
-    let (profile, tokens) =
-        protocol::finish(&state.http, provider, &redirect_uri, &pending.proof, params).await?;
+    let began = Instant::now();
+    let finished =
+        protocol::finish(&state.http, provider, &redirect_uri, &pending.proof, params).await;
+    metrics::provider_called(
+        provider_name,
+        "callback",
+        finished.as_ref().map(|_| ()),
+        began.elapsed(),
+    );
+    let (profile, tokens) = finished?;
     let issuer = protocol::identity_issuer(provider);
     if let Intent::Link { user_id } = pending.intent {
         return link(

@@ -15,9 +15,16 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(origin: &str) -> Self {
+        Self::from_address(origin, None)
+    }
+
+    /// A browser whose connections come from `local` (another loopback address: another
+    /// client, as a proxy reports it).
+    pub fn from_address(origin: &str, local: Option<std::net::IpAddr>) -> Self {
         Browser {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .local_address(local)
                 .build()
                 .unwrap(),
             origin: origin.to_owned(),
@@ -63,9 +70,25 @@ impl Browser {
     }
 
     pub async fn send(&mut self, request: reqwest::RequestBuilder) -> reqwest::Response {
-        let response = request.send().await.expect("request");
+        self.try_send(request).await.expect("request")
+    }
+
+    /// [`Browser::send`], with a failed connection as an error instead of a panic.
+    pub async fn try_send(
+        &mut self,
+        request: reqwest::RequestBuilder,
+    ) -> reqwest::Result<reqwest::Response> {
+        let response = request.send().await?;
         self.remember(&response);
-        response
+        Ok(response)
+    }
+
+    /// [`Browser::get`], with a failed connection as an error instead of a panic.
+    pub async fn try_get(&mut self, url: &str) -> reqwest::Result<reqwest::Response> {
+        let request = self
+            .request(reqwest::Method::GET, url)
+            .header("accept", HTML);
+        self.try_send(request).await
     }
 
     /// A navigation, as a page load or link click sends it.

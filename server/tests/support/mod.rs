@@ -8,8 +8,11 @@ pub mod browser;
 pub mod database;
 pub mod fake_issuer;
 pub mod fake_provider;
+pub mod haproxy;
 pub mod issuer_flow;
 pub mod log_capture;
+pub mod server_process;
+pub mod tcp_relay;
 
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
 

@@ -63,6 +63,11 @@ pub struct Config {
     /// an existing account has verified joins that account (off: it is refused with a
     /// hint, and linking is done from the account page).
     pub link_by_verified_email: bool,
+    /// `METRICS_ADDR`: where `GET /metrics` is served, apart from the public listener;
+    /// `None`: no metrics at all.
+    pub metrics_addr: Option<SocketAddr>,
+    /// `SHUTDOWN_DRAIN_SECS`: how long a stopping server lets requests in flight finish.
+    pub shutdown_drain: Duration,
 }
 
 /// How the database is used; defaults suit one machine. See `db::connect`.
@@ -176,6 +181,40 @@ fn parse_listen_addr(raw: Option<&str>) -> Result<SocketAddr, ConfigError> {
         })
 }
 
+/// Long enough for any request (a provider call is bounded by `OAUTH_HTTP_TIMEOUT_MS`,
+/// 10 s by default), short enough for a deployment tool's patience (systemd waits 90 s,
+/// Kubernetes 30 s by default).
+const DEFAULT_SHUTDOWN_DRAIN_SECS: u64 = 20;
+
+/// The metrics listener's address: not the public one (metrics say how many people sign in
+/// with what, which is nobody else's business).
+fn parse_metrics_addr(
+    raw: Option<&str>,
+    listen_addr: SocketAddr,
+) -> Result<Option<SocketAddr>, ConfigError> {
+    let Some(raw) = raw.map(str::trim).filter(|raw| !raw.is_empty()) else {
+        return Ok(None);
+    };
+    let addr: SocketAddr = raw.parse().map_err(|_| {
+        config_error(
+            "METRICS_ADDR",
+            "must be an IP address and port, e.g. 127.0.0.1:9100",
+        )
+    })?;
+    if addr.port() == listen_addr.port()
+        && (addr.ip() == listen_addr.ip()
+            || addr.ip().is_unspecified()
+            || listen_addr.ip().is_unspecified())
+    {
+        return Err(config_error(
+            "METRICS_ADDR",
+            "must differ from the public listening address (LEPTOS_SITE_ADDR): metrics are \
+             served on a port of their own",
+        ));
+    }
+    Ok(Some(addr))
+}
+
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("configuration error: {variable} {problem}")]
 pub struct ConfigError {
@@ -277,6 +316,14 @@ impl Config {
             false,
         )?;
 
+        let metrics_addr = parse_metrics_addr(get("METRICS_ADDR").as_deref(), listen_addr)?;
+        let shutdown_drain = Duration::from_secs(parse_number(
+            get("SHUTDOWN_DRAIN_SECS"),
+            "SHUTDOWN_DRAIN_SECS",
+            DEFAULT_SHUTDOWN_DRAIN_SECS,
+            0..=3_600,
+        )?);
+
         let timing = oidc_issuers::discovery_timing(&get)?;
         let mut providers = Vec::new();
         let demo_provider = if let Some(exposed) =
@@ -311,6 +358,8 @@ impl Config {
             request_tokens_per_minute,
             trusted_proxies,
             link_by_verified_email,
+            metrics_addr,
+            shutdown_drain,
         })
     }
 

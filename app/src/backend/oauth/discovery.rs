@@ -195,6 +195,44 @@ struct Discovered {
     version: Instant,
 }
 
+/// Where an issuer's discovery stands (see [`Issuer::status`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiscoveryPhase {
+    /// Nobody has needed it yet (discovery at start-up is under way or failed silently).
+    NotYetDiscovered,
+    /// A copy younger than the refresh interval.
+    Fresh,
+    /// A copy that still serves while a refresh is due (or failing).
+    Stale,
+    /// Nothing usable: its sign-ins fail until a discovery succeeds.
+    Unavailable,
+}
+
+impl DiscoveryPhase {
+    pub const ALL: [DiscoveryPhase; 4] = [
+        DiscoveryPhase::NotYetDiscovered,
+        DiscoveryPhase::Fresh,
+        DiscoveryPhase::Stale,
+        DiscoveryPhase::Unavailable,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DiscoveryPhase::NotYetDiscovered => "not_yet_discovered",
+            DiscoveryPhase::Fresh => "fresh",
+            DiscoveryPhase::Stale => "stale",
+            DiscoveryPhase::Unavailable => "unavailable",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct DiscoveryStatus {
+    pub phase: DiscoveryPhase,
+    /// How old the cached document is, if there is one.
+    pub age: Option<std::time::Duration>,
+}
+
 /// The issuer could not be discovered and nothing usable is cached: its sign-in is
 /// temporarily unavailable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -228,6 +266,26 @@ impl Issuer {
     pub fn is_available(&self) -> bool {
         let state = self.state.lock().unwrap();
         self.usable(&state).is_some() || !failed_recently(&state)
+    }
+
+    /// Where this issuer's discovery stands, for `/metrics`.
+    pub fn status(&self) -> DiscoveryStatus {
+        let state = self.state.lock().unwrap();
+        let phase = match self.usable(&state) {
+            Some((_, refresh_due)) if !refresh_due => DiscoveryPhase::Fresh,
+            Some(_) => DiscoveryPhase::Stale,
+            None if state.cached.is_none() && state.last_failure.is_none() => {
+                DiscoveryPhase::NotYetDiscovered
+            }
+            None => DiscoveryPhase::Unavailable,
+        };
+        DiscoveryStatus {
+            phase,
+            age: state
+                .cached
+                .as_ref()
+                .map(|found| found.document_at.elapsed()),
+        }
     }
 
     /// The issuer's authorization endpoint, once discovered.
