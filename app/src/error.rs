@@ -138,6 +138,7 @@ impl AppError {
     /// otherwise a plain internal error. Log the error itself before calling this.
     pub fn from_db(err: &sea_orm::DbErr) -> Self {
         if crate::backend::db::is_unavailable(err) {
+            crate::backend::metrics::database_unavailable();
             AppError::Unavailable
         } else {
             AppError::Internal

@@ -13,6 +13,8 @@ async fn postgres_away_means_a_quick_readable_503_and_the_app_recovers_by_itself
         support::database::testing_postgres(),
         "run with TEST_DATABASE=postgres"
     );
+    // The metrics this process records (one test per process under nextest).
+    let metrics = server::metrics::recorder();
     let app = TestApp::start(&[]).await;
     let mut browser = app.browser();
     assert_eq!(browser.get(&app.url("/healthz")).await.status(), 200);
@@ -38,6 +40,12 @@ async fn postgres_away_means_a_quick_readable_503_and_the_app_recovers_by_itself
         let body = response.text().await.unwrap();
         assert!(body.contains("temporarily unavailable"), "{path}: {body}");
     }
+    let unavailable = metrics
+        .render()
+        .lines()
+        .find_map(|line| line.strip_prefix("db_unavailable_total "))
+        .map(|value| value.parse::<f64>().unwrap());
+    assert!(unavailable >= Some(2.0), "{}", metrics.render());
 
     // It comes back; the app reconnects without a restart and the session is still there.
     postgres_admin(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")).await;

@@ -14,6 +14,7 @@ pub const SIGN_IN_CALLBACK_SECONDS: &str = "signin_callback_duration_seconds";
 pub const PROVIDER_CALL_SECONDS: &str = "provider_call_duration_seconds";
 pub const PROVIDER_CALL_FAILURES: &str = "provider_call_failures_total";
 pub const SESSIONS_WRITTEN: &str = "sessions_written_total";
+pub const DATABASE_UNAVAILABLE: &str = "db_unavailable_total";
 
 /// Help texts, for the exporter to publish once.
 pub fn describe() {
@@ -45,6 +46,10 @@ pub fn describe() {
         "Provider calls that failed, timed out or answered something unusable"
     );
     describe_counter!(SESSIONS_WRITTEN, "Session records written to the database");
+    describe_counter!(
+        DATABASE_UNAVAILABLE,
+        "Database calls that failed for want of a database: unreachable, or no pooled connection free within 3 s (the request is answered 503)"
+    );
 }
 
 pub fn sign_in_started(provider: &str) {
@@ -100,6 +105,11 @@ pub fn provider_called(
 /// `operation`: `create`, `save` or `delete`.
 pub fn session_written(operation: &'static str) {
     metrics::counter!(SESSIONS_WRITTEN, "operation" => operation).increment(1);
+}
+
+/// A database call that could not get a connection (see `db::is_unavailable`).
+pub fn database_unavailable() {
+    metrics::counter!(DATABASE_UNAVAILABLE).increment(1);
 }
 
 /// The provider, not the person or this server, is why it failed.

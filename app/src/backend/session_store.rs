@@ -119,6 +119,7 @@ pub const UNAVAILABLE_PREFIX: &str = "database unavailable: ";
 
 fn backend(err: sea_orm::DbErr) -> session_store::Error {
     if super::db::is_unavailable(&err) {
+        metrics::database_unavailable();
         session_store::Error::Backend(format!("{UNAVAILABLE_PREFIX}{err}"))
     } else {
         session_store::Error::Backend(err.to_string())
