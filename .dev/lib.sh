@@ -88,6 +88,14 @@ ensure_sqlite3() {
   fi
 }
 
+# Debian's HAProxy, the reverse proxy of the several-instances test and benchmark.
+ensure_haproxy() {
+  if ! command -v haproxy >/dev/null 2>&1; then
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y haproxy
+  fi
+}
+
 # The built bundle file with extension $1 (names carry a content hash).
 bundle_file() {
   ls "$ROOT"/target/site/pkg/social-signin*."$1" | head -1
