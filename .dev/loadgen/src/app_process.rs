@@ -14,14 +14,20 @@ pub struct AppProcess {
 }
 
 impl AppProcess {
-    /// Starts `binary` with `env` and waits until `GET /` answers 200.
-    pub async fn start(binary: &str, port: u16, env: &[(String, String)]) -> AppProcess {
+    /// Starts `binary` on `port`, reached by people at `public_url`, with `env`, and waits
+    /// until `GET /` answers 200.
+    pub async fn start(
+        binary: &str,
+        port: u16,
+        public_url: &str,
+        env: &[(String, String)],
+    ) -> AppProcess {
         let base_url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
         let child = Command::new(binary)
             .envs(env.iter().cloned())
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .env("PUBLIC_URL", &base_url)
+            .env("PUBLIC_URL", public_url)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -66,6 +72,33 @@ impl AppProcess {
 
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
+    }
+}
+
+/// HAProxy with `config` on `port`, in front of the app on `app_port` (both of the
+/// configuration's servers), once it passes requests on.
+pub async fn haproxy(config: &str, port: u16, app_port: u16) -> Child {
+    let instance = format!("127.0.0.1:{app_port}");
+    let child = Command::new("haproxy")
+        .args(["-db", "-f", config])
+        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("INSTANCE_A", &instance)
+        .env("INSTANCE_B", &instance)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("haproxy (Debian's package)");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/healthz")).send().await {
+            if r.status().is_success() {
+                return child;
+            }
+        }
+        assert!(Instant::now() < deadline, "HAProxy did not pass requests on within 10 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -70,7 +70,16 @@ async fn run(binary: &str, database_url: &str, step: Duration, only: Only) {
     let stand_in_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let stand_in_base = format!("http://{}", stand_in_listener.local_addr().unwrap());
     let app_port = free_port();
-    let app_base = format!("http://127.0.0.1:{app_port}");
+    // Through HAProxy (BENCH_PROXY_CONFIG: the README's configuration), people reach the
+    // app at the proxy's address; without it, at the app's own.
+    let proxy_config = std::env::var("BENCH_PROXY_CONFIG")
+        .ok()
+        .filter(|config| !config.is_empty());
+    let proxy_port = free_port();
+    let app_base = match proxy_config {
+        Some(_) => format!("http://127.0.0.1:{proxy_port}"),
+        None => format!("http://127.0.0.1:{app_port}"),
+    };
     let stand_in = stand_in::router(&app_base).merge(oidc_stand_in::router(&stand_in_base));
     tokio::spawn(async move { axum::serve(stand_in_listener, stand_in).await });
 
@@ -78,13 +87,20 @@ async fn run(binary: &str, database_url: &str, step: Duration, only: Only) {
     env.extend(oidc_stand_in::app_env(&stand_in_base));
     for (k, v) in [
         ("DATABASE_URL", database_url),
+        ("TRUSTED_PROXIES", "127.0.0.1"),
         ("DEMO_PROVIDER", "off"),
         ("SIGN_IN_RATE_LIMIT_BURST", "0"),
-        ("RUST_LOG", "warn"),
     ] {
         env.push((k.into(), v.into()));
     }
-    let app = AppProcess::start(binary, app_port, &env).await;
+    // BENCH_RUST_LOG=info measures logging's cost (the default keeps logs out of the way).
+    let log_filter = std::env::var("BENCH_RUST_LOG").unwrap_or_else(|_| "warn".into());
+    env.push(("RUST_LOG".into(), log_filter));
+    let app = AppProcess::start(binary, app_port, &app_base, &env).await;
+    let _proxy = match &proxy_config {
+        Some(config) => Some(app_process::haproxy(config, proxy_port, app_port).await),
+        None => None,
+    };
     println!("## Start-up\n");
     println!(
         "From spawning the server to its first 200 (migrations on an empty database): **{:.0} ms**\n",
