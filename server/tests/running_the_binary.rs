@@ -209,6 +209,17 @@ async fn slow_sign_in(
     )
 }
 
+/// Waits until the app has called the provider's token endpoint: the callback is in flight.
+async fn provider_is_answering(fake: &FakeProvider) {
+    for _ in 0..500 {
+        if !fake.seen.lock().unwrap().token_bodies.is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the callback never reached the provider");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_lets_the_request_in_flight_finish_and_takes_no_new_ones() {
     let database = TestDatabase::new().await;
@@ -221,7 +232,7 @@ async fn sigterm_lets_the_request_in_flight_finish_and_takes_no_new_ones() {
         let response = browser.get(&callback).await;
         (response.status(), browser)
     });
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    provider_is_answering(&fake).await;
     server.terminate();
     tokio::time::sleep(Duration::from_millis(200)).await;
 
@@ -255,7 +266,7 @@ async fn the_drain_is_bounded_by_shutdown_drain_secs() {
     let mut server = ServerProcess::start(free_port(), database.url(), &vars).await;
     let (mut browser, callback) = slow_sign_in(&server, &fake, Duration::from_secs(8)).await;
     let in_flight = tokio::spawn(async move { browser.get(&callback).await });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    provider_is_answering(&fake).await;
     let asked = std::time::Instant::now();
     server.terminate();
     let status = server.exited_within(Duration::from_secs(5)).await;
