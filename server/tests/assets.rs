@@ -8,20 +8,37 @@ use http::{header, Request};
 use leptos::config::LeptosOptions;
 use tower::ServiceExt;
 
-fn site(hash_files: bool) -> (support::TempDir, Router) {
+/// A site whose `pkg` holds `files` (name, content).
+fn site_with(files: &[(&str, &[u8])], hash_files: bool) -> (support::TempDir, Router) {
     let dir = support::TempDir::new();
     let pkg = dir.path().join("pkg");
     std::fs::create_dir_all(&pkg).unwrap();
-    std::fs::write(pkg.join("app.abc123.wasm"), b"raw wasm").unwrap();
-    std::fs::write(pkg.join("app.abc123.wasm.br"), b"brotli wasm").unwrap();
-    std::fs::write(pkg.join("app.abc123.wasm.gz"), b"gzip wasm").unwrap();
+    for (name, content) in files {
+        std::fs::write(pkg.join(name), content).unwrap();
+    }
+    let router = router_for(&dir, hash_files);
+    (dir, router)
+}
+
+/// The `/pkg` router over the site in `dir`, as it stands now.
+fn router_for(dir: &support::TempDir, hash_files: bool) -> Router {
     let options = LeptosOptions::builder()
         .output_name("app")
         .site_root(dir.path().display().to_string())
         .hash_files(hash_files)
         .build();
-    let router = Router::new().nest_service("/pkg", server::assets::pkg_router::<()>(&options));
-    (dir, router)
+    Router::new().nest_service("/pkg", server::assets::pkg_router::<()>(&options))
+}
+
+fn site(hash_files: bool) -> (support::TempDir, Router) {
+    site_with(
+        &[
+            ("app.abc123.wasm", b"raw wasm"),
+            ("app.abc123.wasm.br", b"brotli wasm"),
+            ("app.abc123.wasm.gz", b"gzip wasm"),
+        ],
+        hash_files,
+    )
 }
 
 async fn fetch(router: &Router, accept_encoding: Option<&str>) -> (http::HeaderMap, Vec<u8>) {
@@ -75,17 +92,7 @@ async fn hashed_names_are_cached_for_good_unhashed_ones_revalidated() {
 
 /// A bundle built without `--precompress`: no `.br` or `.gz` beside its files.
 fn site_without_copies(wasm: &[u8]) -> (support::TempDir, Router) {
-    let dir = support::TempDir::new();
-    let pkg = dir.path().join("pkg");
-    std::fs::create_dir_all(&pkg).unwrap();
-    std::fs::write(pkg.join("app.abc123.wasm"), wasm).unwrap();
-    let options = LeptosOptions::builder()
-        .output_name("app")
-        .site_root(dir.path().display().to_string())
-        .hash_files(true)
-        .build();
-    let router = Router::new().nest_service("/pkg", server::assets::pkg_router::<()>(&options));
-    (dir, router)
+    site_with(&[("app.abc123.wasm", wasm)], true)
 }
 
 fn unbrotli(bytes: &[u8]) -> Vec<u8> {
@@ -169,12 +176,7 @@ async fn a_copy_on_disk_is_used_and_only_the_missing_one_made() {
     let raw = wasm_like();
     let (dir, _) = site_without_copies(&raw);
     std::fs::write(dir.path().join("pkg/app.abc123.wasm.br"), b"brotli on disk").unwrap();
-    let options = LeptosOptions::builder()
-        .output_name("app")
-        .site_root(dir.path().display().to_string())
-        .hash_files(true)
-        .build();
-    let router = Router::new().nest_service("/pkg", server::assets::pkg_router::<()>(&options));
+    let router = router_for(&dir, true);
     let (_, body) = fetch(&router, Some("br, gzip")).await;
     assert_eq!(body, b"brotli on disk");
     let (headers, body) = fetch(&router, Some("gzip")).await;

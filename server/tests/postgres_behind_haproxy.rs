@@ -84,26 +84,42 @@ impl Deployment {
     }
 }
 
-/// A Facebook sign-in through the proxy (the stand-in answers any code); which instances
-/// served its start and its callback.
-async fn sign_in(proxy: &Haproxy, browser: &mut Browser) -> Result<(String, String), String> {
+/// A Facebook sign-in through the proxy at `proxy_url` (the stand-in answers any code);
+/// which instances served its start and its callback.
+async fn sign_in_through(
+    proxy_url: &str,
+    browser: &mut Browser,
+) -> Result<(String, String), String> {
     let start = browser
-        .try_get(&proxy.url("/authorize/facebook"))
+        .try_get(&format!("{proxy_url}/authorize/facebook"))
         .await
         .map_err(|err| format!("authorize: {err}"))?;
     if start.status() != 302 {
-        return Err(format!("authorize answered {}", start.status()));
+        return Err(format!(
+            "authorize: {} from {}",
+            start.status(),
+            served_by(&start)
+        ));
     }
-    let started_on = served_by(&start);
     let state = query_param(&location(&start), "state").ok_or("no state")?;
     let done = browser
-        .try_get(&proxy.url(&format!("/callback/facebook?code=abc&state={state}")))
+        .try_get(&format!(
+            "{proxy_url}/callback/facebook?code=abc&state={state}"
+        ))
         .await
         .map_err(|err| format!("callback: {err}"))?;
     if done.status() != 302 || browser.session_cookie().is_none() {
-        return Err(format!("callback answered {}", done.status()));
+        return Err(format!(
+            "callback: {} from {}",
+            done.status(),
+            served_by(&done)
+        ));
     }
-    Ok((started_on, served_by(&done)))
+    Ok((served_by(&start), served_by(&done)))
+}
+
+async fn sign_in(proxy: &Haproxy, browser: &mut Browser) -> Result<(String, String), String> {
+    sign_in_through(&proxy.base_url, browser).await
 }
 
 async fn me_status(browser: &mut Browser, url: &str) -> Result<(u16, String), String> {
@@ -238,16 +254,15 @@ struct Load {
 
 /// One person after another signing in, then viewing pages signed in, until told to stop.
 async fn keep_signing_in(proxy_url: String, load: Arc<Load>) {
-    let proxy = ProxyUrl(proxy_url);
     while !load.stop.load(Ordering::Relaxed) {
-        let mut browser = Browser::new(&proxy.0);
-        if let Err(problem) = sign_in_at(&proxy, &mut browser).await {
+        let mut browser = Browser::new(&proxy_url);
+        if let Err(problem) = sign_in_through(&proxy_url, &mut browser).await {
             load.problems.lock().unwrap().push(problem);
             continue;
         }
         load.sign_ins.fetch_add(1, Ordering::Relaxed);
         for path in ["/", "/api/me", "/account"] {
-            match browser.try_get(&format!("{}{path}", proxy.0)).await {
+            match browser.try_get(&format!("{proxy_url}{path}")).await {
                 Ok(response) if response.status() == 200 => {
                     load.page_views.fetch_add(1, Ordering::Relaxed);
                 }
@@ -260,38 +275,6 @@ async fn keep_signing_in(proxy_url: String, load: Arc<Load>) {
             }
         }
     }
-}
-
-struct ProxyUrl(String);
-
-async fn sign_in_at(proxy: &ProxyUrl, browser: &mut Browser) -> Result<(), String> {
-    let start = browser
-        .try_get(&format!("{}/authorize/facebook", proxy.0))
-        .await
-        .map_err(|err| format!("authorize: {err}"))?;
-    if start.status() != 302 {
-        return Err(format!(
-            "authorize: {} from {}",
-            start.status(),
-            served_by(&start)
-        ));
-    }
-    let state = query_param(&location(&start), "state").ok_or("no state")?;
-    let done = browser
-        .try_get(&format!(
-            "{}/callback/facebook?code=abc&state={state}",
-            proxy.0
-        ))
-        .await
-        .map_err(|err| format!("callback: {err}"))?;
-    if done.status() != 302 {
-        return Err(format!(
-            "callback: {} from {}",
-            done.status(),
-            served_by(&done)
-        ));
-    }
-    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
