@@ -145,6 +145,24 @@ impl AppError {
         }
     }
 
+    /// A fixed word for the kind of failure, for metrics (never the message, which may name
+    /// a provider's answer).
+    pub fn label(&self) -> &'static str {
+        match self {
+            AppError::Cancelled => "cancelled",
+            AppError::SignInFailed { kind, .. } => match kind {
+                FailureKind::BadRequest => "bad_request",
+                FailureKind::ProviderFailed => "provider_failed",
+                FailureKind::Conflict => "conflict",
+            },
+            AppError::UnknownProvider => "unknown_provider",
+            AppError::NotSignedIn => "not_signed_in",
+            AppError::Forbidden => "forbidden",
+            AppError::Internal | AppError::ServerFn(_) => "internal",
+            AppError::Unavailable => "unavailable",
+        }
+    }
+
     /// Logs a database error as `what` went wrong, and gives [`AppError::from_db`]'s
     /// answer: for `map_err` on a database call.
     pub fn db_failure(what: &'static str) -> impl Fn(sea_orm::DbErr) -> Self {

@@ -5,8 +5,6 @@
 
 use std::time::Duration;
 
-use crate::error::{AppError, FailureKind};
-
 pub const SIGN_INS_STARTED: &str = "signin_started_total";
 pub const SIGN_INS_COMPLETED: &str = "signin_completed_total";
 pub const SIGN_INS_FAILED: &str = "signin_failed_total";
@@ -56,47 +54,53 @@ pub fn sign_in_started(provider: &str) {
     metrics::counter!(SIGN_INS_STARTED, "provider" => provider.to_owned()).increment(1);
 }
 
-/// A sign-in start that failed (unknown provider, provider down, quota used up).
-pub fn sign_in_start_failed(provider: &str, err: &AppError) {
-    failed(provider, "start", err);
+/// A sign-in start that failed (unknown provider, provider down, quota used up), with the
+/// failure's fixed word (`AppError::label`).
+pub fn sign_in_start_failed(provider: &str, reason: &'static str) {
+    failed(provider, "start", reason);
 }
 
-/// A callback's outcome and how long it took to answer.
-pub fn callback_answered(provider: &str, outcome: Result<(), &AppError>, took: Duration) {
+/// A callback's outcome (`None`: signed in or linked; else the failure's word) and how long
+/// it took to answer.
+pub fn callback_answered(provider: &str, failure: Option<&'static str>, took: Duration) {
     metrics::histogram!(SIGN_IN_CALLBACK_SECONDS, "provider" => provider.to_owned())
         .record(took.as_secs_f64());
-    match outcome {
-        Ok(()) => {
+    match failure {
+        None => {
             metrics::counter!(SIGN_INS_COMPLETED, "provider" => provider.to_owned()).increment(1)
         }
-        Err(err) => failed(provider, "callback", err),
+        Some(reason) => failed(provider, "callback", reason),
     }
 }
 
-fn failed(provider: &str, stage: &'static str, err: &AppError) {
+fn failed(provider: &str, stage: &'static str, reason: &'static str) {
     metrics::counter!(
         SIGN_INS_FAILED,
         "provider" => provider.to_owned(),
         "stage" => stage,
-        "reason" => reason(err),
+        "reason" => reason,
     )
     .increment(1);
 }
 
+/// How a step's call to the provider went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProviderCall {
+    Answered,
+    /// It failed, timed out or answered something unusable.
+    Failed,
+    /// Nothing was called (the person said no at the provider: its answer said so).
+    NotMade,
+}
+
 /// Calls to a provider in one step of a sign-in.
-pub fn provider_called(
-    provider: &str,
-    step: &'static str,
-    outcome: Result<(), &AppError>,
-    took: Duration,
-) {
-    if let Err(AppError::Cancelled) = outcome {
-        // The person said no at the provider: its answer said so, nothing was called.
+pub fn provider_called(provider: &str, step: &'static str, call: ProviderCall, took: Duration) {
+    if call == ProviderCall::NotMade {
         return;
     }
     metrics::histogram!(PROVIDER_CALL_SECONDS, "provider" => provider.to_owned(), "step" => step)
         .record(took.as_secs_f64());
-    if outcome.is_err_and(is_provider_failure) {
+    if call == ProviderCall::Failed {
         metrics::counter!(PROVIDER_CALL_FAILURES, "provider" => provider.to_owned(), "step" => step)
             .increment(1);
     }
@@ -110,33 +114,4 @@ pub fn session_written(operation: &'static str) {
 /// A database call that could not get a connection (see `db::is_unavailable`).
 pub fn database_unavailable() {
     metrics::counter!(DATABASE_UNAVAILABLE).increment(1);
-}
-
-/// The provider, not the person or this server, is why it failed.
-fn is_provider_failure(err: &AppError) -> bool {
-    matches!(
-        err,
-        AppError::SignInFailed {
-            kind: FailureKind::ProviderFailed,
-            ..
-        }
-    )
-}
-
-/// A fixed word per kind of failure (never the message, which may name a provider's answer).
-fn reason(err: &AppError) -> &'static str {
-    match err {
-        AppError::Cancelled => "cancelled",
-        AppError::SignInFailed { kind, .. } => match kind {
-            FailureKind::BadRequest => "bad_request",
-            FailureKind::ProviderFailed => "provider_failed",
-            FailureKind::Conflict => "conflict",
-        },
-        AppError::UnknownProvider => "unknown_provider",
-        AppError::NotSignedIn => "not_signed_in",
-        AppError::Forbidden => "forbidden",
-        AppError::Internal => "internal",
-        AppError::Unavailable => "unavailable",
-        AppError::ServerFn(_) => "internal",
-    }
 }

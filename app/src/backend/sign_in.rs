@@ -22,7 +22,7 @@ use super::secret::constant_time_eq;
 use super::session_store::storage_key;
 use super::sign_in_claims::{self, Claim};
 use super::state::AppState;
-use crate::error::AppError;
+use crate::error::{AppError, FailureKind};
 use crate::models::{CallbackParams, Notice};
 
 pub use super::pending_sign_in::PENDING_TTL_SECS;
@@ -53,7 +53,7 @@ pub async fn start(
         metrics::provider_called(
             &provider.name,
             "start",
-            started.as_ref().map(|_| ()),
+            provider_call(&started),
             began.elapsed(),
         );
         started
@@ -62,7 +62,7 @@ pub async fn start(
     let (proof, url) = match started {
         Ok(started) => started,
         Err(err) => {
-            metrics::sign_in_start_failed(&provider.name, &err);
+            metrics::sign_in_start_failed(&provider.name, err.label());
             return Err(err);
         }
     };
@@ -76,6 +76,20 @@ pub async fn start(
         intent,
     };
     Ok((url, state.pending_cookie.seal(&pending)))
+}
+
+/// How a step's provider call went, from its result: the provider is to blame for
+/// `ProviderFailed` only; a cancellation was the provider's answer, not a call.
+fn provider_call<T>(result: &Result<T, AppError>) -> metrics::ProviderCall {
+    match result {
+        Ok(_) => metrics::ProviderCall::Answered,
+        Err(AppError::Cancelled) => metrics::ProviderCall::NotMade,
+        Err(AppError::SignInFailed {
+            kind: FailureKind::ProviderFailed,
+            ..
+        }) => metrics::ProviderCall::Failed,
+        Err(_) => metrics::ProviderCall::Answered,
+    }
 }
 
 /// A start that calls the provider (Twitter's request token) draws on an instance-wide
@@ -130,11 +144,8 @@ pub async fn finish(
         set_cookie,
     )
     .await;
-    metrics::callback_answered(
-        provider_name,
-        answered.as_ref().map(|_| ()),
-        began.elapsed(),
-    );
+    let failure = answered.as_ref().err().map(AppError::label);
+    metrics::callback_answered(provider_name, failure, began.elapsed());
     answered
 }
 
@@ -210,7 +221,7 @@ async fn complete(
     metrics::provider_called(
         provider_name,
         "callback",
-        finished.as_ref().map(|_| ()),
+        provider_call(&finished),
         began.elapsed(),
     );
     let (profile, tokens) = finished?;
