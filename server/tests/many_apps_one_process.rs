@@ -18,7 +18,13 @@ async fn pages_render_while_other_apps_are_being_built() {
                 for round in 0..20 {
                     let app = TestApp::start(&[]).await;
                     let mut browser = app.browser();
-                    app.sign_in_with_demo(&mut browser, "Busy", true).await;
+                    let signed_in = app.sign_in_with_demo(&mut browser, "Busy", true).await;
+                    assert_eq!(
+                        signed_in.status(),
+                        302,
+                        "worker {worker} round {round}: {}",
+                        signed_in.text().await.unwrap_or_default()
+                    );
                     for _ in 0..3 {
                         let page = tokio::time::timeout(
                             Duration::from_secs(10),
