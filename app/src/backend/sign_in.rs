@@ -45,17 +45,16 @@ pub async fn start(
     let redirect_uri = state.config.redirect_uri(&provider.name);
     let started = async {
         spend_provider_quota(state, provider)?;
-        if !protocol::start_calls_provider(provider) {
-            return protocol::start(&state.http, provider, &redirect_uri).await;
-        }
         let began = Instant::now();
         let started = protocol::start(&state.http, provider, &redirect_uri).await;
-        metrics::provider_called(
-            &provider.name,
-            "start",
-            provider_call(&started),
-            began.elapsed(),
-        );
+        if protocol::start_calls_provider(provider) {
+            metrics::provider_called(
+                &provider.name,
+                "start",
+                provider_call(&started),
+                began.elapsed(),
+            );
+        }
         started
     }
     .await;

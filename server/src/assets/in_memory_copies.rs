@@ -56,8 +56,32 @@ impl Encoding {
 struct File {
     path: PathBuf,
     content_type: &'static str,
-    brotli: OnceCell<Bytes>,
-    gzip: OnceCell<Bytes>,
+    brotli: Variant,
+    gzip: Variant,
+}
+
+/// One encoding of a file: on disk already (served from there), or made when first asked.
+struct Variant {
+    on_disk: bool,
+    in_memory: OnceCell<Bytes>,
+}
+
+impl Variant {
+    fn of(path: &Path, encoding: Encoding) -> Variant {
+        Variant {
+            on_disk: on_disk(path, encoding),
+            in_memory: OnceCell::new(),
+        }
+    }
+}
+
+impl File {
+    fn variant(&self, encoding: Encoding) -> &Variant {
+        match encoding {
+            Encoding::Brotli => &self.brotli,
+            Encoding::Gzip => &self.gzip,
+        }
+    }
 }
 
 /// The bundle's files that lack a precompressed copy on disk, by name under `/pkg`.
@@ -82,19 +106,15 @@ impl InMemoryCopies {
             else {
                 continue;
             };
-            let has_every_copy = [Encoding::Brotli, Encoding::Gzip]
-                .iter()
-                .all(|encoding| on_disk(&path, *encoding));
+            let file = File {
+                path: path.clone(),
+                content_type,
+                brotli: Variant::of(&path, Encoding::Brotli),
+                gzip: Variant::of(&path, Encoding::Gzip),
+            };
+            let has_every_copy = file.brotli.on_disk && file.gzip.on_disk;
             if path.is_file() && !has_every_copy {
-                files.insert(
-                    name.to_owned(),
-                    File {
-                        path: path.clone(),
-                        content_type,
-                        brotli: OnceCell::new(),
-                        gzip: OnceCell::new(),
-                    },
-                );
+                files.insert(name.to_owned(), file);
             }
         }
         InMemoryCopies(Arc::new(files))
@@ -138,15 +158,13 @@ pub async fn serve(State(copies): State<InMemoryCopies>, request: Request, next:
     let Some(encoding) = preferred_encoding(request.headers()) else {
         return next.run(request).await;
     };
-    if on_disk(&file.path, encoding) {
+    let variant = file.variant(encoding);
+    if variant.on_disk {
         return next.run(request).await;
     }
-    let cell = match encoding {
-        Encoding::Brotli => &file.brotli,
-        Encoding::Gzip => &file.gzip,
-    };
     let path = file.path.clone();
-    let compressed = cell
+    let compressed = variant
+        .in_memory
         .get_or_try_init(|| async move {
             tokio::task::spawn_blocking(move || compress(&path, encoding))
                 .await
