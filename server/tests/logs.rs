@@ -130,30 +130,20 @@ async fn account_changes_log_no_addresses_or_session_ids() {
         "typed.logged@example.com".to_owned(),
     ];
 
-    let mut laptop = app.browser();
-    let callback = app
-        .consent(
-            &mut laptop,
-            "demo",
-            "",
-            "Logged Ann",
-            "typed.logged@example.com",
-            "allow",
-        )
-        .await;
-    assert_eq!(laptop.get(&callback).await.status(), 302);
-    let mut phone = app.browser();
-    let callback = app
-        .consent(
-            &mut phone,
-            "demo",
-            "",
-            "Logged Ann",
-            "typed.logged@example.com",
-            "allow",
-        )
-        .await;
-    assert_eq!(phone.get(&callback).await.status(), 302);
+    let (mut laptop, mut phone) = (app.browser(), app.browser());
+    for browser in [&mut laptop, &mut phone] {
+        let callback = app
+            .consent(
+                browser,
+                "demo",
+                "",
+                "Logged Ann",
+                "typed.logged@example.com",
+                "allow",
+            )
+            .await;
+        assert_eq!(browser.get(&callback).await.status(), 302);
+    }
     secrets.push(laptop.session_cookie().unwrap());
     secrets.push(phone.session_cookie().unwrap());
 

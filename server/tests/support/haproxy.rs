@@ -6,8 +6,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::server_process::free_port;
-
 pub const CONFIG: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../.dev/haproxy/social-signin.cfg"
@@ -34,10 +32,6 @@ impl Haproxy {
             child,
             base_url: format!("http://127.0.0.1:{port}"),
         }
-    }
-
-    pub fn free_port() -> u16 {
-        free_port()
     }
 
     pub fn url(&self, path: &str) -> String {
