@@ -72,6 +72,15 @@ ensure_node_packages() {
   fi
 }
 
+# The benchmark's peer app (Express + Passport, issue 22), from its pinned lock file.
+ensure_peer_packages() {
+  local peer=.dev/peers/express-passport
+  if [ ! -d "$peer/node_modules/better-sqlite3" ] \
+     || [ "$peer/package-lock.json" -nt "$peer/node_modules/.package-lock.json" ]; then
+    (cd "$peer" && npm ci --no-audit --no-fund)
+  fi
+}
+
 # Debian's Chromium; browsers are never downloaded by a test tool.
 ensure_chromium() {
   if [ ! -x /usr/bin/chromium ]; then

@@ -22,17 +22,24 @@ impl AppProcess {
         public_url: &str,
         env: &[(String, String)],
     ) -> AppProcess {
-        let base_url = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        let child = Command::new(binary)
+        let mut command = Command::new(binary);
+        command
             .envs(env.iter().cloned())
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .env("PUBLIC_URL", public_url)
+            .env("PUBLIC_URL", public_url);
+        AppProcess::spawn(command, port).await
+    }
+
+    /// Spawns `command` (an app listening on `port`) and waits until `GET /` answers 200.
+    pub async fn spawn(mut command: Command, port: u16) -> AppProcess {
+        let base_url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
         let pid = child.id().expect("pid");
         let client = reqwest::Client::new();
         let deadline = started + Duration::from_secs(30);
@@ -57,17 +64,23 @@ impl AppProcess {
 
     /// (resident, peak resident, anonymous resident) memory in KiB. Resident memory also
     /// counts pages of the SQLite file mapped into memory (file-backed, reclaimable).
+    /// Summed over the process and its descendants (Node's cluster workers).
     pub fn memory_kib(&self) -> (u64, u64, u64) {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-                .unwrap_or(0)
-        };
-        (field("VmRSS:"), field("VmHWM:"), field("RssAnon:"))
+        let mut total = (0, 0, 0);
+        for pid in process_tree(self.pid) {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let field = |name: &str| -> u64 {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                    .unwrap_or(0)
+            };
+            total.0 += field("VmRSS:");
+            total.1 += field("VmHWM:");
+            total.2 += field("RssAnon:");
+        }
+        total
     }
 
     pub async fn stop(mut self) {
@@ -92,14 +105,46 @@ pub async fn haproxy(config: &str, port: u16, app_port: u16) -> Child {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/healthz")).send().await {
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+        {
             if r.status().is_success() {
                 return child;
             }
         }
-        assert!(Instant::now() < deadline, "HAProxy did not pass requests on within 10 s");
+        assert!(
+            Instant::now() < deadline,
+            "HAProxy did not pass requests on within 10 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// `pid` and every process below it (an app of several worker processes).
+pub fn process_tree(pid: u32) -> Vec<u32> {
+    let mut pids = vec![pid];
+    let mut next = 0;
+    while next < pids.len() {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", pids[next]));
+        for task in tasks.into_iter().flatten().flatten() {
+            let children =
+                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            pids.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            );
+        }
+        next += 1;
+    }
+    pids
+}
+
+/// CPU time of `pid` and its descendants.
+pub fn cpu_of_tree(pid: u32) -> Duration {
+    process_tree(pid).into_iter().map(cpu_of).sum()
 }
 
 pub fn cpu_of(pid: u32) -> Duration {

@@ -4,11 +4,14 @@
 //!
 //! `loadgen run <server binary> <DATABASE_URL> <seconds per step> [pages | flows <provider> <new|returning> <c>]`
 //! `loadgen bare <port>` (started by `run`: the same-run yardstick)
+//! `loadgen versus <server binary> <peer dir> <work dir> <seconds per step> [rounds]`
+//! (against Express + Passport, `versus.rs`)
 
 mod app_process;
 mod flows;
 mod oidc_stand_in;
 mod stand_in;
+mod versus;
 
 use std::{
     future::Future,
@@ -19,7 +22,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app_process::{cpu_of, free_port, AppProcess};
+use app_process::{cpu_of, cpu_of_tree, free_port, AppProcess};
 use flows::{Jar, Outcome, Provider};
 
 const CONCURRENCY: [usize; 3] = [1, 16, 64];
@@ -31,6 +34,12 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("bare") => bare(args[2].parse().expect("port")).await,
+        Some("versus") => {
+            let seconds: f64 = args[5].parse().expect("seconds per step");
+            let rounds = args.get(6).and_then(|r| r.parse().ok()).unwrap_or(2);
+            let step = Duration::from_secs_f64(seconds);
+            versus::versus(&args[2], &args[3], &args[4], step, rounds).await
+        }
         Some("run") => {
             let seconds: f64 = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(5.0);
             // For profiling one path: `pages` skips the sign-in table; `flows <provider>
@@ -147,36 +156,13 @@ async fn run(binary: &str, database_url: &str, step: Duration, only: Only) {
                 if matches!(&only, Only::Flows(wanted) if *wanted != row) {
                     continue;
                 }
-                let counter = Arc::new(AtomicU64::new(0));
                 let known = registered[p];
-                let (mut outcome, rate, cores) = measure(&app, c, step, {
-                    let client = client.clone();
-                    let app_base = app_base.clone();
-                    let counter = counter.clone();
-                    let sign_ins = sign_ins.clone();
-                    move || {
-                        let client = client.clone();
-                        let app_base = app_base.clone();
-                        let counter = counter.clone();
-                        let sign_ins = sign_ins.clone();
-                        async move {
-                            let n = counter.fetch_add(1, Ordering::Relaxed);
-                            let user = if returning {
-                                format!("{}{}", &provider.name()[..2], n % known.max(1))
-                            } else {
-                                format!("{}{}", &provider.name()[..2], known + n)
-                            };
-                            let check = n % CHECK_EVERY == 0;
-                            let result = flows::sign_in(&client, &app_base, provider, &user, check)
-                                .await
-                                .map(|_| ());
-                            if result.is_ok() {
-                                sign_ins.fetch_add(1, Ordering::Relaxed);
-                            }
-                            (result, check)
-                        }
-                    }
-                })
+                let (mut outcome, rate, cores) = measure(
+                    &app,
+                    c,
+                    step,
+                    sign_in_task(&client, &app_base, provider, returning, known, &sign_ins),
+                )
                 .await;
                 if !returning {
                     registered[p] = known + outcome.latencies.len() as u64 + outcome.errors;
@@ -223,8 +209,16 @@ async fn run(binary: &str, database_url: &str, step: Duration, only: Only) {
     let mut rows = Vec::new();
     for (what, path, expect) in [
         ("signed-in page `GET /`", "/", Some("Hi, User reader!")),
-        ("`GET /api/me`", "/api/me", Some("\"nickname\":\"User reader\"")),
-        ("account page `GET /account`", "/account", Some("Sign-in methods")),
+        (
+            "`GET /api/me`",
+            "/api/me",
+            Some("\"nickname\":\"User reader\""),
+        ),
+        (
+            "account page `GET /account`",
+            "/account",
+            Some("Sign-in methods"),
+        ),
     ] {
         let url = format!("{app_base}{path}");
         let (outcome, rate, cores) =
@@ -268,6 +262,47 @@ async fn run(binary: &str, database_url: &str, step: Duration, only: Only) {
     );
     let _ = bare.kill().await;
     app.stop().await;
+}
+
+/// One complete sign-in per call through `provider`: a new person each time, or one of the
+/// `known` people signed in before. Counts successes in `sign_ins`.
+pub fn sign_in_task(
+    client: &reqwest::Client,
+    app_base: &str,
+    provider: Provider,
+    returning: bool,
+    known: u64,
+    sign_ins: &Arc<AtomicU64>,
+) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = (Result<(), String>, bool)> + Send>>
+       + Clone
+       + Send
+       + 'static {
+    let client = client.clone();
+    let app_base = app_base.to_owned();
+    let counter = Arc::new(AtomicU64::new(0));
+    let sign_ins = sign_ins.clone();
+    move || {
+        let client = client.clone();
+        let app_base = app_base.clone();
+        let counter = counter.clone();
+        let sign_ins = sign_ins.clone();
+        Box::pin(async move {
+            let n = counter.fetch_add(1, Ordering::Relaxed);
+            let user = if returning {
+                format!("{}{}", &provider.name()[..2], n % known.max(1))
+            } else {
+                format!("{}{}", &provider.name()[..2], known + n)
+            };
+            let check = n % CHECK_EVERY == 0;
+            let result = flows::sign_in(&client, &app_base, provider, &user, check)
+                .await
+                .map(|_| ());
+            if result.is_ok() {
+                sign_ins.fetch_add(1, Ordering::Relaxed);
+            }
+            (result, check)
+        })
+    }
 }
 
 fn ms(d: Duration) -> f64 {
@@ -324,7 +359,7 @@ where
     F: Fn() -> Fut + Clone + Send + 'static,
     Fut: Future<Output = (Result<(), String>, bool)> + Send,
 {
-    let cpu_before = cpu_of(pid);
+    let cpu_before = cpu_of_tree(pid);
     let own_before = cpu_of(std::process::id());
     let started = Instant::now();
     let deadline = started + step;
@@ -350,7 +385,7 @@ where
         outcome.merge(worker.await.expect("worker"));
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let cores = (cpu_of(pid) - cpu_before).as_secs_f64() / elapsed;
+    let cores = (cpu_of_tree(pid) - cpu_before).as_secs_f64() / elapsed;
     outcome.loadgen_cores = (cpu_of(std::process::id()) - own_before).as_secs_f64() / elapsed;
     let rate = outcome.latencies.len() as f64 / elapsed;
     (outcome, rate, cores)

@@ -101,11 +101,15 @@ async fn fb_token(body: String) -> Response {
         .into_response()
 }
 
-async fn fb_me(headers: HeaderMap) -> Response {
+/// The Graph API takes the token as a Bearer header (our app) or as `access_token` in the
+/// query (node-oauth, under passport-facebook).
+async fn fb_me(headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
     let user = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer at-"))
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or(q.get("access_token").map(String::as_str))
+        .and_then(|token| token.strip_prefix("at-"))
         .map(str::to_owned);
     match user {
         Some(user) => {
