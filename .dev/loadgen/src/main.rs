@@ -42,10 +42,12 @@ async fn main() {
         }
         Some("run") => {
             let seconds: f64 = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(5.0);
-            // For profiling one path: `pages` skips the sign-in table; `flows <provider>
-            // <new|returning> <c>` runs that one row and no pages.
+            // For profiling one path: `pages` skips the sign-in table; `page <path>` runs
+            // that page's row first; `flows <provider> <new|returning> <c>` runs that one
+            // row and no pages.
             let only = match args.get(5).map(String::as_str) {
                 Some("pages") => Only::Pages,
+                Some("page") => Only::Page(args[6].clone()),
                 Some("flows") => Only::Flows(args[6..9].join(" ")),
                 _ => Only::Everything,
             };
@@ -71,6 +73,8 @@ async fn bare(port: u16) {
 enum Only {
     Everything,
     Pages,
+    /// "/account"
+    Page(String),
     /// "facebook new 16"
     Flows(String),
 }
@@ -140,7 +144,7 @@ async fn run(binary: &str, database_url: &str, step: Duration, only: Only) {
     // The memory target is "after 10,000 sign-ins": taken after the first row
     // that reaches it.
     let mut memory_at_ten_thousand = None;
-    let providers = if matches!(only, Only::Pages) {
+    let providers = if matches!(only, Only::Pages | Only::Page(_)) {
         vec![]
     } else {
         vec![Provider::Facebook, Provider::Twitter, Provider::Corp]
@@ -198,14 +202,6 @@ async fn run(binary: &str, database_url: &str, step: Duration, only: Only) {
     let jar = flows::sign_in(&client, &app_base, Provider::Facebook, "reader", true)
         .await
         .expect("a signed-in reader");
-    let bare_url = format!("{bare_base}/");
-    let (mut bare_outcome, bare_rate, bare_cores) = measure_pid(
-        bare_pid,
-        16,
-        step,
-        page_loader(&client, &bare_url, &Jar::default(), None),
-    )
-    .await;
     let mut rows = Vec::new();
     for (what, path, expect) in [
         ("signed-in page `GET /`", "/", Some("Hi, User reader!")),
@@ -220,11 +216,22 @@ async fn run(binary: &str, database_url: &str, step: Duration, only: Only) {
             Some("Sign-in methods"),
         ),
     ] {
+        if matches!(&only, Only::Page(wanted) if wanted != path) {
+            continue;
+        }
         let url = format!("{app_base}{path}");
         let (outcome, rate, cores) =
             measure(&app, 16, step, page_loader(&client, &url, &jar, expect)).await;
         rows.push((what, outcome, rate, cores));
     }
+    let bare_url = format!("{bare_base}/");
+    let (mut bare_outcome, bare_rate, bare_cores) = measure_pid(
+        bare_pid,
+        16,
+        step,
+        page_loader(&client, &bare_url, &Jar::default(), None),
+    )
+    .await;
     for (what, mut outcome, rate, cores) in rows {
         println!(
             "| {what} | {rate:.0} | {:.2} | {:.2} | {} | {cores:.2} | {:.1}% |",
