@@ -15,8 +15,8 @@ use time::{Duration, OffsetDateTime};
 use tower_sessions::{Expiry, Session};
 
 use super::session_store::{
-    record_already_deleted, DEADLINE_KEY, DEVICE_KEY, SIGNED_IN_KEY, UNAVAILABLE_PREFIX,
-    USER_ID_KEY,
+    record_already_deleted, DEADLINE_KEY, DEVICE_KEY, LOADED_USER_KEY, SIGNED_IN_KEY,
+    UNAVAILABLE_PREFIX, USER_ID_KEY,
 };
 use crate::error::AppError;
 
@@ -145,6 +145,11 @@ pub async fn sign_in(
         _ => session.cycle_id().await,
     }
     .map_err(session_failure)?;
+    // The previous holder's user, as read with the session, is not this one's.
+    session
+        .remove_value(LOADED_USER_KEY)
+        .await
+        .map_err(session_failure)?;
     let signed_in = SignedIn {
         remember,
         at: now(),

@@ -7,7 +7,7 @@ use tower_sessions::Session;
 use super::auth_session;
 use super::config::Config;
 use super::db::users;
-use super::session_store::storage_key;
+use super::session_store::{storage_key, LOADED_USER_KEY};
 use crate::error::AppError;
 use crate::models::CurrentUser;
 
@@ -63,7 +63,22 @@ pub async fn current_user(
         return Ok(None);
     };
     let label = |name: &str| config.provider_label(name);
+    if let Some(mut loaded) = loaded_with_session(session, user_id).await {
+        for identity in &mut loaded.identities {
+            if let Some(known) = label(&identity.provider) {
+                identity.label = known;
+            }
+        }
+        return Ok(Some(loaded));
+    }
     users::find_current_user(db, user_id, label)
         .await
         .map_err(AppError::db_failure("could not load the signed-in user"))
+}
+
+/// The user the session store read with this request's session, if it is `user_id` (the
+/// session may have changed hands since it was loaded: a sign-in in this very request).
+async fn loaded_with_session(session: &Session, user_id: i32) -> Option<CurrentUser> {
+    let loaded: CurrentUser = session.get(LOADED_USER_KEY).await.ok().flatten()?;
+    (loaded.id == i64::from(user_id)).then_some(loaded)
 }

@@ -8,9 +8,15 @@
 //!   deleted even if a request that loaded it earlier writes to it afterwards.
 //! - A sign-in deletes the old record in its own transaction, and [`record_already_deleted`]
 //!   spares the store tower-sessions' second delete of it when the id is cycled.
+//! - Loading a signed-in session brings its user and their identities in the same query
+//!   (kept in the record under [`LOADED_USER_KEY`] for this request, never stored): every
+//!   signed-in page and `/api/me` needs them, and on SQLite each query is a round trip to
+//!   another thread (issue 22).
 
 use async_trait::async_trait;
-use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, Set, TryInsertResult};
+use sea_orm::{
+    sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TryInsertResult,
+};
 use time::OffsetDateTime;
 use tower_sessions::{
     session::{Id, Record},
@@ -18,8 +24,12 @@ use tower_sessions::{
     SessionStore,
 };
 
-use super::db::entities::{prelude::Sessions, sessions};
-use super::db::{at_most_one, Db};
+use super::db::entities::{
+    identities,
+    prelude::{Identities, Sessions, Users},
+    sessions,
+};
+use super::db::{users::current_user_of, Db};
 use super::metrics;
 use super::secret::stored_hash;
 
@@ -35,6 +45,11 @@ pub const DEADLINE_KEY: &str = "session.deadline";
 pub const USER_ID_KEY: &str = "auth.user_id";
 pub const SIGNED_IN_KEY: &str = "auth.signed_in";
 pub const DEVICE_KEY: &str = "auth.device";
+
+/// The signed-in user (a `CurrentUser`, providers not yet labelled) as read with the
+/// session: for this request only. Never written back (see [`encode_data`]), and trusted
+/// only for the user id the session names (see `auth_user::current_user`).
+pub const LOADED_USER_KEY: &str = "loaded.current_user";
 
 #[derive(Clone)]
 pub struct SeaOrmSessionStore {
@@ -109,8 +124,14 @@ fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// The record's data as stored: without what was only loaded for the request.
 fn encode_data(record: &Record) -> session_store::Result<String> {
-    serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))
+    let stored: std::collections::BTreeMap<_, _> = record
+        .data
+        .iter()
+        .filter(|(key, _)| key.as_str() != LOADED_USER_KEY)
+        .collect();
+    serde_json::to_string(&stored).map_err(|e| session_store::Error::Encode(e.to_string()))
 }
 
 /// Starts the message of a store error caused by an unreachable database; tower-sessions
@@ -192,17 +213,33 @@ impl SessionStore for SeaOrmSessionStore {
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
         let now = now();
-        // `all`, not `one`: see `db::at_most_one`.
+        // One row per identity of the signed-in user (one row when signed out); `all`, not
+        // `one`: see `db::at_most_one`.
         let rows = Sessions::find_by_id(storage_key(session_id))
             .filter(sessions::Column::ExpiresAt.gt(now))
+            .find_also_related(Users)
+            .and_also_related(Identities)
+            .order_by_asc(identities::Column::Id)
             .all(&self.db.read)
             .await
             .map_err(backend)?;
-        let Some(row) = at_most_one(rows) else {
+        let mut rows = rows.into_iter();
+        let Some((row, user, first_identity)) = rows.next() else {
             return Ok(None);
         };
-        let data = serde_json::from_str(&row.data)
-            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let mut data: std::collections::HashMap<String, serde_json::Value> =
+            serde_json::from_str(&row.data)
+                .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        if let Some(user) = user {
+            let identities = first_identity
+                .into_iter()
+                .chain(rows.filter_map(|(_, _, identity)| identity))
+                .collect();
+            let loaded = current_user_of(user, identities, |_| None);
+            let loaded = serde_json::to_value(loaded)
+                .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+            data.insert(LOADED_USER_KEY.to_owned(), loaded);
+        }
         let expiry_date = OffsetDateTime::from_unix_timestamp(row.expires_at)
             .map_err(|e| session_store::Error::Decode(e.to_string()))?;
         Ok(Some(Record {

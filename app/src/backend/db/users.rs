@@ -298,8 +298,9 @@ async fn delete_session(
 }
 
 /// The user with their identities, or `None` when the id no longer exists. One query (a
-/// join): this runs on every signed-in page and `/api/me`. `label` names a configured
-/// provider as people know it.
+/// join). Signed-in requests usually have it already, read with their session (see
+/// `session_store`): this is for the rest. `label` names a configured provider as people
+/// know it.
 pub async fn find_current_user(
     db: &DatabaseConnection,
     user_id: i32,
@@ -310,18 +311,27 @@ pub async fn find_current_user(
         .order_by_asc(identities::Column::Id)
         .all(db)
         .await?;
-    let Some((user, identities)) = rows.into_iter().next() else {
-        return Ok(None);
-    };
+    Ok(rows
+        .into_iter()
+        .next()
+        .map(|(user, identities)| current_user_of(user, identities, label)))
+}
+
+/// The user and their identities (in the order they were linked) as pages show them.
+pub fn current_user_of(
+    user: users::Model,
+    identities: Vec<identities::Model>,
+    label: impl Fn(&str) -> Option<String>,
+) -> CurrentUser {
     let identities = identities
         .into_iter()
         .map(|identity| super::identities::linked_identity(identity, &label))
         .collect();
-    Ok(Some(CurrentUser {
+    CurrentUser {
         id: user.id.into(),
         nickname: user.nickname,
         email: user.email,
         avatar_url: user.avatar_url,
         identities,
-    }))
+    }
 }
