@@ -19,7 +19,7 @@ pub async fn get_account() -> Result<Option<AccountView>, AppError> {
         let Some(user) = auth_user::from_session(&session).await? else {
             return Ok(None);
         };
-        accounts::view(&state, &user).await
+        accounts::view(&state, &session, &user).await
     }
     .await;
     if let Err(err) = &result {

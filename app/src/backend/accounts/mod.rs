@@ -10,8 +10,8 @@ use tower_sessions::Session;
 use url::Url;
 
 use super::auth_session;
-use super::auth_user::AuthUser;
-use super::db::{account_events, accounts, users};
+use super::auth_user::{self, AuthUser};
+use super::db::{account_events, accounts};
 use super::oauth::protocol;
 use super::pending_sign_in::Intent;
 use super::sign_in;
@@ -39,13 +39,14 @@ fn format_unix(at: Option<i64>) -> String {
 }
 
 /// Everything the account page shows, or `None` when the user no longer exists.
-pub async fn view(state: &AppState, user: &AuthUser) -> Result<Option<AccountView>, AppError> {
+pub async fn view(
+    state: &AppState,
+    session: &Session,
+    user: &AuthUser,
+) -> Result<Option<AccountView>, AppError> {
     let read = &state.db.read;
-    let label = |name: &str| state.config.provider_label(name);
-    let Some(current) = users::find_current_user(read, user.id, label)
-        .await
-        .map_err(AppError::db_failure("could not load the account"))?
-    else {
+    // Usually read with the session already (`session_store`).
+    let Some(current) = auth_user::current_user(read, &state.config, session).await? else {
         return Ok(None);
     };
     let linkable = state
