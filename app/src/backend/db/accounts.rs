@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use super::account_events::{self, EventKind};
 use super::entities::{identities, prelude::*, sessions, users};
 use super::identities::ProviderTokens;
-use super::identities::{find_by_key, identity_key, insert_identity, update_on_sign_in};
+use super::identities::{find_by_key, identity_key, insert_identity, update_read_identity};
 use super::Db;
 use crate::backend::oauth::profile::Profile;
 use crate::models::EmailStatus;
@@ -41,7 +41,7 @@ pub async fn link_identity(
         let txn = super::write_transaction(&db.write).await?;
         let outcome = match find_by_key(&txn, key).await? {
             Some(identity) if identity.user_id == user_id => {
-                update_on_sign_in(&txn, &identity, provider, profile, tokens, now).await?;
+                update_read_identity(&txn, &identity, provider, profile, tokens, now).await?;
                 LinkOutcome::AlreadyLinked
             }
             Some(_) => return Ok(LinkOutcome::BelongsToAnother),

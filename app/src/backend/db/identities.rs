@@ -2,7 +2,7 @@
 //! and the provider's id for the person, each keeping its own profile.
 
 use sea_orm::{
-    sea_query::Expr, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+    sea_query::Expr, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, UpdateMany,
 };
 use time::OffsetDateTime;
 
@@ -91,10 +91,67 @@ pub(super) async fn insert_identity(
 
 /// What the provider says now replaces what it said before, except that an address or
 /// picture it leaves out this time is kept; `provider` follows a renamed configuration.
-/// Only what changed is written besides the time of use (the usual returning sign-in
-/// changes nothing else): an unchanged indexed `email` would still cost SQLite an index
-/// update, and each column a little of the writer's time.
+/// Every column is set, changed or not: a sign-in's writes are one statement either way,
+/// and knowing what changed would take a read first (on SQLite another round trip to
+/// another thread, issue 22).
+fn sign_in_update(
+    provider: &str,
+    profile: &Profile,
+    tokens: &ProviderTokens,
+    now: OffsetDateTime,
+) -> UpdateMany<Identities> {
+    let mut update = Identities::update_many()
+        .col_expr(identities::Column::LastUsedAt, Expr::value(Some(now)))
+        .col_expr(identities::Column::Provider, Expr::value(provider))
+        .col_expr(
+            identities::Column::Name,
+            Expr::value(profile.nickname.clone()),
+        )
+        .col_expr(
+            identities::Column::AccessToken,
+            Expr::value(tokens.access_token.as_ref().map(|t| t.expose().to_owned())),
+        )
+        .col_expr(
+            identities::Column::AccessTokenSecret,
+            Expr::value(tokens.token_secret.as_ref().map(|s| s.expose().to_owned())),
+        );
+    if let Some(email) = stored_email(profile) {
+        // The address and what the provider says of it go together.
+        update = update
+            .col_expr(identities::Column::Email, Expr::value(email))
+            .col_expr(
+                identities::Column::EmailStatus,
+                Expr::value(profile.email_status.as_str()),
+            );
+    }
+    if let Some(avatar_url) = &profile.avatar_url {
+        update = update.col_expr(
+            identities::Column::AvatarUrl,
+            Expr::value(avatar_url.clone()),
+        );
+    }
+    update
+}
+
+/// Records a sign-in of the identity with this key, if it exists: its row as updated
+/// (one statement, `RETURNING`), or `None` for an identity seen for the first time.
 pub(super) async fn update_on_sign_in(
+    conn: &impl ConnectionTrait,
+    key: &str,
+    provider: &str,
+    profile: &Profile,
+    tokens: &ProviderTokens,
+    now: OffsetDateTime,
+) -> Result<Option<identities::Model>, DbErr> {
+    let rows = sign_in_update(provider, profile, tokens, now)
+        .filter(identities::Column::SocialId.eq(key))
+        .exec_with_returning(conn)
+        .await?;
+    Ok(super::at_most_one(rows))
+}
+
+/// [`update_on_sign_in`] for an identity already read (linking it again).
+pub(super) async fn update_read_identity(
     conn: &impl ConnectionTrait,
     identity: &identities::Model,
     provider: &str,
@@ -102,46 +159,10 @@ pub(super) async fn update_on_sign_in(
     tokens: &ProviderTokens,
     now: OffsetDateTime,
 ) -> Result<(), DbErr> {
-    let mut update = Identities::update_many()
-        .col_expr(identities::Column::LastUsedAt, Expr::value(Some(now)))
-        .filter(identities::Column::Id.eq(identity.id));
-    if identity.provider != provider {
-        update = update.col_expr(identities::Column::Provider, Expr::value(provider));
-    }
-    if identity.name.as_deref() != Some(profile.nickname.as_str()) {
-        update = update.col_expr(
-            identities::Column::Name,
-            Expr::value(profile.nickname.clone()),
-        );
-    }
-    if let Some(email) = stored_email(profile) {
-        // The address and what the provider says of it go together.
-        let status = profile.email_status.as_str();
-        if identity.email.as_deref() != Some(email.as_str()) || identity.email_status != status {
-            update = update
-                .col_expr(identities::Column::Email, Expr::value(email))
-                .col_expr(identities::Column::EmailStatus, Expr::value(status));
-        }
-    }
-    if let Some(avatar_url) = &profile.avatar_url {
-        if identity.avatar_url.as_ref() != Some(avatar_url) {
-            update = update.col_expr(
-                identities::Column::AvatarUrl,
-                Expr::value(avatar_url.clone()),
-            );
-        }
-    }
-    let access_token = tokens.access_token.as_ref().map(|t| t.expose().to_owned());
-    let token_secret = tokens.token_secret.as_ref().map(|s| s.expose().to_owned());
-    if identity.access_token != access_token || identity.access_token_secret != token_secret {
-        update = update
-            .col_expr(identities::Column::AccessToken, Expr::value(access_token))
-            .col_expr(
-                identities::Column::AccessTokenSecret,
-                Expr::value(token_secret),
-            );
-    }
-    update.exec(conn).await?;
+    sign_in_update(provider, profile, tokens, now)
+        .filter(identities::Column::Id.eq(identity.id))
+        .exec(conn)
+        .await?;
     Ok(())
 }
 

@@ -3,15 +3,15 @@
 
 use sea_orm::{
     sea_query::{Expr, Func},
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use time::OffsetDateTime;
 
 use super::account_events::{self, EventKind};
 use super::entities::{identities, prelude::*, users};
 pub use super::identities::ProviderTokens;
-use super::identities::{find_by_key, identity_key, insert_identity, update_on_sign_in};
+use super::identities::{identity_key, insert_identity, update_on_sign_in};
 use super::Db;
 use crate::backend::oauth::profile::Profile;
 use crate::models::{CurrentUser, EmailStatus};
@@ -49,13 +49,15 @@ pub enum SignInOutcome {
 /// Finds the user behind this identity (by issuer and subject), registering them on first
 /// sign-in, and records the identity's profile and the sign-in.
 ///
-/// Everything is one write transaction: a failure leaves no half-created user and the old
-/// session in place. Two first sign-ins of one identity at once still end in one user:
+/// Everything is one write transaction, which starts by updating the identity's row (and
+/// so finds it, without a read before: on SQLite every statement is a round trip to the
+/// writer's thread). A failure leaves no half-created user and the old session in place.
+/// Two first sign-ins of one identity at once still end in one user:
 /// - SQLite: writes go through one connection per process, and the transaction takes the
-///   write lock before reading (`BEGIN IMMEDIATE`, which also holds between processes), so
-///   the second waits for the first and then finds its identity;
-/// - PostgreSQL: both may read "no identity"; the second insert hits the unique key,
-///   rolls back, and the retry finds the winner's user.
+///   write lock before its first statement (`BEGIN IMMEDIATE`, which also holds between
+///   processes), so the second waits for the first and then finds its identity;
+/// - PostgreSQL: both may find no identity; the second insert hits the unique key, rolls
+///   back, and the retry finds the winner's user.
 pub async fn sign_in_identity(
     db: &Db,
     attempt: &SignInAttempt<'_>,
@@ -64,8 +66,8 @@ pub async fn sign_in_identity(
 }
 
 /// [`sign_in_identity`], awaiting `after_read` inside a first sign-in's transaction between
-/// looking the identity up and writing (first attempt only), so that tests can interleave
-/// two sign-ins deterministically.
+/// finding no identity and writing (first attempt only), so that tests can interleave two
+/// sign-ins deterministically.
 #[doc(hidden)]
 pub async fn sign_in_identity_pausing<F, Fut>(
     db: &Db,
@@ -77,85 +79,42 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     let key = identity_key(attempt.issuer, &attempt.profile.provider_user_id);
-    if let Some((identity, user)) = find_with_user(&db.read, &key).await? {
-        // The common case: looked up on the readers, so the writer's transaction holds
-        // only the writes.
-        let txn = super::write_transaction(&db.write).await?;
-        record_returning_sign_in(&txn, &identity, user.as_ref(), attempt).await?;
-        txn.commit().await?;
-        return Ok(SignInOutcome::SignedIn {
-            user_id: identity.user_id,
-        });
-    }
     let mut pause = Some(after_read);
     let key = &key;
-    super::retrying_unique_violations(2, || {
-        try_first_sign_in(&db.write, key, attempt, pause.take())
-    })
-    .await
+    super::retrying_unique_violations(2, || try_sign_in(&db.write, key, attempt, pause.take()))
+        .await
 }
 
-/// The identity and its user, looked up together (one query).
-async fn find_with_user(
-    conn: &impl ConnectionTrait,
-    key: &str,
-) -> Result<Option<(identities::Model, Option<users::Model>)>, DbErr> {
-    // `all`, not `one`: see `at_most_one`; the key is unique.
-    let rows = Identities::find()
-        .filter(identities::Column::SocialId.eq(key))
-        .find_also_related(Users)
-        .all(conn)
-        .await?;
-    Ok(super::at_most_one(rows))
-}
-
-/// The identity's fresh profile, tokens and time of use, a primary address or picture for
-/// a user who has none, the event, and the replaced session gone. The user's row is
-/// written only for that: each statement is a round trip to SQLite's one writer, which
-/// every sign-in waits for (the last sign-in is the identities' `last_used_at`). `user` is
-/// the row as read before the transaction; `None` when not read (the address and picture
-/// then fill in only where missing, in the database).
+/// A returning identity's sign-in, inside the caller's transaction, once its row is
+/// updated: a primary address or picture for a user who has none, the event, and the
+/// replaced session gone. The user's row is written only when the provider offers what it
+/// may lack (only filled where missing, in the database: the person's choice is theirs to
+/// change).
 async fn record_returning_sign_in(
     conn: &impl ConnectionTrait,
-    identity: &identities::Model,
-    user: Option<&users::Model>,
+    user_id: i32,
     attempt: &SignInAttempt<'_>,
 ) -> Result<(), DbErr> {
-    let now = OffsetDateTime::now_utc();
-    update_on_sign_in(
-        conn,
-        identity,
-        attempt.provider,
-        attempt.profile,
-        attempt.tokens,
-        now,
-    )
-    .await?;
-    let lacks =
-        |field: fn(&users::Model) -> &Option<String>| user.is_none_or(|u| field(u).is_none());
-    let email = verified_email(attempt.profile).filter(|_| lacks(|u| &u.email));
-    let avatar_url = attempt
-        .profile
-        .avatar_url
-        .clone()
-        .filter(|_| lacks(|u| &u.avatar_url));
-    if email.is_some() || avatar_url.is_some() {
-        let mut update = Users::update_many().filter(users::Column::Id.eq(identity.user_id));
-        // Only fills what is missing: the person's choice is theirs to change.
-        for (column, value) in [
-            (users::Column::Email, email),
-            (users::Column::AvatarUrl, avatar_url),
-        ] {
+    let fills = [
+        (users::Column::Email, verified_email(attempt.profile)),
+        (users::Column::AvatarUrl, attempt.profile.avatar_url.clone()),
+    ];
+    if fills.iter().any(|(_, value)| value.is_some()) {
+        let mut update = Users::update_many().filter(users::Column::Id.eq(user_id));
+        // Only a row that lacks one of them is written at all.
+        let mut lacking = Condition::any();
+        for (column, value) in fills {
             if let Some(value) = value {
                 let kept_or_new = Func::coalesce([Expr::col(column).into(), Expr::value(value)]);
                 update = update.col_expr(column, kept_or_new.into());
+                lacking = lacking.add(column.is_null());
             }
         }
-        update.exec(conn).await?;
+        update.filter(lacking).exec(conn).await?;
     }
     account_events::record(
         conn,
-        identity.user_id,
+        user_id,
         EventKind::SignedIn,
         Some(attempt.provider),
         attempt.network,
@@ -164,7 +123,7 @@ async fn record_returning_sign_in(
     delete_session(conn, attempt.replaced_session).await
 }
 
-async fn try_first_sign_in<F, Fut>(
+async fn try_sign_in<F, Fut>(
     write: &DatabaseConnection,
     key: &str,
     attempt: &SignInAttempt<'_>,
@@ -176,17 +135,24 @@ where
 {
     let now = OffsetDateTime::now_utc();
     let txn = super::write_transaction(write).await?;
-    let existing = find_by_key(&txn, key).await?;
-    if let Some(after_read) = after_read {
-        after_read().await;
-    }
-    if let Some(identity) = existing {
-        // Someone else's first sign-in of this identity won meanwhile.
-        record_returning_sign_in(&txn, &identity, None, attempt).await?;
+    let returning = update_on_sign_in(
+        &txn,
+        key,
+        attempt.provider,
+        attempt.profile,
+        attempt.tokens,
+        now,
+    )
+    .await?;
+    if let Some(identity) = returning {
+        record_returning_sign_in(&txn, identity.user_id, attempt).await?;
         txn.commit().await?;
         return Ok(SignInOutcome::SignedIn {
             user_id: identity.user_id,
         });
+    }
+    if let Some(after_read) = after_read {
+        after_read().await;
     }
     // A verified address another account has verified: that account's, if the operator
     // trusts such matches; otherwise nothing is written (the transaction rolls back when
