@@ -129,11 +129,7 @@ async fn run(binary: &str, database_url: &str, step: Duration, only: Only) {
     let bare_pid = bare.id().unwrap();
     let bare_base = format!("http://127.0.0.1:{bare_port}");
 
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(256)
-        .build()
-        .unwrap();
+    let client = load_client();
 
     let sign_ins = Arc::new(AtomicU64::new(0));
     println!("## Complete sign-ins (authorize -> provider -> callback -> signed-in page)\n");
@@ -273,17 +269,14 @@ async fn run(binary: &str, database_url: &str, step: Duration, only: Only) {
 
 /// One complete sign-in per call through `provider`: a new person each time, or one of the
 /// `known` people signed in before. Counts successes in `sign_ins`.
-pub fn sign_in_task(
+fn sign_in_task(
     client: &reqwest::Client,
     app_base: &str,
     provider: Provider,
     returning: bool,
     known: u64,
     sign_ins: &Arc<AtomicU64>,
-) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = (Result<(), String>, bool)> + Send>>
-       + Clone
-       + Send
-       + 'static {
+) -> impl Fn() -> Run + Clone + Send + 'static {
     let client = client.clone();
     let app_base = app_base.to_owned();
     let counter = Arc::new(AtomicU64::new(0));
@@ -312,6 +305,18 @@ pub fn sign_in_task(
     }
 }
 
+/// One measured step of a load: its result and whether it was checked end to end.
+type Run = std::pin::Pin<Box<dyn Future<Output = (Result<(), String>, bool)> + Send>>;
+
+/// The load generator's HTTP client: redirects are followed by hand (the flows check each).
+fn load_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap()
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -322,10 +327,7 @@ fn page_loader(
     url: &str,
     jar: &Jar,
     expect: Option<&'static str>,
-) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = (Result<(), String>, bool)> + Send>>
-       + Clone
-       + Send
-       + 'static {
+) -> impl Fn() -> Run + Clone + Send + 'static {
     let client = client.clone();
     let url = url.to_owned();
     let jar = jar.clone();

@@ -14,7 +14,7 @@ use tokio::process::Command;
 use crate::{
     app_process::{free_port, AppProcess},
     flows::{self, Provider},
-    measure, ms, page_loader, sign_in_task, stand_in,
+    load_client, measure, ms, page_loader, sign_in_task, stand_in,
 };
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -52,16 +52,15 @@ const ROWS: [&str; 5] = [
 ];
 
 pub async fn versus(binary: &str, peer_dir: &str, work_dir: &str, step: Duration, rounds: usize) {
+    // Absolute: the peer runs in its own folder, where a relative path would point elsewhere.
+    let work_dir = std::fs::canonicalize(work_dir).expect("the work folder exists");
+    let work_dir = work_dir.display();
     let stand_in_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let stand_in_base = format!("http://{}", stand_in_listener.local_addr().unwrap());
     // The Twitter callback is not used here: Facebook only, as Passport's peer is.
     let stand_in = stand_in::router("http://127.0.0.1");
     tokio::spawn(async move { axum::serve(stand_in_listener, stand_in).await });
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(256)
-        .build()
-        .unwrap();
+    let client = load_client();
 
     let mut figures: HashMap<(usize, Target), Vec<Figure>> = HashMap::new();
     println!("| round | app | {} |", ROWS.join(" | "));
