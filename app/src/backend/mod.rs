@@ -16,6 +16,7 @@ pub mod oauth;
 pub mod pending_sign_in;
 pub mod query_guard;
 pub mod return_to;
+pub mod sealed_cookie;
 pub mod same_origin;
 pub mod secret;
 pub mod session_store;

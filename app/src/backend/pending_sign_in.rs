@@ -4,16 +4,16 @@
 //! from many addresses costs no writes and no rows that others need. The single-use claim
 //! at the callback stays in the database (`sign_in_claims`).
 //!
-//! The cookie is sealed with AES-256-GCM by `cookie`'s private jar (its name is bound in, so
-//! it cannot be replayed under another name), with a key derived from `SECRET_KEY`; it
-//! carries its own start time and expires with the sign-in (ten minutes).
+//! The cookie is sealed (`sealed_cookie`); it carries its own start time and expires with
+//! the sign-in (ten minutes).
 
-use cookie::{Cookie, CookieJar, Key, SameSite};
-use http::{header, HeaderMap, HeaderValue};
+use cookie::SameSite;
+use http::{HeaderMap, HeaderValue};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::oauth::protocol::PendingProof;
+use super::sealed_cookie::SealedCookie;
 use super::secret::Secret;
 
 /// How long the provider round trip may take.
@@ -61,86 +61,38 @@ impl PendingSignIn {
 }
 
 /// Seals and opens the pending sign-in's cookie.
-pub struct PendingCookie {
-    key: Key,
-    https: bool,
-}
-
-impl std::fmt::Debug for PendingCookie {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PendingCookie([key redacted])")
-    }
-}
+#[derive(Debug)]
+pub struct PendingCookie(SealedCookie);
 
 impl PendingCookie {
-    /// `secret_key` is `SECRET_KEY` (at least 32 bytes, checked by the configuration); the
-    /// cookie key is derived from it (HKDF-SHA256), so instances sharing it share sign-ins.
     pub fn new(secret_key: &Secret, https: bool) -> Self {
-        Self {
-            key: Key::derive_from(secret_key.expose().as_bytes()),
-            https,
-        }
-    }
-
-    /// `__Host-` pins the cookie to this exact origin, but browsers accept it only over
-    /// https (as for the session cookie).
-    fn name(&self) -> &'static str {
-        if self.https {
-            "__Host-signin"
-        } else {
-            "signin"
-        }
+        // Lax: the provider's redirect back is a cross-site top-level GET, which Lax sends.
+        Self(SealedCookie::new(secret_key, https, "signin", SameSite::Lax))
     }
 
     /// The `Set-Cookie` value that keeps `pending` in the browser until its deadline.
     pub fn seal(&self, pending: &PendingSignIn) -> HeaderValue {
         let json = serde_json::to_string(pending).expect("a pending sign-in always serializes");
-        let mut jar = CookieJar::new();
-        jar.private_mut(&self.key)
-            .add(self.attributes(Cookie::new(self.name(), json), PENDING_TTL_SECS));
-        let sealed = jar.get(self.name()).expect("just added");
-        header_value(sealed)
+        self.0.seal(json, PENDING_TTL_SECS)
     }
 
     /// The `Set-Cookie` value that removes the cookie (the sign-in is used up).
     pub fn removal(&self) -> HeaderValue {
-        header_value(&self.attributes(Cookie::new(self.name(), ""), 0))
+        self.0.removal()
     }
 
     /// The pending sign-in the request's cookie holds, if it carries one sealed with our
     /// key; a forged, altered, foreign or unreadable one counts as none.
     pub fn open(&self, headers: &HeaderMap) -> Option<PendingSignIn> {
-        let sealed = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(Cookie::split_parse)
-            .filter_map(Result::ok)
-            .find(|cookie| cookie.name() == self.name())?
-            .into_owned();
-        let opened = CookieJar::new().private(&self.key).decrypt(sealed)?;
-        serde_json::from_str(opened.value()).ok()
+        serde_json::from_str(&self.0.open(headers)?).ok()
     }
-
-    fn attributes(&self, mut cookie: Cookie<'static>, max_age_secs: i64) -> Cookie<'static> {
-        cookie.set_path("/");
-        cookie.set_http_only(true);
-        cookie.set_secure(self.https);
-        // Lax: the provider's redirect back is a cross-site top-level GET, which Lax sends.
-        cookie.set_same_site(SameSite::Lax);
-        cookie.set_max_age(time::Duration::seconds(max_age_secs));
-        cookie
-    }
-}
-
-/// The sealed value is base64, which needs no percent-encoding in a cookie.
-fn header_value(cookie: &Cookie<'_>) -> HeaderValue {
-    HeaderValue::from_str(&cookie.to_string()).expect("an encoded cookie is a valid header value")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cookie::Cookie;
+    use http::header;
     use crate::backend::oauth::oauth2_flow;
 
     fn pending() -> PendingSignIn {
