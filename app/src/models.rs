@@ -143,6 +143,64 @@ pub struct AccountView {
     /// Signed in within the last ten minutes: the account may be deleted without signing
     /// in again.
     pub signed_in_recently: bool,
+    pub api_tokens: Vec<ApiTokenView>,
+    /// A token created by the action that led here, shown this once.
+    pub new_api_token: Option<NewApiToken>,
+}
+
+/// One personal API token as the account page lists it (never the token itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiTokenView {
+    pub id: i64,
+    pub name: String,
+    /// "sspat_AbCd…": enough to tell tokens apart.
+    pub hint: String,
+    pub created: String,
+    pub last_used: String,
+    /// "never" when it does not expire.
+    pub expires: String,
+    pub expired: bool,
+}
+
+/// A token just created: the only time it is shown.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewApiToken {
+    pub name: String,
+    pub token: String,
+}
+
+impl std::fmt::Debug for NewApiToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewApiToken")
+            .field("name", &self.name)
+            .field("token", &"[redacted]")
+            .finish()
+    }
+}
+
+/// How long a new API token lives, as the account page offers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenLifetime {
+    Days(u16),
+    Forever,
+}
+
+impl TokenLifetime {
+    /// The choices, as (form value, label); the first is preselected.
+    pub const CHOICES: [(&'static str, &'static str); 4] = [
+        ("30", "30 days"),
+        ("90", "90 days"),
+        ("365", "1 year"),
+        ("never", "No expiry"),
+    ];
+
+    pub fn from_form(value: &str) -> Option<Self> {
+        match value {
+            "never" => Some(TokenLifetime::Forever),
+            "30" | "90" | "365" => value.parse().ok().map(TokenLifetime::Days),
+            _ => None,
+        }
+    }
 }
 
 /// One place the user is signed in.
@@ -189,9 +247,14 @@ pub enum Notice {
     NotFound,
     Unavailable,
     ProviderFailed,
+    ApiTokenCreated,
+    ApiTokenRevoked,
+    ApiTokenInvalid,
+    ApiTokenLimit,
+    ApiTokenRate,
 }
 
-const NOTICES: [(Notice, &str); 13] = [
+const NOTICES: [(Notice, &str); 18] = [
     (Notice::Linked, "linked"),
     (Notice::AlreadyLinked, "already-linked"),
     (Notice::Unlinked, "unlinked"),
@@ -205,6 +268,11 @@ const NOTICES: [(Notice, &str); 13] = [
     (Notice::NotFound, "not-found"),
     (Notice::Unavailable, "unavailable"),
     (Notice::ProviderFailed, "provider-failed"),
+    (Notice::ApiTokenCreated, "api-token-created"),
+    (Notice::ApiTokenRevoked, "api-token-revoked"),
+    (Notice::ApiTokenInvalid, "api-token-invalid"),
+    (Notice::ApiTokenLimit, "api-token-limit"),
+    (Notice::ApiTokenRate, "api-token-rate"),
 ];
 
 impl Notice {
@@ -262,6 +330,23 @@ impl Notice {
             Notice::ProviderFailed => (
                 FlashKind::Error,
                 "The provider could not be reached; nothing was changed. Please try again later.".into(),
+            ),
+            Notice::ApiTokenCreated => (
+                FlashKind::Info,
+                "Your API token is made. Copy it now: it is shown only this once.".into(),
+            ),
+            Notice::ApiTokenRevoked => (FlashKind::Info, "The API token is revoked: it no longer works.".into()),
+            Notice::ApiTokenInvalid => (
+                FlashKind::Error,
+                "A token needs a name of 1 to 64 characters and one of the offered lifetimes.".into(),
+            ),
+            Notice::ApiTokenLimit => (
+                FlashKind::Error,
+                "You have 25 API tokens, the most an account may hold. Revoke one first.".into(),
+            ),
+            Notice::ApiTokenRate => (
+                FlashKind::Error,
+                "You have made 10 API tokens in the last hour. Please wait before making another.".into(),
             ),
         };
         Flash {

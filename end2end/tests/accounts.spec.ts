@@ -1,19 +1,19 @@
 import { expect, test, type Page } from "@playwright/test";
-import { consent, uniqueName, waitForHydration, watchForErrors, signOut } from "./helpers";
+import {
+  consent,
+  openAccount,
+  signInWithDemo,
+  signOut,
+  uniqueName,
+  waitForHydration,
+  watchForErrors,
+} from "./helpers";
 
 // Accounts in a real browser, JavaScript on and off: a second provider linked (the demo
 // provider and "Corp", the oidc-provider issuer nobody here wrote), either one signing in
 // to the same account, unlinking and the refused last unlink, another browser signed out
 // from the sessions list, the account deleted, and the header menu by keyboard.
 const ISSUER = "http://127.0.0.1:4010";
-
-async function signInWithDemo(page: Page, name: string, javaScriptEnabled: boolean) {
-  await page.goto("/");
-  if (javaScriptEnabled) await waitForHydration(page);
-  await page.getByRole("button", { name: "Sign in with Demo" }).click();
-  await consent(page, name, "Allow");
-  await expect(page.getByRole("heading", { name: `Hi, ${name}!` })).toBeVisible();
-}
 
 /** At the issuer, unless it remembers this browser and answers at once. */
 async function passIssuer(page: Page, login: string) {
@@ -24,12 +24,6 @@ async function passIssuer(page: Page, login: string) {
     await page.getByRole("button", { name: "Sign-in" }).click();
     await page.getByRole("button", { name: "Continue" }).click();
   }
-}
-
-async function openAccount(page: Page, javaScriptEnabled: boolean) {
-  await page.goto("/account");
-  if (javaScriptEnabled) await waitForHydration(page);
-  await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
 }
 
 async function me(page: Page) {

@@ -53,3 +53,19 @@ export async function signOut(page: Page) {
   await menu.locator("summary").click();
   await menu.getByRole("button", { name: "Sign out" }).click();
 }
+
+/** Signs in through the demo provider as `name` from the start page. */
+export async function signInWithDemo(page: Page, name: string, javaScriptEnabled: boolean) {
+  await page.goto("/");
+  if (javaScriptEnabled) await waitForHydration(page);
+  await page.getByRole("button", { name: "Sign in with Demo" }).click();
+  await consent(page, name, "Allow");
+  await expect(page.getByRole("heading", { name: `Hi, ${name}!` })).toBeVisible();
+}
+
+/** Loads the account page (hydrated, with JavaScript on). */
+export async function openAccount(page: Page, javaScriptEnabled: boolean) {
+  await page.goto("/account");
+  if (javaScriptEnabled) await waitForHydration(page);
+  await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
+}

@@ -17,7 +17,7 @@ pub mod telemetry;
 
 use std::sync::OnceLock;
 
-use app::backend::{config::Config, db, state::AppState};
+use app::backend::{config::Config, db, provider_tokens, state::AppState};
 use app::{shell, App};
 use axum::{routing::get, Router};
 use leptos::config::LeptosOptions;
@@ -33,7 +33,18 @@ pub async fn build_state(
     // Identities from before accounts learn who vouches for them from the configuration.
     let issuers = app::backend::oauth::protocol::identity_issuers(&config);
     db::identities::adopt_issuers(&db, &issuers).await?;
-    Ok(AppState::new(leptos_options, db, config))
+    let token_keys = provider_tokens::keys_for(&config).map_err(sea_orm::DbErr::Custom)?;
+    // Tokens that earlier versions kept in plain text are sealed now; those of providers
+    // that no longer keep any are forgotten.
+    db::provider_tokens::seal_plain_tokens(&db, &token_keys).await?;
+    let keeping: Vec<String> = config
+        .providers
+        .iter()
+        .filter(|provider| provider_tokens::keeps_tokens(provider))
+        .map(|provider| provider.name.clone())
+        .collect();
+    db::provider_tokens::forget_unkept(&db, &keeping).await?;
+    Ok(AppState::new(leptos_options, db, config, token_keys))
 }
 
 pub fn app(state: AppState) -> Router {

@@ -5,6 +5,7 @@
 //! server users show <id>
 //! server users delete <id>
 //! server sessions revoke --user <id>
+//! server tokens reencrypt
 //! ```
 //!
 //! Exit codes: 0 done, 1 no such user, 2 a mistake in the command, 3 the database failed.
@@ -17,7 +18,8 @@ use app::backend::db::{
     entities::{identities, prelude::*, users},
     Db,
 };
-use app::backend::{accounts::device, accounts::format_time, config::Config};
+use app::backend::provider_tokens::keys::TokenKeys;
+use app::backend::{accounts::device, accounts::times::format_time, config::Config};
 use sea_orm::{
     sea_query::{Expr, ExprTrait, Func},
     Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
@@ -27,19 +29,33 @@ const USAGE: &str = "usage:
   server users list [--search TEXT]
   server users show <id>
   server users delete <id>
-  server sessions revoke --user <id>";
+  server sessions revoke --user <id>
+  server tokens reencrypt";
 
 /// Whether `args` (after the program's name) name an operator's command.
 pub fn is_command(args: &[String]) -> bool {
-    matches!(args.first().map(String::as_str), Some("users" | "sessions"))
+    matches!(
+        args.first().map(String::as_str),
+        Some("users" | "sessions" | "tokens")
+    )
 }
 
 #[derive(Debug)]
 enum Command {
-    List { search: Option<String> },
-    Show { user_id: i32 },
-    Delete { user_id: i32 },
-    RevokeSessions { user_id: i32 },
+    List {
+        search: Option<String>,
+    },
+    Show {
+        user_id: i32,
+    },
+    Delete {
+        user_id: i32,
+    },
+    RevokeSessions {
+        user_id: i32,
+    },
+    /// Seal every kept provider token with the current key.
+    Reencrypt,
 }
 
 fn parse(args: &[String]) -> Result<Command, String> {
@@ -58,6 +74,7 @@ fn parse(args: &[String]) -> Result<Command, String> {
         ["sessions", "revoke", "--user", user] => {
             Ok(Command::RevokeSessions { user_id: id(user)? })
         }
+        ["tokens", "reencrypt"] => Ok(Command::Reencrypt),
         _ => Err(USAGE.to_owned()),
     }
 }
@@ -87,6 +104,13 @@ pub async fn run(args: &[String], config: &Config) -> ExitCode {
                 .then(|| format!("Deleted user {user_id}, their sign-in methods and sessions.\n"))
         }),
         Command::RevokeSessions { user_id } => revoke(&db, user_id).await,
+        Command::Reencrypt => match app::backend::provider_tokens::keys_for(config) {
+            Ok(keys) => reencrypt(&db, &keys).await.map(Some),
+            Err(problem) => {
+                eprintln!("{problem}");
+                return ExitCode::from(2);
+            }
+        },
     };
     match outcome {
         Ok(Some(text)) => {
@@ -315,4 +339,25 @@ mod tests {
         );
         assert_eq!(text, "ID  NAME\n1   Ann\n10  Bo\n");
     }
+}
+
+/// Moves every kept provider token to `TOKEN_ENCRYPTION_KEY`, after which
+/// `TOKEN_ENCRYPTION_KEY_PREVIOUS` can go.
+async fn reencrypt(db: &Db, keys: &TokenKeys) -> Result<String, DbErr> {
+    let done = db::provider_tokens::reencrypt(db, keys).await?;
+    let mut text = format!(
+        "Sealed {} identities' tokens with key {} ({} had it already).\n",
+        done.moved,
+        keys.current().id(),
+        done.current_already
+    );
+    if done.unreadable > 0 {
+        let _ = writeln!(
+            text,
+            "{} open with neither key and were left as they are: their people sign in \
+             again to renew them.",
+            done.unreadable
+        );
+    }
+    Ok(text)
 }

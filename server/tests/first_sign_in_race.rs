@@ -15,6 +15,8 @@
 
 mod support;
 
+use app::backend::provider_tokens::keys::{TokenKey, TokenKeys};
+
 use std::time::Duration;
 
 use app::backend::db::users::{self, ProviderTokens, SignInAttempt, SignInOutcome};
@@ -42,6 +44,8 @@ fn tokens() -> ProviderTokens {
 
 static PROFILE: std::sync::LazyLock<Profile> = std::sync::LazyLock::new(profile);
 static TOKENS: std::sync::LazyLock<ProviderTokens> = std::sync::LazyLock::new(tokens);
+static KEYS: std::sync::LazyLock<TokenKeys> =
+    std::sync::LazyLock::new(|| TokenKeys::new(TokenKey::generate(), None));
 
 fn attempt() -> SignInAttempt<'static> {
     SignInAttempt {
@@ -49,6 +53,7 @@ fn attempt() -> SignInAttempt<'static> {
         issuer: "https://www.facebook.com",
         profile: &PROFILE,
         tokens: &TOKENS,
+        token_keys: &KEYS,
         replaced_session: None,
         network: None,
         link_by_verified_email: false,

@@ -3,6 +3,8 @@
 
 mod support;
 
+use base64::Engine as _;
+
 use support::{
     fake_provider::{FakeProvider, ACCESS_TOKEN},
     local_twitter_env, location,
@@ -81,15 +83,20 @@ async fn full_flows_log_no_secrets() {
     secrets.push(query_param(&callback, "oauth_verifier").unwrap());
     assert_eq!(browser.get(&callback).await.status(), 302);
     secrets.push(browser.session_cookie().unwrap());
-    let stored_token = app
-        .text("SELECT access_token FROM identities WHERE provider = 'twitter'")
+    // The kept token and secret, opened, and the key that seals them.
+    let identity = app
+        .scalar("SELECT CAST(id AS BIGINT) FROM identities WHERE provider = 'twitter'")
+        .await as i32;
+    let kept = app::backend::db::provider_tokens::read(&app.db, &app.state.token_keys, identity)
         .await
-        .unwrap();
-    let stored_secret = app
-        .text("SELECT access_token_secret FROM identities WHERE provider = 'twitter'")
-        .await
-        .unwrap();
-    secrets.extend([stored_token, stored_secret]);
+        .unwrap()
+        .expect("kept");
+    secrets.extend([
+        kept.access_token.unwrap().expose().to_owned(),
+        kept.token_secret.unwrap().expose().to_owned(),
+    ]);
+    let key = app.state.token_keys.current().bytes();
+    secrets.push(base64::engine::general_purpose::STANDARD.encode(key));
 
     // A failing flow logs its failure, still without the secrets.
     let mut browser = app.browser();

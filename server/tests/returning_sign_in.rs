@@ -1,7 +1,11 @@
-//! What a returning sign-in changes: fresh tokens, the login time, and the identity's email
-//! or picture the provider has gained; nothing the provider no longer sends is wiped.
+//! What a returning sign-in changes: fresh tokens (kept sealed), the login time, and the
+//! identity's email or picture the provider has gained; nothing the provider no longer
+//! sends is wiped. Tokens earlier versions kept in plain text are sealed at start-up.
 
 mod support;
+
+use app::backend::db::provider_tokens;
+use app::backend::provider_tokens::keys::TokenKeys;
 
 use app::backend::db::users::{self, ProviderTokens, SignInAttempt, SignInOutcome};
 use app::backend::db::Db;
@@ -19,12 +23,22 @@ fn profile(email: Option<&str>, avatar: Option<&str>) -> Profile {
     }
 }
 
-async fn sign_in_twitter(db: &Db, profile: &Profile, tokens: &ProviderTokens) -> i32 {
+async fn sign_in_twitter(app: &TestApp, profile: &Profile, tokens: &ProviderTokens) -> i32 {
+    sign_in_twitter_to(&app.state_db, &app.state.token_keys, profile, tokens).await
+}
+
+async fn sign_in_twitter_to(
+    db: &Db,
+    token_keys: &TokenKeys,
+    profile: &Profile,
+    tokens: &ProviderTokens,
+) -> i32 {
     let attempt = SignInAttempt {
         provider: "twitter",
         issuer: "https://api.twitter.com",
         profile,
         tokens,
+        token_keys,
         replaced_session: None,
         network: None,
         link_by_verified_email: false,
@@ -33,6 +47,20 @@ async fn sign_in_twitter(db: &Db, profile: &Profile, tokens: &ProviderTokens) ->
         SignInOutcome::SignedIn { user_id } => user_id,
         other => panic!("{other:?}"),
     }
+}
+
+/// The tokens kept for the one identity, opened with the app's keys, as (token, secret).
+async fn kept(app: &TestApp) -> Option<(String, Option<String>)> {
+    let id = app
+        .scalar("SELECT CAST(MIN(id) AS BIGINT) FROM identities")
+        .await as i32;
+    let tokens = provider_tokens::read(&app.db, &app.state.token_keys, id)
+        .await
+        .unwrap()?;
+    Some((
+        tokens.access_token?.expose().to_owned(),
+        tokens.token_secret.map(|secret| secret.expose().to_owned()),
+    ))
 }
 
 fn tokens(token: &str, secret: Option<&str>) -> ProviderTokens {
@@ -45,13 +73,12 @@ fn tokens(token: &str, secret: Option<&str>) -> ProviderTokens {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_returning_sign_in_refreshes_tokens_and_keeps_what_the_provider_left_out() {
     let app = TestApp::start(&[]).await;
-    let db = &app.state_db;
-    let first = sign_in_twitter(db, &profile(None, None), &tokens("t1", Some("s1"))).await;
+    let first = sign_in_twitter(&app, &profile(None, None), &tokens("t1", Some("s1"))).await;
     app.execute("UPDATE identities SET last_used_at = '2001-01-01 00:00:00+00:00'")
         .await;
 
     let again = sign_in_twitter(
-        db,
+        &app,
         &profile(Some("Back@Example.com"), Some("https://img.example/a.png")),
         &tokens("t2", Some("s2")),
     )
@@ -67,17 +94,18 @@ async fn a_returning_sign_in_refreshes_tokens_and_keeps_what_the_provider_left_o
         None,
         "an unverified address is never the account's primary one"
     );
-    assert_eq!(
-        app.text("SELECT access_token FROM identities")
-            .await
-            .as_deref(),
-        Some("t2")
-    );
-    assert_eq!(
-        app.text("SELECT access_token_secret FROM identities")
-            .await
-            .as_deref(),
-        Some("s2")
+    assert_eq!(kept(&app).await, Some(("t2".into(), Some("s2".into()))));
+    for column in ["access_token", "access_token_secret"] {
+        let plain = format!("SELECT {column} FROM identities");
+        assert_eq!(app.text(&plain).await, None, "never in plain text");
+    }
+    let sealed = app
+        .text("SELECT access_token FROM provider_tokens")
+        .await
+        .unwrap();
+    assert!(
+        sealed.starts_with("v1.") && !sealed.contains("t2"),
+        "{sealed}"
     );
     let year = if app.is_postgres() {
         "SELECT CAST(EXTRACT(YEAR FROM last_used_at) AS BIGINT) FROM identities"
@@ -87,7 +115,7 @@ async fn a_returning_sign_in_refreshes_tokens_and_keeps_what_the_provider_left_o
     assert!(app.scalar(year).await >= 2026, "the time of use stamped");
 
     // Signing in once more without email or picture keeps the ones we have.
-    sign_in_twitter(db, &profile(None, None), &tokens("t3", None)).await;
+    sign_in_twitter(&app, &profile(None, None), &tokens("t3", None)).await;
     assert_eq!(
         app.text("SELECT email FROM identities").await.as_deref(),
         Some("back@example.com")
@@ -102,10 +130,7 @@ async fn a_returning_sign_in_refreshes_tokens_and_keeps_what_the_provider_left_o
         app.text("SELECT avatar_url FROM users").await.as_deref(),
         Some("https://img.example/a.png")
     );
-    assert_eq!(
-        app.text("SELECT access_token_secret FROM identities").await,
-        None
-    );
+    assert_eq!(kept(&app).await, Some(("t3".into(), None)));
     assert_eq!(app.count("users").await, 1);
 }
 
@@ -135,16 +160,32 @@ async fn upgrading_forgets_stored_oauth2_tokens_and_keeps_twitters() {
     .unwrap();
 
     Migrator::up(&db, None).await.unwrap();
-    let app = TestApp::start_on(&database, None, &[]).await;
-    assert_eq!(
-        app.text("SELECT access_token FROM identities WHERE provider = 'facebook'")
-            .await,
-        None
-    );
-    assert_eq!(
-        app.text("SELECT access_token FROM identities WHERE provider = 'twitter'")
-            .await
-            .as_deref(),
-        Some("tw-token")
-    );
+    let app = TestApp::start_on(&database, None, &TWITTER).await;
+    // Facebook's token, which nothing used, was forgotten by a migration; Twitter's moved
+    // to its own table, sealed, and no longer sits in the identities table.
+    assert_eq!(app.count("provider_tokens").await, 1);
+    for column in ["access_token", "access_token_secret"] {
+        let plain = format!("SELECT COUNT(*) FROM identities WHERE {column} IS NOT NULL");
+        assert_eq!(app.scalar(&plain).await, 0, "{column}");
+    }
+    let twitter = app
+        .scalar("SELECT CAST(id AS BIGINT) FROM identities WHERE provider = 'twitter'")
+        .await as i32;
+    let opened = provider_tokens::read(&app.db, &app.state.token_keys, twitter)
+        .await
+        .unwrap()
+        .expect("sealed and readable");
+    assert_eq!(opened.access_token.unwrap().expose(), "tw-token");
+    assert_eq!(opened.token_secret.unwrap().expose(), "tw-secret");
+    let sealed = app
+        .text("SELECT token_secret FROM provider_tokens")
+        .await
+        .unwrap();
+    assert!(!sealed.contains("tw-secret"));
 }
+
+/// Twitter configured, so that its tokens are kept.
+const TWITTER: [(&str, &str); 2] = [
+    ("OAUTH_TWITTER_CLIENT_ID", "tw-key"),
+    ("OAUTH_TWITTER_CLIENT_SECRET", "tw-secret"),
+];

@@ -4,6 +4,8 @@
 
 mod support;
 
+use app::backend::provider_tokens::keys::{TokenKey, TokenKeys};
+
 use app::backend::db::users::{self, ProviderTokens, SignInAttempt, SignInOutcome};
 use app::backend::oauth::profile::{EmailStatus, Profile};
 use support::TestApp;
@@ -43,6 +45,7 @@ async fn sign_in(app: &TestApp, replaced: Option<&str>) -> Result<i32, sea_orm::
         issuer: "https://www.facebook.com",
         profile: &profile(),
         tokens: &ProviderTokens::NONE,
+        token_keys: &TokenKeys::new(TokenKey::generate(), None),
         replaced_session: replaced,
         network: None,
         link_by_verified_email: false,

@@ -72,8 +72,25 @@ async fn twitter_sign_in_runs_the_signed_exchange_and_stores_the_tokens() {
     let page = browser.get(&app.url("/")).await.text().await.unwrap();
     assert!(page.contains("Hi, tess_tweet!"));
 
-    // Access token and secret are kept for later API calls.
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM identities WHERE access_token IS NOT NULL AND access_token_secret IS NOT NULL").await, 1);
+    // Access token and secret are kept for later API calls, sealed, in their own table.
+    let identity = app
+        .scalar("SELECT CAST(MIN(id) AS BIGINT) FROM identities")
+        .await as i32;
+    let kept = app::backend::db::provider_tokens::read(&app.db, &app.state.token_keys, identity)
+        .await
+        .unwrap()
+        .expect("kept");
+    assert!(kept.access_token.is_some() && kept.token_secret.is_some());
+    let sealed = app
+        .text("SELECT token_secret FROM provider_tokens")
+        .await
+        .unwrap();
+    assert!(sealed.starts_with("v1."), "{sealed}");
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM identities WHERE access_token IS NOT NULL OR access_token_secret IS NOT NULL").await,
+        0,
+        "nothing in plain text"
+    );
 
     // The same person again, from a fresh browser, signs in as the same user.
     let mut again = app.browser();

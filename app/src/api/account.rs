@@ -12,14 +12,20 @@ use crate::models::AccountView;
 /// What the account page shows; `None` when signed out.
 #[server(output = Postcard)]
 pub async fn get_account() -> Result<Option<AccountView>, AppError> {
-    use crate::backend::{accounts, auth_user, context};
+    use crate::backend::{accounts, api_tokens, auth_user, context};
     let state = context::app_state()?;
     let session = context::session().await?;
     let result = async {
         let Some(user) = auth_user::from_session(&session).await? else {
             return Ok(None);
         };
-        accounts::view(&state, &session, &user).await
+        // A token made by the action that led here: shown in this answer, then forgotten.
+        let cookie = &state.new_api_token_cookie;
+        let new_api_token = api_tokens::just_created(cookie, &context::request_headers()?);
+        if new_api_token.is_some() {
+            context::set_cookie(cookie.removal());
+        }
+        accounts::view(&state, &session, &user, new_api_token).await
     }
     .await;
     if let Err(err) = &result {
@@ -174,6 +180,43 @@ pub async fn delete_account() -> Result<(), AppError> {
         async {
             let (state, session, user, _) = signed_in_change().await?;
             crate::backend::accounts::delete(&state, &session, &user).await
+        }
+        .await,
+    )
+}
+
+/// Makes a personal API token (`name`, `lifetime`: 30, 90, 365 or never), shown once on the
+/// account page that follows.
+#[server(prefix = "/account", endpoint = "api-tokens")]
+pub async fn create_api_token(name: String, lifetime: String) -> Result<(), AppError> {
+    use crate::backend::{api_tokens, context};
+    respond(
+        async {
+            let (state, _, user, network) = signed_in_change().await?;
+            let (to, cookie) = api_tokens::create(
+                &state.db,
+                &state.new_api_token_cookie,
+                &user,
+                &name,
+                &lifetime,
+                network.as_deref(),
+            )
+            .await?;
+            if let Some(cookie) = cookie {
+                context::set_cookie(cookie);
+            }
+            Ok(to)
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/account", endpoint = "revoke-api-token")]
+pub async fn revoke_api_token(token: i64) -> Result<(), AppError> {
+    respond(
+        async {
+            let (state, _, user, network) = signed_in_change().await?;
+            crate::backend::api_tokens::revoke(&state.db, &user, token, network.as_deref()).await
         }
         .await,
     )

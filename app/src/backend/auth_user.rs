@@ -71,6 +71,17 @@ pub async fn current_user(
         }
         return Ok(Some(loaded));
     }
+    find(db, config, user_id).await
+}
+
+/// User `user_id` as pages and the API show them, read now (a caller known by an API
+/// token, or a session whose copy is missing).
+pub async fn find(
+    db: &DatabaseConnection,
+    config: &Config,
+    user_id: i32,
+) -> Result<Option<CurrentUser>, AppError> {
+    let label = |name: &str| config.provider_label(name);
     users::find_current_user(db, user_id, label)
         .await
         .map_err(AppError::db_failure("could not load the signed-in user"))

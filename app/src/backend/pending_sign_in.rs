@@ -67,7 +67,12 @@ pub struct PendingCookie(SealedCookie);
 impl PendingCookie {
     pub fn new(secret_key: &Secret, https: bool) -> Self {
         // Lax: the provider's redirect back is a cross-site top-level GET, which Lax sends.
-        Self(SealedCookie::new(secret_key, https, "signin", SameSite::Lax))
+        Self(SealedCookie::new(
+            secret_key,
+            https,
+            "signin",
+            SameSite::Lax,
+        ))
     }
 
     /// The `Set-Cookie` value that keeps `pending` in the browser until its deadline.
@@ -91,9 +96,9 @@ impl PendingCookie {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::oauth::oauth2_flow;
     use cookie::Cookie;
     use http::header;
-    use crate::backend::oauth::oauth2_flow;
 
     fn pending() -> PendingSignIn {
         PendingSignIn {

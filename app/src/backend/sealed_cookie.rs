@@ -26,12 +26,7 @@ impl SealedCookie {
     /// `secret_key` is `SECRET_KEY` (at least 32 bytes, checked by the configuration).
     /// On https the name gets the `__Host-` prefix, which pins the cookie to this exact
     /// origin (browsers accept it only over https, as for the session cookie).
-    pub fn new(
-        secret_key: &Secret,
-        https: bool,
-        name: &'static str,
-        same_site: SameSite,
-    ) -> Self {
+    pub fn new(secret_key: &Secret, https: bool, name: &'static str, same_site: SameSite) -> Self {
         Self {
             key: Key::derive_from(secret_key.expose().as_bytes()),
             name,

@@ -239,6 +239,7 @@ async fn complete(
         issuer: &issuer,
         profile: &profile,
         tokens: &tokens,
+        token_keys: &state.token_keys,
         replaced_session: replaced_session.as_deref(),
         network: device.network.as_deref(),
         link_by_verified_email: state.config.link_by_verified_email,
@@ -311,6 +312,7 @@ async fn link(
         issuer,
         profile,
         tokens,
+        &state.token_keys,
         device.network.as_deref(),
     )
     .await

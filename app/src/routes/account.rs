@@ -7,10 +7,14 @@ use leptos::server_fn::ServerFn;
 use leptos_router::{components::Redirect, hooks::use_query_map};
 
 use crate::api::account::{
-    get_account, SetNickname, SetPrimaryEmail, SignOutOthers, SignOutSession, StartLink, Unlink,
+    get_account, CreateApiToken, RevokeApiToken, SetNickname, SetPrimaryEmail, SignOutOthers,
+    SignOutSession, StartLink, Unlink,
 };
 use crate::components::{avatar::Avatar, flash::FlashMessage, sign_in_options::SignInOptions};
-use crate::models::{AccountView, EmailStatus, LinkedIdentity, Notice, SIGN_IN_AND_BACK};
+use crate::models::{
+    AccountView, ApiTokenView, EmailStatus, LinkedIdentity, NewApiToken, Notice, TokenLifetime,
+    SIGN_IN_AND_BACK,
+};
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
@@ -60,6 +64,8 @@ fn Account(account: AccountView) -> impl IntoView {
         verified_emails,
         sessions,
         events,
+        api_tokens,
+        new_api_token,
         ..
     } = account;
     let primary = user.email.clone();
@@ -193,6 +199,8 @@ fn Account(account: AccountView) -> impl IntoView {
             </ul>
         </section>
 
+        <ApiTokens tokens=api_tokens new_token=new_api_token/>
+
         <section class="card account-section danger" aria-labelledby="delete-title">
             <h2 id="delete-title">"Delete account"</h2>
             <p class="muted">"Removes your account, its sign-in methods and every session, on every device."</p>
@@ -233,6 +241,81 @@ fn Method(identity: LinkedIdentity, can_unlink: bool) -> impl IntoView {
                     </button>
                 </form>
             })}
+        </li>
+    }
+}
+
+/// Personal API tokens: the one just made (shown once), the list, and the form to make one.
+#[component]
+fn ApiTokens(tokens: Vec<ApiTokenView>, new_token: Option<NewApiToken>) -> impl IntoView {
+    view! {
+        <section id="api-tokens" class="card account-section" aria-labelledby="api-tokens-title">
+            <h2 id="api-tokens-title">"API tokens"</h2>
+            <p class="muted">
+                "A token lets a script read your account as you, with "
+                <code>"Authorization: Bearer <token>"</code>
+                " (for example on "<code>"/api/me"</code>"). It cannot change anything."
+            </p>
+            {new_token.map(|new_token| view! {
+                <div class="new-token" role="status">
+                    <label for="new-token-value">{format!("Your new token “{}”", new_token.name)}</label>
+                    <input
+                        id="new-token-value"
+                        type="text"
+                        readonly
+                        value=new_token.token
+                        autocomplete="off"
+                        spellcheck="false"
+                    />
+                    <p class="muted">"Copy it now: it is not stored here and will not be shown again."</p>
+                </div>
+            })}
+            {(!tokens.is_empty()).then(|| view! {
+                <ul class="api-tokens">
+                    {tokens.into_iter().map(|token| view! { <ApiToken token/> }).collect_view()}
+                </ul>
+            })}
+            <form method="post" action=CreateApiToken::PATH class="api-token-form">
+                <label for="api-token-name">"Name"</label>
+                <input id="api-token-name" name="name" type="text" maxlength="64" required placeholder="backup script"/>
+                <label for="api-token-lifetime">"Expires"</label>
+                <select id="api-token-lifetime" name="lifetime">
+                    {TokenLifetime::CHOICES
+                        .into_iter()
+                        .map(|(value, label)| view! { <option value=value>{label}</option> })
+                        .collect_view()}
+                </select>
+                <button type="submit" class="btn btn-secondary">"Make token"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn ApiToken(token: ApiTokenView) -> impl IntoView {
+    let expiry = if token.expired {
+        format!("Expired {}", token.expires)
+    } else if token.expires == "never" {
+        "Never expires".to_owned()
+    } else {
+        format!("Expires {}", token.expires)
+    };
+    view! {
+        <li class="api-token" data-expired=token.expired.to_string()>
+            <div>
+                <strong>{token.name.clone()}</strong>
+                " "<code>{token.hint}</code>
+                {token.expired.then(|| view! { <span class="badge badge-expired">"Expired"</span> })}
+                <div class="muted">
+                    {format!("Made {} · Last used {} · {expiry}", token.created, token.last_used)}
+                </div>
+            </div>
+            <form method="post" action=RevokeApiToken::PATH>
+                <input type="hidden" name="token" value=token.id.to_string()/>
+                <button type="submit" class="btn btn-secondary" aria-label=format!("Revoke {}", token.name)>
+                    "Revoke"
+                </button>
+            </form>
         </li>
     }
 }

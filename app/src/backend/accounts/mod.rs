@@ -3,12 +3,13 @@
 
 pub mod device;
 pub mod nickname;
+pub mod times;
 
 use http::HeaderValue;
-use time::OffsetDateTime;
 use tower_sessions::Session;
 use url::Url;
 
+use self::times::{format_time, format_unix};
 use super::auth_session;
 use super::auth_user::{self, AuthUser};
 use super::db::{account_events, accounts};
@@ -17,32 +18,16 @@ use super::pending_sign_in::Intent;
 use super::sign_in;
 use super::state::AppState;
 use crate::error::AppError;
-use crate::models::{AccountView, EmailStatus, EventView, Notice, SessionView, SignInOption};
+use crate::models::{
+    AccountView, EmailStatus, EventView, NewApiToken, Notice, SessionView, SignInOption,
+};
 
-/// "2026-12-06 14:03 UTC".
-pub fn format_time(at: OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{}-{:02}-{:02} {:02}:{:02} UTC",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute()
-    )
-}
-
-fn format_unix(at: Option<i64>) -> String {
-    at.and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok())
-        .map(format_time)
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
-/// Everything the account page shows, or `None` when the user no longer exists.
+/// `new_api_token` is a token made by the action that led here, shown this once.
 pub async fn view(
     state: &AppState,
     session: &Session,
     user: &AuthUser,
+    new_api_token: Option<NewApiToken>,
 ) -> Result<Option<AccountView>, AppError> {
     let read = &state.db.read;
     // Usually read with the session already (`session_store`).
@@ -94,18 +79,23 @@ pub async fn view(
         ))?
         .into_iter()
         .map(|event| {
-            let provider = event
-                .detail
-                .as_deref()
-                .map(|name| state.config.provider_label(name).unwrap_or(name.to_owned()));
+            let detail = match event.detail {
+                Some(name) if event.kind.names_a_provider() => {
+                    Some(state.config.provider_label(&name).unwrap_or(name))
+                }
+                detail => detail,
+            };
             EventView {
                 at: format_time(event.at),
-                text: event.kind.describe(provider.as_deref()),
+                text: event.kind.describe(detail.as_deref()),
                 network: event.network,
             }
         })
         .collect();
+    let api_tokens = super::api_tokens::list(&state.db, user.id).await?;
     Ok(Some(AccountView {
+        api_tokens,
+        new_api_token,
         user: current,
         linkable,
         verified_emails,

@@ -20,6 +20,7 @@ pub use provider::{
 use super::client_ip;
 pub use super::oauth::address_policy::is_loopback;
 use super::oauth::providers;
+use super::provider_tokens::keys::{TokenKey, TokenKeys};
 use super::secret::Secret;
 
 pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:3000";
@@ -68,6 +69,20 @@ pub struct Config {
     pub metrics_addr: Option<SocketAddr>,
     /// `SHUTDOWN_DRAIN_SECS`: how long a stopping server lets requests in flight finish.
     pub shutdown_drain: Duration,
+    /// What seals the provider tokens that are kept (`provider_tokens`).
+    pub token_encryption: TokenEncryption,
+}
+
+/// Where the key that seals provider tokens comes from.
+#[derive(Debug)]
+pub enum TokenEncryption {
+    /// `TOKEN_ENCRYPTION_KEY` (and `TOKEN_ENCRYPTION_KEY_PREVIOUS`).
+    Given(TokenKeys),
+    /// A loopback set-up that keeps tokens without a key: one made once and kept beside the
+    /// SQLite database (or, for another database, for as long as the process runs).
+    MadeUpOnLoopback,
+    /// No provider keeps tokens, and no key was given: nothing will be sealed.
+    Unneeded,
 }
 
 /// How the database is used; defaults suit one machine. See `db::connect`.
@@ -165,6 +180,46 @@ fn parse_secret_key(raw: Option<String>, public_url: &Url) -> Result<Secret, Con
             "is missing: set it to at least 32 characters of random text (e.g. `openssl rand \
              -base64 48`), the same on every instance. It seals the cookie of a sign-in in \
              progress",
+        )),
+    }
+}
+
+/// `TOKEN_ENCRYPTION_KEY` is required once a provider keeps tokens, except on a loopback
+/// set-up; `TOKEN_ENCRYPTION_KEY_PREVIOUS` only opens what an earlier key sealed.
+fn parse_token_encryption(
+    get: &impl Fn(&str) -> Option<String>,
+    public_url: &Url,
+    providers: &[ProviderConfig],
+) -> Result<TokenEncryption, ConfigError> {
+    let key = |name: &str| {
+        get(name)
+            .map(|text| TokenKey::parse(&text).map_err(|problem| config_error(name, problem)))
+            .transpose()
+    };
+    let current = key("TOKEN_ENCRYPTION_KEY")?;
+    let previous = key("TOKEN_ENCRYPTION_KEY_PREVIOUS")?;
+    let keeping: Vec<&str> = providers
+        .iter()
+        .filter(|provider| super::provider_tokens::keeps_tokens(provider))
+        .map(|provider| provider.name.as_str())
+        .collect();
+    match (current, previous) {
+        (Some(current), previous) => Ok(TokenEncryption::Given(TokenKeys::new(current, previous))),
+        (None, Some(_)) => Err(config_error(
+            "TOKEN_ENCRYPTION_KEY",
+            "is missing while TOKEN_ENCRYPTION_KEY_PREVIOUS is set: the previous key only \
+             opens what it sealed; set the new key here",
+        )),
+        (None, None) if keeping.is_empty() => Ok(TokenEncryption::Unneeded),
+        (None, None) if is_loopback(public_url) => Ok(TokenEncryption::MadeUpOnLoopback),
+        (None, None) => Err(config_error(
+            "TOKEN_ENCRYPTION_KEY",
+            format!(
+                "is missing: {} keep provider tokens, which are sealed at rest with this key. \
+                 Set it to 32 random bytes in base64 (`openssl rand -base64 32`), the same on \
+                 every instance, and keep it as safe as the database's backups",
+                keeping.join(", ")
+            ),
         )),
     }
 }
@@ -345,7 +400,10 @@ impl Config {
         }
         providers.extend(oidc_issuers::from_vars(&vars, timing)?);
 
+        let token_encryption = parse_token_encryption(&get, &public_url, &providers)?;
+
         Ok(Config {
+            token_encryption,
             public_url,
             listen_addr,
             database_url,
@@ -916,5 +974,70 @@ mod tests {
         ] {
             assert_eq!(refused(&[(variable, "https://id.corp.example")]), variable);
         }
+    }
+
+    const TWITTER: [(&str, &str); 2] = [
+        ("OAUTH_TWITTER_CLIENT_ID", "tw-key"),
+        ("OAUTH_TWITTER_CLIENT_SECRET", "tw-secret"),
+    ];
+    const KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+
+    fn with(
+        base: &[(&'static str, &'static str)],
+        more: &[(&'static str, &'static str)],
+    ) -> Vec<(&'static str, &'static str)> {
+        base.iter().chain(more).copied().collect()
+    }
+
+    #[test]
+    fn kept_provider_tokens_need_a_key_outside_a_loopback_set_up() {
+        let public = ("PUBLIC_URL", "https://signin.example.com");
+        let err = config(&with(&TWITTER, &[public])).unwrap_err();
+        assert_eq!(err.variable, "TOKEN_ENCRYPTION_KEY");
+        assert!(
+            err.problem.contains("twitter keep provider tokens"),
+            "{}",
+            err.problem
+        );
+        let given = config(&with(&TWITTER, &[public, ("TOKEN_ENCRYPTION_KEY", KEY)])).unwrap();
+        assert!(matches!(given.token_encryption, TokenEncryption::Given(_)));
+        // Nothing kept, nothing to seal: no key needed.
+        assert!(matches!(
+            config(&[public]).unwrap().token_encryption,
+            TokenEncryption::Unneeded
+        ));
+        // A fresh clone with Twitter: a key file beside the database.
+        assert!(matches!(
+            config(&TWITTER).unwrap().token_encryption,
+            TokenEncryption::MadeUpOnLoopback
+        ));
+    }
+
+    #[test]
+    fn token_keys_are_checked_and_the_previous_one_needs_a_new_one() {
+        let short = config(&[("TOKEN_ENCRYPTION_KEY", "c2hvcnQ=")]).unwrap_err();
+        assert_eq!(short.variable, "TOKEN_ENCRYPTION_KEY");
+        assert!(short.problem.contains("32 bytes"), "{}", short.problem);
+        let bad_previous = config(&[
+            ("TOKEN_ENCRYPTION_KEY", KEY),
+            ("TOKEN_ENCRYPTION_KEY_PREVIOUS", "not base64!"),
+        ])
+        .unwrap_err();
+        assert_eq!(bad_previous.variable, "TOKEN_ENCRYPTION_KEY_PREVIOUS");
+        let alone = config(&[("TOKEN_ENCRYPTION_KEY_PREVIOUS", KEY)]).unwrap_err();
+        assert_eq!(alone.variable, "TOKEN_ENCRYPTION_KEY");
+        let both = config(&[
+            ("TOKEN_ENCRYPTION_KEY", KEY),
+            (
+                "TOKEN_ENCRYPTION_KEY_PREVIOUS",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            ),
+        ])
+        .unwrap();
+        let TokenEncryption::Given(keys) = both.token_encryption else {
+            panic!("keys given");
+        };
+        assert!(keys.previous().is_some());
+        assert!(!format!("{:?}", keys).contains(KEY), "never in Debug");
     }
 }

@@ -21,10 +21,12 @@ pub enum EventKind {
     OtherSessionsSignedOut,
     NicknameChanged,
     PrimaryEmailChanged,
+    ApiTokenCreated,
+    ApiTokenRevoked,
 }
 
 impl EventKind {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             EventKind::SignedIn => "signed_in",
             EventKind::Linked => "linked",
@@ -33,6 +35,8 @@ impl EventKind {
             EventKind::OtherSessionsSignedOut => "other_sessions_signed_out",
             EventKind::NicknameChanged => "nickname_changed",
             EventKind::PrimaryEmailChanged => "primary_email_changed",
+            EventKind::ApiTokenCreated => "api_token_created",
+            EventKind::ApiTokenRevoked => "api_token_revoked",
         }
     }
 
@@ -45,14 +49,26 @@ impl EventKind {
             EventKind::OtherSessionsSignedOut,
             EventKind::NicknameChanged,
             EventKind::PrimaryEmailChanged,
+            EventKind::ApiTokenCreated,
+            EventKind::ApiTokenRevoked,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)
     }
 
-    /// The event in words; `provider` is the provider's label where the event has one.
-    pub fn describe(self, provider: Option<&str>) -> String {
-        let provider = provider.unwrap_or("a provider");
+    /// Whether the event's detail names a configured provider (rather than a token).
+    pub fn names_a_provider(self) -> bool {
+        matches!(
+            self,
+            EventKind::SignedIn | EventKind::Linked | EventKind::Unlinked
+        )
+    }
+
+    /// The event in words; `detail` is the provider's label where the event has one, or
+    /// the token's name.
+    pub fn describe(self, detail: Option<&str>) -> String {
+        let provider = detail.unwrap_or("a provider");
+        let token = detail.unwrap_or("an API token");
         match self {
             EventKind::SignedIn => format!("Signed in with {provider}"),
             EventKind::Linked => format!("Linked {provider}"),
@@ -61,11 +77,14 @@ impl EventKind {
             EventKind::OtherSessionsSignedOut => "Signed out everywhere else".to_owned(),
             EventKind::NicknameChanged => "Changed the nickname".to_owned(),
             EventKind::PrimaryEmailChanged => "Changed the primary email".to_owned(),
+            EventKind::ApiTokenCreated => format!("Created the API token “{token}”"),
+            EventKind::ApiTokenRevoked => format!("Revoked the API token “{token}”"),
         }
     }
 }
 
-/// Adds an event; `detail` is a configured provider name, never anything secret.
+/// Adds an event; `detail` is a configured provider name or a token's name, never
+/// anything secret.
 pub async fn record(
     conn: &impl ConnectionTrait,
     user_id: i32,

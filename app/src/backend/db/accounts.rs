@@ -12,6 +12,7 @@ use super::identities::ProviderTokens;
 use super::identities::{find_by_key, identity_key, insert_identity, update_read_identity};
 use super::Db;
 use crate::backend::oauth::profile::Profile;
+use crate::backend::provider_tokens::keys::TokenKeys;
 use crate::models::EmailStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,7 @@ pub async fn link_identity(
     issuer: &str,
     profile: &Profile,
     tokens: &ProviderTokens,
+    token_keys: &TokenKeys,
     network: Option<&str>,
 ) -> Result<LinkOutcome, DbErr> {
     let key = &identity_key(issuer, &profile.provider_user_id);
@@ -41,12 +43,15 @@ pub async fn link_identity(
         let txn = super::write_transaction(&db.write).await?;
         let outcome = match find_by_key(&txn, key).await? {
             Some(identity) if identity.user_id == user_id => {
-                update_read_identity(&txn, &identity, provider, profile, tokens, now).await?;
+                update_read_identity(&txn, &identity, provider, profile, now).await?;
+                super::provider_tokens::keep(&txn, token_keys, identity.id, tokens).await?;
                 LinkOutcome::AlreadyLinked
             }
             Some(_) => return Ok(LinkOutcome::BelongsToAnother),
             None => {
-                insert_identity(&txn, user_id, key, issuer, provider, profile, tokens, now).await?;
+                let identity_id =
+                    insert_identity(&txn, user_id, key, issuer, provider, profile, now).await?;
+                super::provider_tokens::keep(&txn, token_keys, identity_id, tokens).await?;
                 account_events::record(&txn, user_id, EventKind::Linked, Some(provider), network)
                     .await?;
                 LinkOutcome::Linked
@@ -261,6 +266,10 @@ pub async fn delete_user(db: &Db, user_id: i32) -> Result<bool, DbErr> {
     // SQLite's `foreign_keys` pragma being on for this connection.
     AccountEvents::delete_many()
         .filter(super::entities::account_events::Column::UserId.eq(user_id))
+        .exec(&txn)
+        .await?;
+    ApiTokens::delete_many()
+        .filter(super::entities::api_tokens::Column::UserId.eq(user_id))
         .exec(&txn)
         .await?;
     Identities::delete_many()

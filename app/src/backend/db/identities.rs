@@ -13,7 +13,7 @@ use crate::backend::secret::Secret;
 use crate::models::{EmailStatus, LinkedIdentity};
 
 /// The provider's credentials for later API calls on the user's behalf, when they are
-/// kept at all: until tokens are encrypted at rest, only those something uses are stored.
+/// kept at all (`provider_tokens::keeps_tokens`); stored sealed (`db::provider_tokens`).
 pub struct ProviderTokens {
     pub access_token: Option<Secret>,
     /// OAuth 1.0a only.
@@ -21,7 +21,7 @@ pub struct ProviderTokens {
 }
 
 impl ProviderTokens {
-    /// Nothing kept (any earlier token is cleared).
+    /// Nothing kept.
     pub const NONE: Self = Self {
         access_token: None,
         token_secret: None,
@@ -65,10 +65,9 @@ pub(super) async fn insert_identity(
     issuer: &str,
     provider: &str,
     profile: &Profile,
-    tokens: &ProviderTokens,
     now: OffsetDateTime,
-) -> Result<(), DbErr> {
-    Identities::insert(identities::ActiveModel {
+) -> Result<i32, DbErr> {
+    let inserted = Identities::insert(identities::ActiveModel {
         user_id: Set(user_id),
         provider: Set(provider.to_owned()),
         provider_user_id: Set(profile.provider_user_id.clone()),
@@ -78,15 +77,13 @@ pub(super) async fn insert_identity(
         email: Set(stored_email(profile)),
         email_status: Set(profile.email_status.as_str().to_owned()),
         avatar_url: Set(profile.avatar_url.clone()),
-        access_token: Set(tokens.access_token.as_ref().map(|t| t.expose().to_owned())),
-        access_token_secret: Set(tokens.token_secret.as_ref().map(|s| s.expose().to_owned())),
         created_at: Set(now),
         last_used_at: Set(Some(now)),
         ..Default::default()
     })
-    .exec_without_returning(conn)
+    .exec(conn)
     .await?;
-    Ok(())
+    Ok(inserted.last_insert_id)
 }
 
 /// What the provider says now replaces what it said before, except that an address or
@@ -97,7 +94,6 @@ pub(super) async fn insert_identity(
 fn sign_in_update(
     provider: &str,
     profile: &Profile,
-    tokens: &ProviderTokens,
     now: OffsetDateTime,
 ) -> UpdateMany<Identities> {
     let mut update = Identities::update_many()
@@ -107,13 +103,15 @@ fn sign_in_update(
             identities::Column::Name,
             Expr::value(profile.nickname.clone()),
         )
+        // Where earlier versions kept tokens in plain text (an old instance may still write
+        // them during a rolling upgrade): cleared, as kept tokens live sealed elsewhere.
         .col_expr(
             identities::Column::AccessToken,
-            Expr::value(tokens.access_token.as_ref().map(|t| t.expose().to_owned())),
+            Expr::value(Option::<String>::None),
         )
         .col_expr(
             identities::Column::AccessTokenSecret,
-            Expr::value(tokens.token_secret.as_ref().map(|s| s.expose().to_owned())),
+            Expr::value(Option::<String>::None),
         );
     if let Some(email) = stored_email(profile) {
         // The address and what the provider says of it go together.
@@ -140,10 +138,9 @@ pub(super) async fn update_on_sign_in(
     key: &str,
     provider: &str,
     profile: &Profile,
-    tokens: &ProviderTokens,
     now: OffsetDateTime,
 ) -> Result<Option<identities::Model>, DbErr> {
-    let rows = sign_in_update(provider, profile, tokens, now)
+    let rows = sign_in_update(provider, profile, now)
         .filter(identities::Column::SocialId.eq(key))
         .exec_with_returning(conn)
         .await?;
@@ -156,10 +153,9 @@ pub(super) async fn update_read_identity(
     identity: &identities::Model,
     provider: &str,
     profile: &Profile,
-    tokens: &ProviderTokens,
     now: OffsetDateTime,
 ) -> Result<(), DbErr> {
-    sign_in_update(provider, profile, tokens, now)
+    sign_in_update(provider, profile, now)
         .filter(identities::Column::Id.eq(identity.id))
         .exec(conn)
         .await?;

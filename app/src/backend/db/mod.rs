@@ -2,10 +2,12 @@
 
 pub mod account_events;
 pub mod accounts;
+pub mod api_tokens;
 pub mod connect;
 pub mod entities;
 pub mod identities;
 pub mod migrations;
+pub mod provider_tokens;
 pub mod users;
 pub mod wal_checkpoint;
 

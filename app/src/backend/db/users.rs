@@ -14,6 +14,7 @@ pub use super::identities::ProviderTokens;
 use super::identities::{identity_key, insert_identity, update_on_sign_in};
 use super::Db;
 use crate::backend::oauth::profile::Profile;
+use crate::backend::provider_tokens::keys::TokenKeys;
 use crate::models::{CurrentUser, EmailStatus};
 
 /// Who signed in, as the provider vouched for it, and what the sign-in replaces.
@@ -24,6 +25,8 @@ pub struct SignInAttempt<'a> {
     pub issuer: &'a str,
     pub profile: &'a Profile,
     pub tokens: &'a ProviderTokens,
+    /// What seals `tokens` (when the provider keeps any).
+    pub token_keys: &'a TokenKeys,
     /// The stored key of the session this sign-in replaces (its id is cycled): deleted in
     /// the same transaction, so a sign-in is one commit, not one per table.
     pub replaced_session: Option<&'a str>,
@@ -135,16 +138,9 @@ where
 {
     let now = OffsetDateTime::now_utc();
     let txn = super::write_transaction(write).await?;
-    let returning = update_on_sign_in(
-        &txn,
-        key,
-        attempt.provider,
-        attempt.profile,
-        attempt.tokens,
-        now,
-    )
-    .await?;
+    let returning = update_on_sign_in(&txn, key, attempt.provider, attempt.profile, now).await?;
     if let Some(identity) = returning {
+        super::provider_tokens::keep(&txn, attempt.token_keys, identity.id, attempt.tokens).await?;
         record_returning_sign_in(&txn, identity.user_id, attempt).await?;
         txn.commit().await?;
         return Ok(SignInOutcome::SignedIn {
@@ -184,17 +180,17 @@ where
             .last_insert_id
         }
     };
-    insert_identity(
+    let identity_id = insert_identity(
         &txn,
         user_id,
         key,
         attempt.issuer,
         attempt.provider,
         profile,
-        attempt.tokens,
         now,
     )
     .await?;
+    super::provider_tokens::keep(&txn, attempt.token_keys, identity_id, attempt.tokens).await?;
     let events: &[EventKind] = if joins.is_some() {
         &[EventKind::Linked, EventKind::SignedIn]
     } else {

@@ -1,8 +1,8 @@
 use sea_orm::entity::prelude::*;
 
 /// A security event of an account (signed in, linked, unlinked, signed out elsewhere,
-/// nickname changed), shown on the account page. `detail` names a provider or a count,
-/// never an address, token or session id.
+/// nickname changed), shown on the account page. `detail` names a provider, an API token
+/// (by the name its owner gave it) or a count, never an address, token or session id.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "account_events")]
 pub struct Model {

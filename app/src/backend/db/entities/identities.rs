@@ -5,8 +5,8 @@ use sea_orm::entity::prelude::*;
 /// unique key (see `db::identities::identity_key`). `provider` is the configured provider it
 /// signed in with last, which may be renamed without changing who is who. Rows from before
 /// accounts keep `"{provider}${subject}"` until the configuration names their issuer.
-/// The provider's tokens are kept for later API calls (stored as given; encrypting them at
-/// rest is future work).
+/// `access_token` and `access_token_secret` are where earlier versions kept tokens in plain
+/// text: always empty now (kept tokens live sealed in `provider_tokens`).
 #[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "identities")]
 pub struct Model {
@@ -17,8 +17,9 @@ pub struct Model {
     pub provider_user_id: String,
     #[sea_orm(unique)]
     pub social_id: String,
+    /// Earlier versions' plain token: moved to `provider_tokens` at start-up.
     pub access_token: Option<String>,
-    /// OAuth 1.0a token secret.
+    /// Earlier versions' plain OAuth 1.0a token secret, likewise.
     pub access_token_secret: Option<String>,
     pub created_at: TimeDateTimeWithTimeZone,
     pub issuer: Option<String>,

@@ -51,7 +51,7 @@ impl MigrationTrait for Migration {
 }
 
 #[derive(DeriveIden)]
-enum Identities {
+pub enum Identities {
     Table,
     Id,
     UserId,

@@ -8,6 +8,8 @@ mod m20261127_000005_hash_session_ids;
 mod m20261127_000006_forget_unused_tokens;
 mod m20261127_000007_create_sign_in_claims;
 mod m20261206_000008_accounts;
+mod m20261207_000009_create_api_tokens;
+mod m20261207_000010_create_provider_tokens;
 
 pub struct Migrator;
 
@@ -23,6 +25,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000006_forget_unused_tokens::Migration),
             Box::new(m20261127_000007_create_sign_in_claims::Migration),
             Box::new(m20261206_000008_accounts::Migration),
+            Box::new(m20261207_000009_create_api_tokens::Migration),
+            Box::new(m20261207_000010_create_provider_tokens::Migration),
         ]
     }
 }
