@@ -3,18 +3,34 @@
 
 use app::backend::api_tokens::{self, Bearer};
 use app::backend::{auth_user, state::AppState};
-use axum::{extract::State, response::IntoResponse, Json};
-use http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::{
+    extract::{FromRequestParts, State},
+    response::IntoResponse,
+    Json,
+};
+use http::{header, request::Parts, HeaderValue, StatusCode};
 use serde_json::json;
 use tower_sessions::Session;
 
+/// The request's `Authorization` header, without copying the others (`HeaderMap` as an
+/// extractor clones them all, for every `/api/me`).
+pub struct Authorization(Option<HeaderValue>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Authorization {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.headers.get(header::AUTHORIZATION).cloned()))
+    }
+}
+
 pub async fn me(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Authorization(authorization): Authorization,
     session: Session,
 ) -> impl IntoResponse {
     let no_store = [(header::CACHE_CONTROL, "no-store")];
-    let user = match api_tokens::bearer(&state.db, &headers).await {
+    let user = match api_tokens::bearer(&state.db, authorization.as_ref()).await {
         Ok(Bearer::Absent) => {
             auth_user::current_user(&state.db.read, &state.config, &session).await
         }

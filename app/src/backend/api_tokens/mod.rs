@@ -136,9 +136,10 @@ pub enum Bearer {
     Invalid,
 }
 
-/// Reads `Authorization: Bearer <token>` (RFC 6750 §2.1; the scheme in any case).
-pub async fn bearer(db: &Db, headers: &HeaderMap) -> Result<Bearer, AppError> {
-    let Some(value) = headers.get(http::header::AUTHORIZATION) else {
+/// Reads an `Authorization: Bearer <token>` header's value (RFC 6750 §2.1; the scheme in
+/// any case).
+pub async fn bearer(db: &Db, authorization: Option<&HeaderValue>) -> Result<Bearer, AppError> {
+    let Some(value) = authorization else {
         return Ok(Bearer::Absent);
     };
     let token = value
