@@ -162,3 +162,65 @@ async fn an_openid_connect_issuer_is_checked_through_its_discovery() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_doctor_names_the_key_that_seals_kept_tokens() {
+    const KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+    let twitter = [
+        ("OAUTH_TWITTER_CLIENT_ID", "tw-key".to_owned()),
+        ("OAUTH_TWITTER_CLIENT_SECRET", "tw-secret".to_owned()),
+        ("OAUTH_HTTP_TIMEOUT_MS", "200".to_owned()),
+        (
+            "OAUTH_TWITTER_REQUEST_TOKEN_URL",
+            "http://127.0.0.1:9/rt".to_owned(),
+        ),
+    ];
+    let key_id = app::backend::provider_tokens::keys::TokenKey::parse(KEY)
+        .unwrap()
+        .id()
+        .to_owned();
+    let mut given = twitter.to_vec();
+    given.push(("TOKEN_ENCRYPTION_KEY", KEY.to_owned()));
+    given.push(("TOKEN_ENCRYPTION_KEY_PREVIOUS", KEY.to_owned()));
+    let text = report_for(&given).await.to_text();
+    assert!(
+        text.contains(&format!(
+            "ok: kept provider tokens are sealed with TOKEN_ENCRYPTION_KEY (key {key_id})"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("run `server tokens reencrypt`, then remove it"),
+        "{text}"
+    );
+    assert!(!text.contains(KEY), "the key itself is never printed");
+
+    // A loopback set-up: the key file to come, then the one made.
+    let folder = support::TempDir::new();
+    let mut loopback = twitter.to_vec();
+    let database = format!(
+        "sqlite://{}?mode=rwc",
+        folder.path().join("app.db").display()
+    );
+    loopback.push(("DATABASE_URL", database));
+    let file = folder.path().join("token-encryption.key");
+    let text = report_for(&loopback).await.to_text();
+    assert!(
+        text.contains(&format!("will be made in {}", file.display())),
+        "{text}"
+    );
+    std::fs::write(&file, format!("{KEY}\n")).unwrap();
+    let text = report_for(&loopback).await.to_text();
+    assert!(
+        text.contains(&format!(
+            "sealed with the key in {} (key {key_id})",
+            file.display()
+        )),
+        "{text}"
+    );
+    std::fs::write(&file, "garbage").unwrap();
+    assert!(report_for(&loopback)
+        .await
+        .to_text()
+        .contains("PROBLEM: the key file"));
+}

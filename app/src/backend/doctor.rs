@@ -100,6 +100,7 @@ pub async fn examine(config: &Config, http: &ProviderClient) -> Report {
         };
         providers.push(examine_provider(config, http, provider, settings).await);
     }
+    general.extend(token_key_findings(config));
     if providers.is_empty() {
         general.push(Finding::Fine(
             "no real provider is configured: set OAUTH_FACEBOOK_CLIENT_ID and \
@@ -108,6 +109,61 @@ pub async fn examine(config: &Config, http: &ProviderClient) -> Report {
         ));
     }
     Report { general, providers }
+}
+
+/// Which key seals kept provider tokens, and what to do about the previous one. Reads a
+/// loopback set-up's key file but never makes it (the server does, at its first start).
+fn token_key_findings(config: &Config) -> Vec<Finding> {
+    use super::config::TokenEncryption;
+    use super::provider_tokens::keys;
+    match &config.token_encryption {
+        TokenEncryption::Unneeded => Vec::new(),
+        TokenEncryption::Given(token_keys) => {
+            let mut findings = vec![Finding::Fine(format!(
+                "kept provider tokens are sealed with TOKEN_ENCRYPTION_KEY (key {}); back it up \
+                 apart from the database",
+                token_keys.current().id()
+            ))];
+            if let Some(previous) = token_keys.previous() {
+                findings.push(Finding::Fine(format!(
+                    "TOKEN_ENCRYPTION_KEY_PREVIOUS (key {}) still opens older tokens: run \
+                     `server tokens reencrypt`, then remove it",
+                    previous.id()
+                )));
+            }
+            findings
+        }
+        TokenEncryption::MadeUpOnLoopback => {
+            match keys::key_file_beside(config.database_url.expose()) {
+                None => vec![Finding::Fine(
+                    "kept provider tokens are sealed with a key made at each start (no SQLite \
+                     file to keep it beside): set TOKEN_ENCRYPTION_KEY to read them after a \
+                     restart"
+                        .into(),
+                )],
+                Some(file) if !file.exists() => vec![Finding::Fine(format!(
+                    "a key for kept provider tokens will be made in {} at the first start",
+                    file.display()
+                ))],
+                Some(file) => match std::fs::read_to_string(&file)
+                    .map_err(|err| err.to_string())
+                    .and_then(|text| keys::TokenKey::parse(&text))
+                {
+                    Ok(key) => vec![Finding::Fine(format!(
+                        "kept provider tokens are sealed with the key in {} (key {}); back it \
+                         up apart from the database",
+                        file.display(),
+                        key.id()
+                    ))],
+                    Err(problem) => vec![Finding::Problem(format!(
+                        "the key file {} cannot be used ({problem}): restore it from a backup, \
+                         or set TOKEN_ENCRYPTION_KEY",
+                        file.display()
+                    ))],
+                },
+            }
+        }
+    }
 }
 
 async fn examine_provider(
