@@ -84,7 +84,7 @@ pub async fn unlink_identity(
 ) -> Result<UnlinkOutcome, DbErr> {
     let txn = super::write_transaction(&db.write).await?;
     let locked = Users::update_many()
-        .col_expr(users::Column::Id, Expr::col(users::Column::Id).into())
+        .col_expr(users::Column::Id, Expr::col(users::Column::Id))
         .filter(users::Column::Id.eq(user_id))
         .exec(&txn)
         .await?;

@@ -108,7 +108,7 @@ async fn record_returning_sign_in(
         let mut lacking = Condition::any();
         for (column, value) in fills {
             if let Some(value) = value {
-                let kept_or_new = Func::coalesce([Expr::col(column).into(), Expr::value(value)]);
+                let kept_or_new = Func::coalesce([Expr::col(column), Expr::value(value)]);
                 update = update.col_expr(column, kept_or_new.into());
                 lacking = lacking.add(column.is_null());
             }

@@ -216,7 +216,8 @@ fn profile_of(
     // in ID tokens too.
     let userinfo_email_verified = matches!(claims.get("email_verified"), Some(Value::Bool(true)))
         || matches!(claims.get("email_verified"), Some(Value::String(s)) if s == "true");
-    if !userinfo_email_verified && !(keep_unverified_email && claims.contains_key("email")) {
+    let kept_unverified = keep_unverified_email && claims.contains_key("email");
+    if !(userinfo_email_verified || kept_unverified) {
         claims.remove("email");
         if let Some(email) = &identity.email {
             claims.insert("email".into(), json!(email));
