@@ -40,7 +40,7 @@ pub async fn build_state(
     let keeping: Vec<String> = config
         .providers
         .iter()
-        .filter(|provider| provider_tokens::keeps_tokens(provider))
+        .filter(|provider| provider.keeps_tokens())
         .map(|provider| provider.name.clone())
         .collect();
     db::provider_tokens::forget_unkept(&db, &keeping).await?;

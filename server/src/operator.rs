@@ -293,6 +293,27 @@ async fn revoke(db: &Db, user_id: i32) -> Result<Option<String>, DbErr> {
     )))
 }
 
+/// Moves every kept provider token to `TOKEN_ENCRYPTION_KEY`, after which
+/// `TOKEN_ENCRYPTION_KEY_PREVIOUS` can go.
+async fn reencrypt(db: &Db, keys: &TokenKeys) -> Result<String, DbErr> {
+    let done = db::provider_tokens::reencrypt(db, keys).await?;
+    let mut text = format!(
+        "Sealed {} identities' tokens with key {} ({} had it already).\n",
+        done.moved,
+        keys.current().id(),
+        done.current_already
+    );
+    if done.unreadable > 0 {
+        let _ = writeln!(
+            text,
+            "{} open with neither key and were left as they are: their people sign in \
+             again to renew them.",
+            done.unreadable
+        );
+    }
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,25 +360,4 @@ mod tests {
         );
         assert_eq!(text, "ID  NAME\n1   Ann\n10  Bo\n");
     }
-}
-
-/// Moves every kept provider token to `TOKEN_ENCRYPTION_KEY`, after which
-/// `TOKEN_ENCRYPTION_KEY_PREVIOUS` can go.
-async fn reencrypt(db: &Db, keys: &TokenKeys) -> Result<String, DbErr> {
-    let done = db::provider_tokens::reencrypt(db, keys).await?;
-    let mut text = format!(
-        "Sealed {} identities' tokens with key {} ({} had it already).\n",
-        done.moved,
-        keys.current().id(),
-        done.current_already
-    );
-    if done.unreadable > 0 {
-        let _ = writeln!(
-            text,
-            "{} open with neither key and were left as they are: their people sign in \
-             again to renew them.",
-            done.unreadable
-        );
-    }
-    Ok(text)
 }

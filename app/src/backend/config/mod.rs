@@ -200,7 +200,7 @@ fn parse_token_encryption(
     let previous = key("TOKEN_ENCRYPTION_KEY_PREVIOUS")?;
     let keeping: Vec<&str> = providers
         .iter()
-        .filter(|provider| super::provider_tokens::keeps_tokens(provider))
+        .filter(|provider| provider.keeps_tokens())
         .map(|provider| provider.name.as_str())
         .collect();
     match (current, previous) {

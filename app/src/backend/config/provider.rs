@@ -33,6 +33,15 @@ pub struct ProviderConfig {
     pub protocol: ProtocolSettings,
 }
 
+impl ProviderConfig {
+    /// Whether sign-ins with this provider keep its tokens (sealed: `provider_tokens`):
+    /// today Twitter's OAuth 1.0a token and secret; OAuth 2 providers' tokens are used once
+    /// and dropped.
+    pub fn keeps_tokens(&self) -> bool {
+        matches!(self.protocol, ProtocolSettings::OAuth1(_))
+    }
+}
+
 /// What the provider's protocol needs beyond the credentials every provider has, and
 /// nothing another protocol needs: flow code matches on this once and never checks for a
 /// setting that "must" be there.

@@ -13,7 +13,7 @@ use crate::backend::secret::Secret;
 use crate::models::{EmailStatus, LinkedIdentity};
 
 /// The provider's credentials for later API calls on the user's behalf, when they are
-/// kept at all (`provider_tokens::keeps_tokens`); stored sealed (`db::provider_tokens`).
+/// kept at all (`ProviderConfig::keeps_tokens`); stored sealed (`db::provider_tokens`).
 pub struct ProviderTokens {
     pub access_token: Option<Secret>,
     /// OAuth 1.0a only.
