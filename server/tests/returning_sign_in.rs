@@ -5,10 +5,8 @@
 mod support;
 
 use app::backend::db::provider_tokens;
-use app::backend::provider_tokens::keys::TokenKeys;
 
 use app::backend::db::users::{self, ProviderTokens, SignInAttempt, SignInOutcome};
-use app::backend::db::Db;
 use app::backend::oauth::profile::{EmailStatus, Profile};
 use app::backend::secret::Secret;
 use support::{database::TestDatabase, TestApp};
@@ -24,26 +22,20 @@ fn profile(email: Option<&str>, avatar: Option<&str>) -> Profile {
 }
 
 async fn sign_in_twitter(app: &TestApp, profile: &Profile, tokens: &ProviderTokens) -> i32 {
-    sign_in_twitter_to(&app.state_db, &app.state.token_keys, profile, tokens).await
-}
-
-async fn sign_in_twitter_to(
-    db: &Db,
-    token_keys: &TokenKeys,
-    profile: &Profile,
-    tokens: &ProviderTokens,
-) -> i32 {
     let attempt = SignInAttempt {
         provider: "twitter",
         issuer: "https://api.twitter.com",
         profile,
         tokens,
-        token_keys,
+        token_keys: &app.state.token_keys,
         replaced_session: None,
         network: None,
         link_by_verified_email: false,
     };
-    match users::sign_in_identity(db, &attempt).await.unwrap() {
+    match users::sign_in_identity(&app.state_db, &attempt)
+        .await
+        .unwrap()
+    {
         SignInOutcome::SignedIn { user_id } => user_id,
         other => panic!("{other:?}"),
     }

@@ -3,7 +3,7 @@
 //! where earlier versions kept them in plain text.
 
 use sea_orm::{
-    sea_query::{ExprTrait, OnConflict},
+    sea_query::{Expr, ExprTrait, OnConflict},
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Set,
 };
 use time::OffsetDateTime;
@@ -13,21 +13,24 @@ use super::identities::ProviderTokens;
 use super::Db;
 use crate::backend::provider_tokens::cipher::{self, Place};
 use crate::backend::provider_tokens::keys::TokenKeys;
+use crate::backend::secret::Secret;
 
 const ACCESS_TOKEN: &str = "access_token";
 const TOKEN_SECRET: &str = "token_secret";
 
-fn sealed(keys: &TokenKeys, identity_id: i32, column: &str, value: Option<&str>) -> Option<String> {
-    value.map(|value| {
-        cipher::seal(
-            keys,
-            Place {
-                identity_id,
-                column,
-            },
-            value,
-        )
-    })
+fn sealed(
+    keys: &TokenKeys,
+    identity_id: i32,
+    column: &str,
+    value: &Option<Secret>,
+) -> Option<String> {
+    let place = Place {
+        identity_id,
+        column,
+    };
+    value
+        .as_ref()
+        .map(|value| cipher::seal(keys, place, value.expose()))
 }
 
 /// Keeps `tokens` for the identity, sealed, replacing what it had. Writes nothing when the
@@ -41,22 +44,19 @@ pub(super) async fn keep(
     if tokens.access_token.is_none() && tokens.token_secret.is_none() {
         return Ok(());
     }
-    let expose = |secret: &Option<crate::backend::secret::Secret>| {
-        secret.as_ref().map(|secret| secret.expose().to_owned())
-    };
     let row = provider_tokens::ActiveModel {
         identity_id: Set(identity_id),
         access_token: Set(sealed(
             keys,
             identity_id,
             ACCESS_TOKEN,
-            expose(&tokens.access_token).as_deref(),
+            &tokens.access_token,
         )),
         token_secret: Set(sealed(
             keys,
             identity_id,
             TOKEN_SECRET,
-            expose(&tokens.token_secret).as_deref(),
+            &tokens.token_secret,
         )),
         updated_at: Set(OffsetDateTime::now_utc().unix_timestamp()),
     };
@@ -82,7 +82,8 @@ pub async fn read(
     keys: &TokenKeys,
     identity_id: i32,
 ) -> Result<Option<ProviderTokens>, DbErr> {
-    let Some(row) = SealedTokens::find_by_id(identity_id).one(conn).await? else {
+    let rows = SealedTokens::find_by_id(identity_id).all(conn).await?;
+    let Some(row) = super::at_most_one(rows) else {
         return Ok(None);
     };
     Ok(open_row(keys, &row).map(|(tokens, _)| tokens))
@@ -170,25 +171,19 @@ pub async fn seal_plain_tokens(db: &Db, keys: &TokenKeys) -> Result<u64, DbErr> 
     let txn = super::write_transaction(&db.write).await?;
     for identity in &waiting {
         let tokens = ProviderTokens {
-            access_token: identity
-                .access_token
-                .clone()
-                .map(crate::backend::secret::Secret::new),
-            token_secret: identity
-                .access_token_secret
-                .clone()
-                .map(crate::backend::secret::Secret::new),
+            access_token: identity.access_token.clone().map(Secret::new),
+            token_secret: identity.access_token_secret.clone().map(Secret::new),
         };
         keep(&txn, keys, identity.id, &tokens).await?;
     }
     Identities::update_many()
         .col_expr(
             identities::Column::AccessToken,
-            sea_orm::sea_query::Expr::value(Option::<String>::None),
+            Expr::value(Option::<String>::None),
         )
         .col_expr(
             identities::Column::AccessTokenSecret,
-            sea_orm::sea_query::Expr::value(Option::<String>::None),
+            Expr::value(Option::<String>::None),
         )
         .filter(plain)
         .exec(&txn)
