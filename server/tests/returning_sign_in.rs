@@ -65,14 +65,19 @@ fn tokens(token: &str, secret: Option<&str>) -> ProviderTokens {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_returning_sign_in_refreshes_tokens_and_keeps_what_the_provider_left_out() {
     let app = TestApp::start(&[]).await;
-    let first = sign_in_twitter(&app, &profile(None, None), &tokens("t1", Some("s1"))).await;
+    let first = sign_in_twitter(
+        &app,
+        &profile(None, None),
+        &tokens("tw-token-first", Some("tw-secret-first")),
+    )
+    .await;
     app.execute("UPDATE identities SET last_used_at = '2001-01-01 00:00:00+00:00'")
         .await;
 
     let again = sign_in_twitter(
         &app,
         &profile(Some("Back@Example.com"), Some("https://img.example/a.png")),
-        &tokens("t2", Some("s2")),
+        &tokens("tw-token-second", Some("tw-secret-second")),
     )
     .await;
     assert_eq!(again, first, "the same user");
@@ -86,7 +91,10 @@ async fn a_returning_sign_in_refreshes_tokens_and_keeps_what_the_provider_left_o
         None,
         "an unverified address is never the account's primary one"
     );
-    assert_eq!(kept(&app).await, Some(("t2".into(), Some("s2".into()))));
+    assert_eq!(
+        kept(&app).await,
+        Some(("tw-token-second".into(), Some("tw-secret-second".into())))
+    );
     for column in ["access_token", "access_token_secret"] {
         let plain = format!("SELECT {column} FROM identities");
         assert_eq!(app.text(&plain).await, None, "never in plain text");
@@ -96,7 +104,7 @@ async fn a_returning_sign_in_refreshes_tokens_and_keeps_what_the_provider_left_o
         .await
         .unwrap();
     assert!(
-        sealed.starts_with("v1.") && !sealed.contains("t2"),
+        sealed.starts_with("v1.") && !sealed.contains("tw-token-second"),
         "{sealed}"
     );
     let year = if app.is_postgres() {
@@ -107,7 +115,7 @@ async fn a_returning_sign_in_refreshes_tokens_and_keeps_what_the_provider_left_o
     assert!(app.scalar(year).await >= 2026, "the time of use stamped");
 
     // Signing in once more without email or picture keeps the ones we have.
-    sign_in_twitter(&app, &profile(None, None), &tokens("t3", None)).await;
+    sign_in_twitter(&app, &profile(None, None), &tokens("tw-token-third", None)).await;
     assert_eq!(
         app.text("SELECT email FROM identities").await.as_deref(),
         Some("back@example.com")
@@ -122,7 +130,7 @@ async fn a_returning_sign_in_refreshes_tokens_and_keeps_what_the_provider_left_o
         app.text("SELECT avatar_url FROM users").await.as_deref(),
         Some("https://img.example/a.png")
     );
-    assert_eq!(kept(&app).await, Some(("t3".into(), None)));
+    assert_eq!(kept(&app).await, Some(("tw-token-third".into(), None)));
     assert_eq!(app.count("users").await, 1);
 }
 
