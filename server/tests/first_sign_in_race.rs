@@ -38,7 +38,7 @@ fn profile() -> Profile {
 fn tokens() -> ProviderTokens {
     ProviderTokens {
         access_token: Some(Secret::new("token")),
-        token_secret: None,
+        ..ProviderTokens::NONE
     }
 }
 

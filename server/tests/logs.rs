@@ -90,7 +90,8 @@ async fn full_flows_log_no_secrets() {
     let kept = app::backend::db::provider_tokens::read(&app.db, &app.state.token_keys, identity)
         .await
         .unwrap()
-        .expect("kept");
+        .expect("kept")
+        .tokens;
     secrets.extend([
         kept.access_token.unwrap().expose().to_owned(),
         kept.token_secret.unwrap().expose().to_owned(),

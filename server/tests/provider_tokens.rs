@@ -9,7 +9,7 @@ use app::backend::db::provider_tokens;
 use app::backend::db::users::{self, ProviderTokens, SignInAttempt, SignInOutcome};
 use app::backend::oauth::profile::{EmailStatus, Profile};
 use app::backend::secret::Secret;
-use base64::Engine as _;
+use support::at_rest::{contains, encodings, everything_stored};
 use support::{database::TestDatabase, TestApp};
 
 const KEY_A: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
@@ -35,6 +35,7 @@ async fn sign_in(app: &TestApp, subject: &str, token: &str, secret: &str) -> i32
     let tokens = ProviderTokens {
         access_token: Some(Secret::new(token)),
         token_secret: Some(Secret::new(secret)),
+        ..ProviderTokens::NONE
     };
     let attempt = SignInAttempt {
         provider: "twitter",
@@ -60,71 +61,12 @@ async fn sign_in(app: &TestApp, subject: &str, token: &str, secret: &str) -> i32
 async fn opened(app: &TestApp, identity_id: i32) -> Option<(String, String)> {
     let tokens = provider_tokens::read(&app.db, &app.state.token_keys, identity_id)
         .await
-        .unwrap()?;
+        .unwrap()?
+        .tokens;
     Some((
         tokens.access_token?.expose().to_owned(),
         tokens.token_secret?.expose().to_owned(),
     ))
-}
-
-/// Everything the database holds, as bytes: the SQLite file and its write-ahead log, or
-/// every row of every table of ours as JSON text on PostgreSQL.
-async fn everything_stored(app: &TestApp) -> Vec<u8> {
-    if app.is_postgres() {
-        let mut text = String::new();
-        for table in [
-            "users",
-            "identities",
-            "provider_tokens",
-            "sessions",
-            "account_events",
-        ] {
-            for row in app
-                .rows(&format!(
-                    "SELECT CAST(row_to_json(t) AS TEXT) FROM {table} t"
-                ))
-                .await
-            {
-                text.push_str(&row);
-            }
-        }
-        return text.into_bytes();
-    }
-    let url = app.database().url();
-    let path = url
-        .strip_prefix("sqlite://")
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap();
-    let mut bytes = std::fs::read(path).unwrap();
-    if let Ok(wal) = std::fs::read(format!("{path}-wal")) {
-        bytes.extend(wal);
-    }
-    bytes
-}
-
-/// `value` as text, UTF-16, base64 (both alphabets) and hex.
-fn encodings(value: &str) -> Vec<Vec<u8>> {
-    let utf16: Vec<u8> = value.encode_utf16().flat_map(u16::to_le_bytes).collect();
-    let hex: String = value.bytes().map(|b| format!("{b:02x}")).collect();
-    vec![
-        value.as_bytes().to_vec(),
-        utf16,
-        base64::engine::general_purpose::STANDARD
-            .encode(value)
-            .into_bytes(),
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(value)
-            .into_bytes(),
-        hex.into_bytes(),
-    ]
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -48,7 +48,8 @@ async fn kept(app: &TestApp) -> Option<(String, Option<String>)> {
         .await as i32;
     let tokens = provider_tokens::read(&app.db, &app.state.token_keys, id)
         .await
-        .unwrap()?;
+        .unwrap()?
+        .tokens;
     Some((
         tokens.access_token?.expose().to_owned(),
         tokens.token_secret.map(|secret| secret.expose().to_owned()),
@@ -59,6 +60,7 @@ fn tokens(token: &str, secret: Option<&str>) -> ProviderTokens {
     ProviderTokens {
         access_token: Some(Secret::new(token)),
         token_secret: secret.map(Secret::new),
+        ..ProviderTokens::NONE
     }
 }
 
@@ -174,7 +176,8 @@ async fn upgrading_forgets_stored_oauth2_tokens_and_keeps_twitters() {
     let opened = provider_tokens::read(&app.db, &app.state.token_keys, twitter)
         .await
         .unwrap()
-        .expect("sealed and readable");
+        .expect("sealed and readable")
+        .tokens;
     assert_eq!(opened.access_token.unwrap().expose(), "tw-token");
     assert_eq!(opened.token_secret.unwrap().expose(), "tw-secret");
     let sealed = app

@@ -79,7 +79,8 @@ async fn twitter_sign_in_runs_the_signed_exchange_and_stores_the_tokens() {
     let kept = app::backend::db::provider_tokens::read(&app.db, &app.state.token_keys, identity)
         .await
         .unwrap()
-        .expect("kept");
+        .expect("kept")
+        .tokens;
     assert!(kept.access_token.is_some() && kept.token_secret.is_some());
     let sealed = app
         .text("SELECT token_secret FROM provider_tokens")

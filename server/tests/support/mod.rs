@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod at_rest;
 pub mod browser;
 pub mod database;
 pub mod fake_issuer;

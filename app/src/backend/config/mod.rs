@@ -1014,6 +1014,40 @@ mod tests {
     }
 
     #[test]
+    fn keeping_tokens_is_each_providers_choice_on_for_twitter_only_by_default() {
+        const GITHUB: [(&str, &str); 2] = [
+            ("OAUTH_GITHUB_CLIENT_ID", "gh"),
+            ("OAUTH_GITHUB_CLIENT_SECRET", "gh-secret"),
+        ];
+        let keeps = |vars: &[(&'static str, &'static str)], name: &str| {
+            config(vars).unwrap().provider(name).unwrap().keeps_tokens()
+        };
+        assert!(keeps(&TWITTER, "twitter"));
+        assert!(!keeps(
+            &with(&TWITTER, &[("OAUTH_TWITTER_KEEP_TOKENS", "off")]),
+            "twitter"
+        ));
+        assert!(!keeps(&GITHUB, "github"));
+        assert!(keeps(
+            &with(&GITHUB, &[("OAUTH_GITHUB_KEEP_TOKENS", "on")]),
+            "github"
+        ));
+        let corp = [
+            ("OAUTH_CORP_ISSUER", "https://id.corp.example"),
+            ("OAUTH_CORP_CLIENT_ID", "corp"),
+            ("OAUTH_CORP_CLIENT_SECRET", "corp-secret"),
+            ("OAUTH_CORP_KEEP_TOKENS", "on"),
+        ];
+        assert!(keeps(&corp, "corp"));
+        // Kept tokens outside loopback need the key, whichever provider keeps them.
+        let public = ("PUBLIC_URL", "https://signin.example.com");
+        let err = config(&with(&corp, &[public])).unwrap_err();
+        assert_eq!(err.variable, "TOKEN_ENCRYPTION_KEY");
+        let typo = config(&with(&GITHUB, &[("OAUTH_GITHUB_KEEP_TOKENS", "perhaps")])).unwrap_err();
+        assert_eq!(typo.variable, "OAUTH_GITHUB_KEEP_TOKENS");
+    }
+
+    #[test]
     fn token_keys_are_checked_and_the_previous_one_needs_a_new_one() {
         let short = config(&[("TOKEN_ENCRYPTION_KEY", "c2hvcnQ=")]).unwrap_err();
         assert_eq!(short.variable, "TOKEN_ENCRYPTION_KEY");

@@ -61,6 +61,7 @@ pub(super) fn from_vars(
             Some(label) => checked_label(label.trim(), &prefix)?,
             None => label_from(name),
         };
+        let protocol = settings(&prefix, &get, None, DEFAULT_SCOPES, &[], timing)?;
         issuers.push(ProviderConfig {
             name: name.to_ascii_lowercase(),
             label,
@@ -68,7 +69,8 @@ pub(super) fn from_vars(
             client_id,
             client_secret,
             https_callback_only: false,
-            protocol: settings(&prefix, &get, None, DEFAULT_SCOPES, timing)?,
+            keep_tokens: super::provider::keep_tokens(&prefix, &get, &protocol)?,
+            protocol,
         });
     }
     Ok(issuers)
@@ -81,6 +83,7 @@ pub(super) fn settings(
     get: &impl Fn(&str) -> Option<String>,
     default_issuer: Option<&str>,
     default_scopes: &str,
+    offline_access: &'static [(&'static str, &'static str)],
     timing: discovery::Timing,
 ) -> Result<ProtocolSettings, ConfigError> {
     let issuer_var = format!("{prefix}_ISSUER");
@@ -111,6 +114,7 @@ pub(super) fn settings(
     Ok(ProtocolSettings::OpenIdConnect(OidcSettings {
         issuer: Arc::new(discovery::Issuer::new(issuer, timing)),
         scopes,
+        offline_access,
     }))
 }
 

@@ -30,16 +30,29 @@ pub struct ProviderConfig {
     pub client_secret: Secret,
     /// The provider accepts only https:// callback URLs (loopback ones aside).
     pub https_callback_only: bool,
+    /// `OAUTH_<NAME>_KEEP_TOKENS`: sign-ins keep the provider's tokens (sealed, in
+    /// `provider_tokens`) for calls on the person's behalf later. On by default for OAuth
+    /// 1.0a (Twitter), whose tokens do not expire; off for the others.
+    pub keep_tokens: bool,
     pub protocol: ProtocolSettings,
 }
 
 impl ProviderConfig {
-    /// Whether sign-ins with this provider keep its tokens (sealed: `provider_tokens`):
-    /// today Twitter's OAuth 1.0a token and secret; OAuth 2 providers' tokens are used once
-    /// and dropped.
+    /// Whether sign-ins with this provider keep its tokens.
     pub fn keeps_tokens(&self) -> bool {
-        matches!(self.protocol, ProtocolSettings::OAuth1(_))
+        self.keep_tokens
     }
+}
+
+/// `{prefix}_KEEP_TOKENS`, by default on for OAuth 1.0a only.
+pub(super) fn keep_tokens(
+    prefix: &str,
+    get: &impl Fn(&str) -> Option<String>,
+    protocol: &ProtocolSettings,
+) -> Result<bool, ConfigError> {
+    let variable = format!("{prefix}_KEEP_TOKENS");
+    let default = matches!(protocol, ProtocolSettings::OAuth1(_));
+    parse_switch(&variable, get(&variable), default)
 }
 
 /// What the provider's protocol needs beyond the credentials every provider has, and
@@ -76,6 +89,8 @@ pub struct OAuth2Settings {
     /// Where to find the person's verified primary address when the profile has none
     /// (GitHub's `/user/emails`).
     pub emails_url: Option<Url>,
+    /// Where the person's grant is deleted when kept tokens are given up (GitHub's).
+    pub grant_url: Option<Url>,
 }
 
 #[derive(Debug)]
@@ -93,6 +108,9 @@ pub struct OidcSettings {
     pub issuer: Arc<discovery::Issuer>,
     /// Asked for besides `openid`.
     pub scopes: Vec<String>,
+    /// How to ask for a refresh token when tokens are kept, if not with the standard
+    /// `offline_access` scope (see `ProviderSpec`).
+    pub offline_access: &'static [(&'static str, &'static str)],
 }
 
 /// The variables of a provider whose settings start with `prefix` (`OAUTH_GITHUB`): its
@@ -149,9 +167,17 @@ pub(super) fn preset_from_env(
             scope,
             token_auth,
             emails_url,
+            grant_url,
         } => ProtocolSettings::OAuth2(OAuth2Settings {
             emails_url: emails_url
                 .map(|default| endpoint("EMAILS_URL", default))
+                .transpose()?,
+            grant_url: grant_url
+                .map(|default| {
+                    let id = url::form_urlencoded::byte_serialize(client_id.as_bytes())
+                        .collect::<String>();
+                    endpoint("GRANT_URL", &default.replace("{client_id}", &id))
+                })
                 .transpose()?,
             endpoints: endpoints(
                 defaults,
@@ -188,11 +214,14 @@ pub(super) fn preset_from_env(
                 force_login,
             })
         }
-        Protocol::OpenIdConnect { issuer, scopes } => {
-            oidc_issuers::settings(&prefix, get, Some(issuer), scopes, timing)?
-        }
+        Protocol::OpenIdConnect {
+            issuer,
+            scopes,
+            offline_access,
+        } => oidc_issuers::settings(&prefix, get, Some(issuer), scopes, offline_access, timing)?,
     };
     let mut provider = from_spec(spec, client_id, client_secret, protocol);
+    provider.keep_tokens = keep_tokens(&prefix, get, &provider.protocol)?;
     provider.settings_prefix = Some(prefix);
     Ok(Some(provider))
 }
@@ -204,7 +233,12 @@ pub(super) fn demo(
     timing: discovery::Timing,
 ) -> ProviderConfig {
     let spec = &providers::DEMO;
-    let Protocol::OpenIdConnect { scopes, .. } = &spec.protocol else {
+    let Protocol::OpenIdConnect {
+        scopes,
+        offline_access,
+        ..
+    } = &spec.protocol
+    else {
         unreachable!("the demo provider is an OpenID Connect issuer")
     };
     // Its own address, whatever the scheme: no `https://` rule for talking to ourselves.
@@ -212,6 +246,7 @@ pub(super) fn demo(
     let protocol = ProtocolSettings::OpenIdConnect(OidcSettings {
         issuer: Arc::new(discovery::Issuer::new(issuer, timing)),
         scopes: scopes.split(' ').map(str::to_owned).collect(),
+        offline_access,
     });
     from_spec(spec, DEMO_CLIENT_ID.to_owned(), client_secret, protocol)
 }
@@ -254,6 +289,7 @@ fn from_spec(
         client_id,
         client_secret,
         https_callback_only: spec.https_callback_only,
+        keep_tokens: matches!(protocol, ProtocolSettings::OAuth1(_)),
         protocol,
     }
 }

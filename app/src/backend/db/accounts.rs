@@ -3,6 +3,7 @@
 
 use sea_orm::{
     sea_query::Expr, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
 };
 use time::OffsetDateTime;
 
@@ -104,6 +105,8 @@ pub async fn unlink_identity(
     if identities.len() <= 1 {
         return Ok(UnlinkOutcome::LastMethod);
     }
+    // Named rather than left to the foreign key's cascade (see `delete_user`).
+    SealedTokens::delete_by_id(identity.id).exec(&txn).await?;
     Identities::delete_by_id(identity.id).exec(&txn).await?;
     account_events::record(
         &txn,
@@ -270,6 +273,17 @@ pub async fn delete_user(db: &Db, user_id: i32) -> Result<bool, DbErr> {
         .await?;
     ApiTokens::delete_many()
         .filter(super::entities::api_tokens::Column::UserId.eq(user_id))
+        .exec(&txn)
+        .await?;
+    let identities_of_user = Identities::find()
+        .filter(identities::Column::UserId.eq(user_id))
+        .select_only()
+        .column(identities::Column::Id)
+        .into_query();
+    SealedTokens::delete_many()
+        .filter(
+            super::entities::provider_tokens::Column::IdentityId.in_subquery(identities_of_user),
+        )
         .exec(&txn)
         .await?;
     Identities::delete_many()

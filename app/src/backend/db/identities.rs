@@ -2,7 +2,8 @@
 //! and the provider's id for the person, each keeping its own profile.
 
 use sea_orm::{
-    sea_query::Expr, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, UpdateMany,
+    sea_query::Expr, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set, UpdateMany,
 };
 use time::OffsetDateTime;
 
@@ -14,10 +15,17 @@ use crate::models::{EmailStatus, LinkedIdentity};
 
 /// The provider's credentials for later API calls on the user's behalf, when they are
 /// kept at all (`ProviderConfig::keeps_tokens`); stored sealed (`db::provider_tokens`).
+#[derive(Default)]
 pub struct ProviderTokens {
     pub access_token: Option<Secret>,
     /// OAuth 1.0a only.
     pub token_secret: Option<Secret>,
+    /// OAuth 2: what gets a new access token once this one expires.
+    pub refresh_token: Option<Secret>,
+    /// When the access token expires, unix seconds, if the provider said.
+    pub expires_at: Option<i64>,
+    /// The scopes granted, space-separated, if the provider said.
+    pub scopes: Option<String>,
 }
 
 impl ProviderTokens {
@@ -25,7 +33,14 @@ impl ProviderTokens {
     pub const NONE: Self = Self {
         access_token: None,
         token_secret: None,
+        refresh_token: None,
+        expires_at: None,
+        scopes: None,
     };
+
+    pub fn is_empty(&self) -> bool {
+        self.access_token.is_none() && self.token_secret.is_none() && self.refresh_token.is_none()
+    }
 }
 
 /// The unique key of an identity: issuer and subject. A space joins them: an issuer is a
@@ -158,6 +173,66 @@ pub(super) async fn update_read_identity(
     sign_in_update(provider, profile, now)
         .filter(identities::Column::Id.eq(identity.id))
         .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// One of the user's identities, by its id.
+pub async fn of_user(
+    conn: &impl ConnectionTrait,
+    user_id: i32,
+    identity_id: i32,
+) -> Result<Option<identities::Model>, DbErr> {
+    let rows = Identities::find_by_id(identity_id)
+        .filter(identities::Column::UserId.eq(user_id))
+        .all(conn)
+        .await?;
+    Ok(super::at_most_one(rows))
+}
+
+/// Every identity of the user.
+pub async fn all_of_user(
+    conn: &impl ConnectionTrait,
+    user_id: i32,
+) -> Result<Vec<identities::Model>, DbErr> {
+    Identities::find()
+        .filter(identities::Column::UserId.eq(user_id))
+        .order_by_asc(identities::Column::Id)
+        .all(conn)
+        .await
+}
+
+/// The user's identity with `provider`, the first linked if several.
+pub async fn of_user_with_provider(
+    conn: &impl ConnectionTrait,
+    user_id: i32,
+    provider: &str,
+) -> Result<Option<identities::Model>, DbErr> {
+    let rows = Identities::find()
+        .filter(identities::Column::UserId.eq(user_id))
+        .filter(identities::Column::Provider.eq(provider))
+        .order_by_asc(identities::Column::Id)
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().next())
+}
+
+/// The name and picture the provider shows now, read with a kept token ("Refresh from
+/// <Provider>"); a picture it leaves out is kept, as at sign-in.
+pub async fn refresh_profile(db: &Db, identity_id: i32, profile: &Profile) -> Result<(), DbErr> {
+    let mut update = Identities::update_many().col_expr(
+        identities::Column::Name,
+        Expr::value(profile.nickname.clone()),
+    );
+    if let Some(avatar_url) = &profile.avatar_url {
+        update = update.col_expr(
+            identities::Column::AvatarUrl,
+            Expr::value(avatar_url.clone()),
+        );
+    }
+    update
+        .filter(identities::Column::Id.eq(identity_id))
+        .exec(&db.write)
         .await?;
     Ok(())
 }

@@ -18,9 +18,9 @@ use serde::{Deserialize, Serialize};
 use super::address_policy::{is_https_or_local, AddressPolicy};
 use super::http_client::{with_causes, CappedOAuth2Client, ProviderClient, ReadError};
 
-/// An issuer's discovery document, with the one field `openidconnect` does not read.
+/// An issuer's discovery document, with the fields `openidconnect` does not read.
 pub type IssuerMetadata = ProviderMetadata<
-    Rfc9207,
+    ExtraMetadata,
     CoreAuthDisplay,
     CoreClientAuthMethod,
     CoreClaimName,
@@ -34,15 +34,20 @@ pub type IssuerMetadata = ProviderMetadata<
     CoreSubjectIdentifierType,
 >;
 
-/// RFC 9207: the issuer names itself (`iss`) in every authorization answer, so an answer
-/// from another issuer cannot pass for its own (mix-up attacks).
+/// What discovery documents say beyond OpenID Connect Discovery itself.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
-pub struct Rfc9207 {
+pub struct ExtraMetadata {
+    /// RFC 9207: the issuer names itself (`iss`) in every authorization answer, so an
+    /// answer from another issuer cannot pass for its own (mix-up attacks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_response_iss_parameter_supported: Option<bool>,
+    /// RFC 7009 (listed as RFC 8414 says): where kept tokens are revoked when the person
+    /// unlinks the issuer or deletes their account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<url::Url>,
 }
 
-impl AdditionalProviderMetadata for Rfc9207 {}
+impl AdditionalProviderMetadata for ExtraMetadata {}
 
 /// Largest metadata or key-set document read; real ones are a few kilobytes.
 const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
@@ -92,6 +97,10 @@ fn check_endpoints(policy: &AddressPolicy, metadata: &IssuerMetadata) -> Result<
         (
             "userinfo_endpoint",
             metadata.userinfo_endpoint().map(|url| url.url()),
+        ),
+        (
+            "revocation_endpoint",
+            metadata.additional_metadata().revocation_endpoint.as_ref(),
         ),
         // `jwks_uri` is not here: the key set is fetched with the discovery, through a
         // client that checks the URL before sending (see `capped`).

@@ -80,6 +80,7 @@ pub async fn finish(
     let tokens = ProviderTokens {
         access_token: Some(access.token),
         token_secret: Some(access.secret),
+        ..ProviderTokens::NONE
     };
     Ok((profile, tokens))
 }
@@ -93,6 +94,24 @@ pub struct RequestToken {
 pub struct AccessToken {
     pub token: Secret,
     pub secret: Secret,
+}
+
+/// The `Authorization` header of a call on the person's behalf with their kept token and
+/// secret. The signature covers the method, the URL and its query, not a body.
+pub fn signed_authorization(
+    provider: &ProviderConfig,
+    method: &Method,
+    url: &Url,
+    token: &Secret,
+    token_secret: &Secret,
+) -> String {
+    authorization(
+        provider,
+        method,
+        url,
+        Some((token.expose(), token_secret.expose())),
+        &[],
+    )
 }
 
 /// The `Authorization` header for one request. `token` is `(token, token_secret)`.

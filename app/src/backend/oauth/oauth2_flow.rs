@@ -6,7 +6,7 @@
 use oauth2::basic::{BasicErrorResponse, BasicTokenResponse};
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse, TokenUrl,
+    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -135,9 +135,38 @@ pub async fn finish(
             profile.email_status = super::profile::EmailStatus::Verified;
         }
     }
-    // Used once, to read the profile; nothing calls the provider later, so it is not kept
-    // (an earlier one is cleared).
-    Ok((profile, ProviderTokens::NONE))
+    Ok((profile, kept_tokens(provider, &token)))
+}
+
+/// What a sign-in keeps of the token answer: everything a later call needs when the
+/// provider keeps tokens; otherwise nothing (the token was used once, to read the profile).
+pub fn kept_tokens<T: TokenResponse>(provider: &ProviderConfig, token: &T) -> ProviderTokens {
+    if !provider.keeps_tokens() {
+        return ProviderTokens::NONE;
+    }
+    tokens_of(token)
+}
+
+/// The tokens in a token endpoint's answer (a code's or a refresh's).
+pub fn tokens_of<T: TokenResponse>(token: &T) -> ProviderTokens {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    ProviderTokens {
+        access_token: Some(Secret::new(token.access_token().secret().clone())),
+        token_secret: None,
+        refresh_token: token
+            .refresh_token()
+            .map(|refresh| Secret::new(refresh.secret().clone())),
+        expires_at: token.expires_in().map(|lifetime| {
+            now.saturating_add(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX))
+        }),
+        scopes: token.scopes().map(|scopes| {
+            scopes
+                .iter()
+                .map(|scope| scope.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        }),
+    }
 }
 
 /// The person's verified primary address from a GitHub-style emails endpoint. Without one,
@@ -238,14 +267,121 @@ fn client<T: TokenResponse>(
     endpoints: &TokenEndpoints<'_>,
     redirect_uri: &Url,
 ) -> TokenClient<T> {
+    client_without_callback(provider, endpoints)
+        .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()))
+}
+
+/// The client as a refresh or a revocation needs it: no callback involved.
+fn client_without_callback<T: TokenResponse>(
+    provider: &ProviderConfig,
+    endpoints: &TokenEndpoints<'_>,
+) -> TokenClient<T> {
     oauth2::Client::new(ClientId::new(provider.client_id.clone()))
         .set_client_secret(ClientSecret::new(
             provider.client_secret.expose().to_owned(),
         ))
         .set_auth_uri(AuthUrl::from_url(endpoints.authorize_url.clone()))
         .set_token_uri(TokenUrl::from_url(endpoints.token_url.clone()))
-        .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()))
         .set_auth_type(endpoints.token_auth.clone())
+}
+
+/// Why a refresh gave no new access token.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RefreshFailure {
+    /// The provider refused the refresh token (`invalid_grant`: revoked, expired, or the
+    /// person took the access back): only signing in there again helps.
+    Refused,
+    /// No answer, or one that says the provider failed: worth trying again later.
+    Failed,
+}
+
+/// Trades the refresh token for new tokens at the token endpoint (RFC 6749 §6).
+pub async fn refresh(
+    http: &ProviderClient,
+    provider: &ProviderConfig,
+    endpoints: &TokenEndpoints<'_>,
+    refresh_token: &Secret,
+) -> Result<ProviderTokens, RefreshFailure> {
+    let name = provider.name.as_str();
+    let refresh_token = RefreshToken::new(refresh_token.expose().to_owned());
+    let answer: Result<BasicTokenResponse, _> = client_without_callback(provider, endpoints)
+        .exchange_refresh_token(&refresh_token)
+        .request_async(&http_client::CappedOAuth2Client {
+            http,
+            max: MAX_TOKEN_RESPONSE_BYTES,
+            provider_named_urls: false,
+        })
+        .await;
+    match answer {
+        Ok(token) => Ok(tokens_of(&token)),
+        Err(err) => match oauth_error_code(&err).as_deref() {
+            Some(code @ ("invalid_grant" | "unauthorized_client")) => {
+                tracing::info!(
+                    provider = name,
+                    error = code,
+                    "the provider refused a refresh"
+                );
+                Err(RefreshFailure::Refused)
+            }
+            Some(code) => {
+                tracing::warn!(provider = name, error = code, "refresh failed");
+                Err(RefreshFailure::Failed)
+            }
+            None => {
+                tracing::warn!(provider = name, error = %with_causes(&err), "refresh failed");
+                Err(RefreshFailure::Failed)
+            }
+        },
+    }
+}
+
+/// Asks the provider to revoke `token` (RFC 7009 §2.1) at its revocation endpoint, with
+/// the client's credentials as its token endpoint takes them. Written here rather than
+/// with `oauth2`'s `revoke_token`, which refuses any http:// endpoint, a local issuer's too.
+pub async fn revoke(
+    http: &ProviderClient,
+    provider: &ProviderConfig,
+    token_auth: &AuthType,
+    revocation_url: &Url,
+    token: &Secret,
+    token_type_hint: &str,
+) -> Result<(), String> {
+    http.policy()
+        .check_url(revocation_url)
+        .map_err(|err| err.to_string())?;
+    let mut form = vec![
+        ("token", token.expose()),
+        ("token_type_hint", token_type_hint),
+    ];
+    let mut request = http.post(revocation_url.clone());
+    match token_auth {
+        // RFC 6749 §2.3.1: each part form-encoded before Basic encodes the pair.
+        AuthType::BasicAuth => {
+            let encode = |part: &str| {
+                url::form_urlencoded::byte_serialize(part.as_bytes()).collect::<String>()
+            };
+            request = request.basic_auth(
+                encode(&provider.client_id),
+                Some(encode(provider.client_secret.expose())),
+            );
+        }
+        _ => {
+            form.push(("client_id", &provider.client_id));
+            form.push(("client_secret", provider.client_secret.expose()));
+        }
+    }
+    // §2.2: 200 whether or not the token was still valid.
+    send_expecting_success(request.form(&form)).await
+}
+
+/// Sends a request whose answer says only yes or no (a revocation): why not, as one line.
+pub async fn send_expecting_success(request: reqwest::RequestBuilder) -> Result<(), String> {
+    let response = request.send().await.map_err(|err| with_causes(&err))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("answered {}", response.status()))
+    }
 }
 
 /// Trades the authorization code (and the PKCE verifier) for the token answer.

@@ -42,16 +42,18 @@ pub async fn start(
     let metadata = metadata(http, provider, oidc).await?;
     let endpoints = token_endpoints(provider, &metadata)?;
     let nonce = Nonce::new_random();
-    let scopes = std::iter::once("openid".to_owned())
+    let mut scopes: Vec<Scope> = std::iter::once("openid".to_owned())
         .chain(oidc.scopes.iter().cloned())
-        .map(Scope::new);
-    let (oauth2, url) = oauth2_flow::authorization_request(
-        provider,
-        &endpoints,
-        redirect_uri,
-        scopes,
-        &[("nonce", nonce.secret())],
-    );
+        .map(Scope::new)
+        .collect();
+    let mut extra = vec![("nonce", nonce.secret().as_str())];
+    if provider.keeps_tokens() {
+        let (scope, params) = offline_access(oidc, &metadata);
+        scopes.extend(scope);
+        extra.extend_from_slice(params);
+    }
+    let (oauth2, url) =
+        oauth2_flow::authorization_request(provider, &endpoints, redirect_uri, scopes, &extra);
     let pending = Pending {
         oauth2,
         nonce: nonce.secret().clone(),
@@ -101,8 +103,32 @@ pub async fn finish(
     if keep_unverified_email {
         profile.email_status = super::profile::EmailStatus::SelfAsserted;
     }
-    // Used once, to read the profile; nothing calls the provider later.
-    Ok((profile, ProviderTokens::NONE))
+    Ok((profile, oauth2_flow::kept_tokens(provider, &token)))
+}
+
+/// How to ask for a refresh token: the issuer's own way (Google's `access_type`), else the
+/// `offline_access` scope where the issuer lists it, with `prompt=consent`, which OpenID
+/// Connect Core §11 requires of it; else nothing (the issuer may send one all the same).
+fn offline_access(
+    oidc: &OidcSettings,
+    metadata: &IssuerMetadata,
+) -> (Option<Scope>, &'static [(&'static str, &'static str)]) {
+    if !oidc.offline_access.is_empty() {
+        return (None, oidc.offline_access);
+    }
+    let listed = metadata.scopes_supported().is_some_and(|scopes| {
+        scopes
+            .iter()
+            .any(|scope| scope.as_str() == "offline_access")
+    });
+    if listed {
+        (
+            Some(Scope::new("offline_access".into())),
+            &[("prompt", "consent")],
+        )
+    } else {
+        (None, &[])
+    }
 }
 
 /// RFC 9207: an issuer that says it names itself in its answers must, and a named issuer
@@ -233,11 +259,31 @@ fn profile_of(
 
 #[derive(Debug, thiserror::Error)]
 #[error("The provider's profile is about someone else, or has no usable id.")]
-struct UserinfoMismatch;
+pub struct UserinfoMismatch;
+
+/// The profile of the identity `subject` read again from the issuer's userinfo answer
+/// (with a kept token): only if the answer is about that subject.
+pub fn profile_from_userinfo(
+    provider: &ProviderConfig,
+    subject: &str,
+    userinfo: Value,
+) -> Result<Profile, UserinfoMismatch> {
+    let Value::Object(claims) = userinfo else {
+        return Err(UserinfoMismatch);
+    };
+    let known = VerifiedIdentity {
+        subject: subject.to_owned(),
+        name: None,
+        email: None,
+        picture: None,
+    };
+    let self_asserted = super::providers::is_self_asserted(&provider.name);
+    profile_of(&known, Some(claims), self_asserted)
+}
 
 /// The issuer's endpoints, and the client authentication it takes: HTTP Basic (the
 /// default of OIDC Discovery) unless it lists only `client_secret_post`.
-fn token_endpoints<'a>(
+pub fn token_endpoints<'a>(
     provider: &ProviderConfig,
     metadata: &'a IssuerMetadata,
 ) -> Result<TokenEndpoints<'a>, AppError> {
@@ -284,7 +330,7 @@ pub async fn check_client(
 }
 
 /// The issuer's discovered metadata, or a readable "temporarily unavailable".
-async fn metadata(
+pub async fn metadata(
     http: &ProviderClient,
     provider: &ProviderConfig,
     oidc: &OidcSettings,

@@ -102,6 +102,9 @@ pub fn endpoints(provider: &ProviderConfig) -> Vec<(&'static str, &Url)> {
             if let Some(emails_url) = &oauth2.emails_url {
                 endpoints.push(("EMAILS_URL", emails_url));
             }
+            if let Some(grant_url) = &oauth2.grant_url {
+                endpoints.push(("GRANT_URL", grant_url));
+            }
             endpoints
         }
         ProtocolSettings::OAuth1(oauth1) => vec![

@@ -18,6 +18,9 @@ pub enum Protocol {
         /// A GitHub-style list of the person's addresses (`email`, `primary`, `verified`),
         /// read when the profile names no email.
         emails_url: Option<&'static str>,
+        /// Where an app deletes a person's grant, revoking its tokens (GitHub's `DELETE
+        /// /applications/{client_id}/grant`): `{client_id}` stands for the client id.
+        grant_url: Option<&'static str>,
     },
     /// RFC 5849 with HMAC-SHA1: request token, authorize, access token.
     OAuth1 {
@@ -32,6 +35,9 @@ pub enum Protocol {
         issuer: &'static str,
         /// Asked for besides `openid`.
         scopes: &'static str,
+        /// How to ask for a refresh token when tokens are kept, for an issuer that does not
+        /// take the standard `offline_access` scope (Google); empty: the standard way.
+        offline_access: &'static [(&'static str, &'static str)],
     },
 }
 
@@ -77,6 +83,7 @@ pub const FACEBOOK: ProviderSpec = ProviderSpec {
         // Facebook documents client_id/client_secret as request parameters.
         token_auth: AuthType::RequestBody,
         emails_url: None,
+        grant_url: None,
     },
     self_asserted: false,
     https_callback_only: true,
@@ -120,6 +127,7 @@ pub const GITHUB: ProviderSpec = ProviderSpec {
         // GitHub documents client_id/client_secret as request parameters.
         token_auth: AuthType::RequestBody,
         emails_url: Some("https://api.github.com/user/emails"),
+        grant_url: Some("https://api.github.com/applications/{client_id}/grant"),
     },
     self_asserted: false,
     https_callback_only: false,
@@ -133,6 +141,8 @@ pub const GOOGLE: ProviderSpec = ProviderSpec {
     protocol: Protocol::OpenIdConnect {
         issuer: "https://accounts.google.com",
         scopes: "email profile",
+        // Google's way: and `consent`, as it sends a refresh token only when it asks.
+        offline_access: &[("access_type", "offline"), ("prompt", "consent")],
     },
     self_asserted: false,
     // Google accepts http:// redirect URIs for localhost only.
@@ -148,6 +158,7 @@ pub const DEMO: ProviderSpec = ProviderSpec {
     protocol: Protocol::OpenIdConnect {
         issuer: "/demo-provider",
         scopes: "profile email",
+        offline_access: &[],
     },
     self_asserted: true,
     https_callback_only: false,

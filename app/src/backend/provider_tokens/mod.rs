@@ -5,14 +5,8 @@
 pub mod cipher;
 pub mod keys;
 
-use super::config::{Config, ProtocolSettings, ProviderConfig, TokenEncryption};
+use super::config::{Config, TokenEncryption};
 use keys::{TokenKey, TokenKeys};
-
-/// Whether sign-ins with this provider keep its tokens: today Twitter's OAuth 1.0a token
-/// and secret (OAuth 2 providers' tokens are used once and dropped).
-pub fn keeps_tokens(provider: &ProviderConfig) -> bool {
-    matches!(provider.protocol, ProtocolSettings::OAuth1(_))
-}
 
 /// The keys this server seals and opens tokens with; on a loopback set-up without
 /// `TOKEN_ENCRYPTION_KEY`, the key file beside the database, made on first use.

@@ -10,6 +10,7 @@ mod m20261127_000007_create_sign_in_claims;
 mod m20261206_000008_accounts;
 mod m20261207_000009_create_api_tokens;
 mod m20261207_000010_create_provider_tokens;
+mod m20261207_000011_refreshable_provider_tokens;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000008_accounts::Migration),
             Box::new(m20261207_000009_create_api_tokens::Migration),
             Box::new(m20261207_000010_create_provider_tokens::Migration),
+            Box::new(m20261207_000011_refreshable_provider_tokens::Migration),
         ]
     }
 }
