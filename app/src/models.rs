@@ -146,6 +146,16 @@ pub struct AccountView {
     pub api_tokens: Vec<ApiTokenView>,
     /// A token created by the action that led here, shown this once.
     pub new_api_token: Option<NewApiToken>,
+    /// The sign-in methods whose provider tokens are kept, by identity id.
+    pub kept_tokens: Vec<KeptTokensView>,
+}
+
+/// A sign-in method whose provider tokens are kept: "Refresh from <Provider>", or when the
+/// provider refused them, "Reconnect <Provider>".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptTokensView {
+    pub identity_id: i64,
+    pub needs_reconnection: bool,
 }
 
 /// One personal API token as the account page lists it (never the token itself).
@@ -252,9 +262,11 @@ pub enum Notice {
     ApiTokenInvalid,
     ApiTokenLimit,
     ApiTokenRate,
+    ProfileRefreshed,
+    NeedsReconnection,
 }
 
-const NOTICES: [(Notice, &str); 18] = [
+const NOTICES: [(Notice, &str); 20] = [
     (Notice::Linked, "linked"),
     (Notice::AlreadyLinked, "already-linked"),
     (Notice::Unlinked, "unlinked"),
@@ -273,6 +285,8 @@ const NOTICES: [(Notice, &str); 18] = [
     (Notice::ApiTokenInvalid, "api-token-invalid"),
     (Notice::ApiTokenLimit, "api-token-limit"),
     (Notice::ApiTokenRate, "api-token-rate"),
+    (Notice::ProfileRefreshed, "profile-refreshed"),
+    (Notice::NeedsReconnection, "needs-reconnection"),
 ];
 
 impl Notice {
@@ -347,6 +361,14 @@ impl Notice {
             Notice::ApiTokenRate => (
                 FlashKind::Error,
                 "You have made 10 API tokens in the last hour. Please wait before making another.".into(),
+            ),
+            Notice::ProfileRefreshed => (
+                FlashKind::Info,
+                format!("Your name and picture from {provider} are up to date."),
+            ),
+            Notice::NeedsReconnection => (
+                FlashKind::Error,
+                format!("{provider} no longer accepts this site's access. Reconnect it to keep using it."),
             ),
         };
         Flash {

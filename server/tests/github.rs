@@ -125,3 +125,69 @@ async fn a_public_profile_email_is_kept_unverified_unless_it_is_the_verified_pri
     assert_eq!(me["email"], "public@example.com");
     assert_eq!(me["identities"][0]["email_status"], "verified");
 }
+
+/// With `OAUTH_GITHUB_KEEP_TOKENS=on`: the token (GitHub's do not expire) reads the profile
+/// again from the account page, and deleting the account deletes the person's grant at
+/// GitHub with the app's credentials.
+#[tokio::test(flavor = "multi_thread")]
+async fn kept_github_tokens_refresh_the_profile_and_deleting_the_account_deletes_the_grant() {
+    let fake = FakeProvider::start().await;
+    fake.set_userinfo(UserinfoMode::Profile(octocat(None)));
+    let mut env = fake.github_env();
+    env.push(("OAUTH_GITHUB_KEEP_TOKENS", "on".into()));
+    let app = TestApp::start_owned(&env).await;
+    let mut browser = app.browser();
+    let me = sign_in(&app, &mut browser).await;
+    let identity = me["identities"][0]["id"].as_i64().unwrap();
+    assert_eq!(app.count("provider_tokens").await, 1);
+
+    fake.set_userinfo(UserinfoMode::Profile(json!({
+        "login": "octocat", "id": 583231, "name": "Mona Lisa Octocat", "type": "User"
+    })));
+    let refreshed = browser
+        .post_form(
+            &app.url("/account/refresh-profile"),
+            &[("identity".into(), identity.to_string())],
+        )
+        .await;
+    assert_eq!(
+        location(&refreshed),
+        "/account?notice=profile-refreshed&provider=github"
+    );
+    let me = app.me(&mut browser).await.unwrap();
+    assert_eq!(me["identities"][0]["name"], "Mona Lisa Octocat");
+    assert_eq!(
+        fake.seen
+            .lock()
+            .unwrap()
+            .userinfo_auth_headers
+            .last()
+            .cloned()
+            .flatten(),
+        Some(format!("Bearer {ACCESS_TOKEN}"))
+    );
+
+    let deleted = browser
+        .post_form(&app.url("/account/delete-account"), &[])
+        .await;
+    assert_eq!(location(&deleted), "/account/deleted");
+    assert_eq!(app.count("provider_tokens").await, 0);
+    for _ in 0..100 {
+        if !fake.seen.lock().unwrap().grant_deletions.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let deletions = fake.seen.lock().unwrap().grant_deletions.clone();
+    assert_eq!(deletions.len(), 1, "the grant deleted at GitHub");
+    let (authorization, body) = &deletions[0];
+    let basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        "gh-client-id:gh-client-secret-s3cr3t",
+    );
+    assert_eq!(
+        authorization.as_deref(),
+        Some(format!("Basic {basic}").as_str())
+    );
+    assert_eq!(body, &json!({ "access_token": ACCESS_TOKEN }));
+}

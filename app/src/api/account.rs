@@ -110,6 +110,18 @@ pub async fn start_link(provider: String) -> Result<(), AppError> {
     )
 }
 
+/// "Refresh from <Provider>": the method's name and picture read again at the provider.
+#[server(prefix = "/account", endpoint = "refresh-profile")]
+pub async fn refresh_profile(identity: i64) -> Result<(), AppError> {
+    respond(
+        async {
+            let (state, _, user, _) = signed_in_change().await?;
+            crate::backend::accounts::refresh_profile(&state, &user, identity).await
+        }
+        .await,
+    )
+}
+
 #[server(prefix = "/account", endpoint = "unlink")]
 pub async fn unlink(identity: i64) -> Result<(), AppError> {
     respond(

@@ -15,6 +15,7 @@ pub mod doctor;
 pub mod metrics;
 pub mod oauth;
 pub mod pending_sign_in;
+pub mod provider_access;
 pub mod provider_tokens;
 pub mod query_guard;
 pub mod return_to;

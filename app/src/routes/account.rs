@@ -7,13 +7,13 @@ use leptos::server_fn::ServerFn;
 use leptos_router::{components::Redirect, hooks::use_query_map};
 
 use crate::api::account::{
-    get_account, CreateApiToken, RevokeApiToken, SetNickname, SetPrimaryEmail, SignOutOthers,
-    SignOutSession, StartLink, Unlink,
+    get_account, CreateApiToken, RefreshProfile, RevokeApiToken, SetNickname, SetPrimaryEmail,
+    SignOutOthers, SignOutSession, StartLink, Unlink,
 };
 use crate::components::{avatar::Avatar, flash::FlashMessage, sign_in_options::SignInOptions};
 use crate::models::{
-    AccountView, ApiTokenView, EmailStatus, LinkedIdentity, NewApiToken, Notice, TokenLifetime,
-    SIGN_IN_AND_BACK,
+    AccountView, ApiTokenView, EmailStatus, KeptTokensView, LinkedIdentity, NewApiToken, Notice,
+    TokenLifetime, SIGN_IN_AND_BACK,
 };
 
 #[component]
@@ -66,6 +66,7 @@ fn Account(account: AccountView) -> impl IntoView {
         events,
         api_tokens,
         new_api_token,
+        kept_tokens,
         ..
     } = account;
     let primary = user.email.clone();
@@ -124,7 +125,13 @@ fn Account(account: AccountView) -> impl IntoView {
                 {user
                     .identities
                     .into_iter()
-                    .map(|identity| view! { <Method identity can_unlink/> })
+                    .map(|identity| {
+                        let kept = kept_tokens
+                            .iter()
+                            .find(|kept| kept.identity_id == identity.id)
+                            .copied();
+                        view! { <Method identity can_unlink kept/> }
+                    })
                     .collect_view()}
             </ul>
             {(!linkable.is_empty())
@@ -210,7 +217,11 @@ fn Account(account: AccountView) -> impl IntoView {
 }
 
 #[component]
-fn Method(identity: LinkedIdentity, can_unlink: bool) -> impl IntoView {
+fn Method(
+    identity: LinkedIdentity,
+    can_unlink: bool,
+    kept: Option<KeptTokensView>,
+) -> impl IntoView {
     let status = match identity.email_status {
         EmailStatus::Verified => "verified",
         EmailStatus::Unverified => "not verified",
@@ -232,7 +243,37 @@ fn Method(identity: LinkedIdentity, can_unlink: bool) -> impl IntoView {
                     <div class="muted">{format!("{email} ({status})")}</div>
                 })}
                 <div class="muted">{format!("Linked {linked} · Last used {used}")}</div>
+                {kept
+                    .filter(|kept| kept.needs_reconnection)
+                    .map(|_| view! {
+                        <div class="muted">
+                            {format!("{} no longer accepts this site's access.", identity.label)}
+                        </div>
+                    })}
             </div>
+            {kept.map(|kept| {
+                if kept.needs_reconnection {
+                    view! {
+                        <form method="post" action=StartLink::PATH>
+                            <input type="hidden" name="provider" value=identity.provider.clone()/>
+                            <button type="submit" class="btn btn-secondary">
+                                {format!("Reconnect {}", identity.label)}
+                            </button>
+                        </form>
+                    }
+                    .into_any()
+                } else {
+                    view! {
+                        <form method="post" action=RefreshProfile::PATH>
+                            <input type="hidden" name="identity" value=identity.id.to_string()/>
+                            <button type="submit" class="btn btn-secondary">
+                                {format!("Refresh from {}", identity.label)}
+                            </button>
+                        </form>
+                    }
+                    .into_any()
+                }
+            })}
             {can_unlink.then(|| view! {
                 <form method="post" action=Unlink::PATH>
                     <input type="hidden" name="identity" value=identity.id.to_string()/>

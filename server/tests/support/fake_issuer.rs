@@ -1,6 +1,7 @@
 //! A scriptable stand-in OpenID Connect issuer on 127.0.0.1: discovery, an authorization
 //! endpoint without a UI (it answers every request at once with a code), a token endpoint
-//! that checks the client's credentials and PKCE, userinfo and the signing keys. What it
+//! that checks the client's credentials and PKCE and refreshes tokens (`offline_access`),
+//! revocation (RFC 7009), userinfo and the signing keys. What it
 //! signs and says can be made wrong in each of the ways a real issuer, or an attacker
 //! between it and us, could.
 //!
@@ -106,6 +107,12 @@ struct Script {
     document_fields: Map<String, Value>,
     /// How long the metadata document takes to come.
     metadata_delay: std::time::Duration,
+    /// `expires_in` of each access token, in seconds.
+    access_token_ttl: i64,
+    /// A refresh answers with a new refresh token (the old one stops working).
+    rotate_refresh_tokens: bool,
+    /// How long a refresh takes to answer.
+    refresh_delay: std::time::Duration,
 }
 
 /// An authorization request answered with a code, until the code is used.
@@ -115,6 +122,8 @@ struct Grant {
     redirect_uri: String,
     code_challenge: String,
     nonce: Option<String>,
+    /// `offline_access` asked for with `prompt=consent`: a refresh token comes too.
+    offline: bool,
 }
 
 /// A token request as it arrived.
@@ -141,6 +150,11 @@ pub struct Seen {
     pub codes: Vec<String>,
     pub access_tokens: Vec<String>,
     pub id_tokens: Vec<String>,
+    pub refresh_tokens: Vec<String>,
+    /// Refresh-token grants answered with new tokens.
+    pub refreshes: usize,
+    /// Each revocation request: the token and its hint.
+    pub revocations: Vec<(String, Option<String>)>,
 }
 
 #[derive(Clone)]
@@ -151,6 +165,8 @@ struct Shared {
     grants: Arc<Mutex<HashMap<String, Grant>>>,
     /// Access token -> the `sub` it is about.
     access: Arc<Mutex<HashMap<String, String>>>,
+    /// Refresh tokens that still work.
+    refresh: Arc<Mutex<std::collections::HashSet<String>>>,
 }
 
 pub struct FakeIssuer {
@@ -159,6 +175,8 @@ pub struct FakeIssuer {
     script: Arc<Mutex<Script>>,
     pub seen: Arc<Mutex<Seen>>,
     reachable: Arc<AtomicBool>,
+    access: Arc<Mutex<HashMap<String, String>>>,
+    refresh: Arc<Mutex<std::collections::HashSet<String>>>,
 }
 
 /// A key set of one RSA public key under `kid`.
@@ -223,6 +241,9 @@ impl FakeIssuer {
             extra_id_token_claims: Map::new(),
             document_fields: Map::new(),
             metadata_delay: std::time::Duration::ZERO,
+            access_token_ttl: 3600,
+            rotate_refresh_tokens: false,
+            refresh_delay: std::time::Duration::ZERO,
         }));
         let seen = Arc::new(Mutex::new(Seen::default()));
         let shared = Shared {
@@ -231,11 +252,14 @@ impl FakeIssuer {
             seen: seen.clone(),
             grants: Arc::default(),
             access: Arc::default(),
+            refresh: Arc::default(),
         };
+        let (access, refresh) = (shared.access.clone(), shared.refresh.clone());
         let router = Router::new()
             .route("/.well-known/openid-configuration", get(metadata))
             .route("/authorize", get(authorize))
             .route("/token", post(token))
+            .route("/revoke", post(revoke))
             .route("/userinfo", get(userinfo))
             .route("/jwks", get(jwks))
             // One request per connection, so that an issuer made unreachable is unreachable
@@ -260,7 +284,28 @@ impl FakeIssuer {
             script,
             seen,
             reachable,
+            access,
+            refresh,
         }
+    }
+
+    /// `expires_in` of the access tokens it hands out from now on.
+    pub fn set_access_token_ttl(&self, seconds: i64) {
+        self.script.lock().unwrap().access_token_ttl = seconds;
+    }
+
+    pub fn set_rotate_refresh_tokens(&self, rotate: bool) {
+        self.script.lock().unwrap().rotate_refresh_tokens = rotate;
+    }
+
+    pub fn set_refresh_delay(&self, delay: std::time::Duration) {
+        self.script.lock().unwrap().refresh_delay = delay;
+    }
+
+    /// The person takes the site's access back: every token handed out stops working.
+    pub fn revoke_everything(&self) {
+        self.access.lock().unwrap().clear();
+        self.refresh.lock().unwrap().clear();
     }
 
     /// Configuration of a generic issuer `OAUTH_CORP_*` (label "Corp") pointing here.
@@ -443,7 +488,8 @@ async fn metadata(State(shared): State<Shared>) -> Response {
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "code_challenge_methods_supported": ["S256"],
-        "scopes_supported": ["openid", "email", "profile"],
+        "scopes_supported": ["openid", "email", "profile", "offline_access"],
+        "revocation_endpoint": format!("{base}/revoke"),
     });
     if let Some(supported) = script.iss_parameter_supported {
         document["authorization_response_iss_parameter_supported"] = json!(supported);
@@ -497,6 +543,10 @@ async fn authorize(
             redirect_uri: param("redirect_uri"),
             code_challenge: param("code_challenge"),
             nonce: query.get("nonce").cloned(),
+            offline: param("scope")
+                .split(' ')
+                .any(|scope| scope == "offline_access")
+                && param("prompt").split(' ').any(|prompt| prompt == "consent"),
         },
     );
     shared.seen.lock().unwrap().codes.push(code.clone());
@@ -533,6 +583,10 @@ async fn token(State(shared): State<Shared>, headers: HeaderMap, body: String) -
     let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
         .into_owned()
         .collect();
+    if form.get("grant_type").map(String::as_str) == Some("refresh_token") {
+        let delay = shared.script.lock().unwrap().refresh_delay;
+        tokio::time::sleep(delay).await;
+    }
     let outcome = issue_tokens(&shared, basic.as_ref(), &form);
     let refused = outcome
         .as_ref()
@@ -590,14 +644,40 @@ fn issue_tokens(
             "unknown client or wrong secret".into(),
         ));
     }
-    if field("grant_type") != Some("authorization_code") {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "only authorization_code".into(),
-        ));
-    }
     let invalid_grant = |why: &str| (StatusCode::BAD_REQUEST, "invalid_grant", why.to_owned());
+    match field("grant_type") {
+        Some("authorization_code") => {}
+        Some("refresh_token") => {
+            let presented = field("refresh_token").unwrap_or_default();
+            let rotate = shared.script.lock().unwrap().rotate_refresh_tokens;
+            let mut refresh = shared.refresh.lock().unwrap();
+            if !refresh.contains(presented) {
+                return Err(invalid_grant("unknown or revoked refresh token"));
+            }
+            let next = rotate.then(|| {
+                refresh.remove(presented);
+                let next = CsrfToken::new_random().secret().clone();
+                refresh.insert(next.clone());
+                next
+            });
+            drop(refresh);
+            let mut answer = access_token_answer(shared);
+            let mut seen = shared.seen.lock().unwrap();
+            seen.refreshes += 1;
+            if let Some(next) = next {
+                seen.refresh_tokens.push(next.clone());
+                answer["refresh_token"] = json!(next);
+            }
+            return Ok(answer);
+        }
+        _ => {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "only authorization_code and refresh_token".into(),
+            ))
+        }
+    }
     // One use per code: taken out whatever happens next.
     let grant = field("code")
         .and_then(|code| shared.grants.lock().unwrap().remove(code))
@@ -616,25 +696,68 @@ fn issue_tokens(
             "code_verifier does not match the code_challenge",
         ));
     }
+    let mut answer = access_token_answer(shared);
+    let id_token = id_token(shared, &grant);
+    let mut seen = shared.seen.lock().unwrap();
+    if grant.offline {
+        let refresh_token = CsrfToken::new_random().secret().clone();
+        shared.refresh.lock().unwrap().insert(refresh_token.clone());
+        seen.refresh_tokens.push(refresh_token.clone());
+        answer["refresh_token"] = json!(refresh_token);
+        answer["scope"] = json!("openid email profile offline_access");
+    }
+    if let Some(id_token) = id_token {
+        seen.id_tokens.push(id_token.clone());
+        answer["id_token"] = json!(id_token);
+    }
+    Ok(answer)
+}
+
+/// A new access token, known to userinfo from now on, as a token answer gives it.
+fn access_token_answer(shared: &Shared) -> Value {
     let access_token = CsrfToken::new_random().secret().clone();
     shared
         .access
         .lock()
         .unwrap()
         .insert(access_token.clone(), SUBJECT.into());
-    let id_token = id_token(shared, &grant);
-    let mut seen = shared.seen.lock().unwrap();
-    seen.access_tokens.push(access_token.clone());
-    let mut answer = json!({
+    shared
+        .seen
+        .lock()
+        .unwrap()
+        .access_tokens
+        .push(access_token.clone());
+    let ttl = shared.script.lock().unwrap().access_token_ttl;
+    json!({
         "access_token": access_token,
         "token_type": "Bearer",
-        "expires_in": 3600,
-    });
-    if let Some(id_token) = id_token {
-        seen.id_tokens.push(id_token.clone());
-        answer["id_token"] = json!(id_token);
+        "expires_in": ttl,
+    })
+}
+
+/// RFC 7009: with the client's credentials (HTTP Basic), the token stops working; 200
+/// whether or not it worked before.
+async fn revoke(State(shared): State<Shared>, headers: HeaderMap, body: String) -> Response {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(basic_credentials);
+    if basic != Some((CLIENT_ID.to_owned(), CLIENT_SECRET.to_owned())) {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "who are you?");
     }
-    Ok(answer)
+    let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    let token = form.get("token").cloned().unwrap_or_default();
+    shared.refresh.lock().unwrap().remove(&token);
+    shared.access.lock().unwrap().remove(&token);
+    shared
+        .seen
+        .lock()
+        .unwrap()
+        .revocations
+        .push((token, form.get("token_type_hint").cloned()));
+    StatusCode::OK.into_response()
 }
 
 /// The ID token for `grant`, as the script says: good, or wrong in one way.

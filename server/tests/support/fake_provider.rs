@@ -76,6 +76,8 @@ pub struct Seen {
     pub emails_auth_headers: Vec<Option<String>>,
     /// Calls of the request-token endpoint: what spends a Twitter app's quota.
     pub request_tokens: usize,
+    /// GitHub's grant deletions: the `Authorization` header and the JSON body.
+    pub grant_deletions: Vec<(Option<String>, Value)>,
 }
 
 pub struct FakeProvider {
@@ -126,6 +128,10 @@ impl FakeProvider {
             .route("/elsewhere", get(elsewhere).post(elsewhere))
             .route("/oauth/request_token", post(request_token))
             .route("/user/emails", get(emails))
+            .route(
+                "/applications/gh-client-id/grant",
+                axum::routing::delete(delete_grant),
+            )
             .with_state(state);
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         FakeProvider {
@@ -194,6 +200,10 @@ impl FakeProvider {
             (
                 "OAUTH_GITHUB_EMAILS_URL",
                 format!("{}/user/emails", self.base_url),
+            ),
+            (
+                "OAUTH_GITHUB_GRANT_URL",
+                format!("{}/applications/gh-client-id/grant", self.base_url),
             ),
             ("OAUTH_HTTP_TIMEOUT_MS", "500".into()),
         ]
@@ -368,4 +378,24 @@ fn endless_body(state: &FakeState, prefix: &'static str) -> Response {
         axum::body::Body::from_stream(chunks),
     )
         .into_response()
+}
+
+/// GitHub's `DELETE /applications/{client_id}/grant`: recorded, answered 204.
+async fn delete_grant(
+    State(state): State<FakeState>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let authorization = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let body = serde_json::from_str(&body).unwrap_or(Value::Null);
+    state
+        .seen
+        .lock()
+        .unwrap()
+        .grant_deletions
+        .push((authorization, body));
+    StatusCode::NO_CONTENT.into_response()
 }

@@ -12,14 +12,16 @@ use url::Url;
 use self::times::{format_time, format_unix};
 use super::auth_session;
 use super::auth_user::{self, AuthUser};
-use super::db::{account_events, accounts};
+use super::db::{self, account_events, accounts};
 use super::oauth::protocol;
 use super::pending_sign_in::Intent;
+use super::provider_access::{revoke, AccessError, ProviderAccess};
 use super::sign_in;
 use super::state::AppState;
 use crate::error::AppError;
 use crate::models::{
-    AccountView, EmailStatus, EventView, NewApiToken, Notice, SessionView, SignInOption,
+    AccountView, EmailStatus, EventView, KeptTokensView, NewApiToken, Notice, SessionView,
+    SignInOption,
 };
 
 /// `new_api_token` is a token made by the action that led here, shown this once.
@@ -93,7 +95,17 @@ pub async fn view(
         })
         .collect();
     let api_tokens = super::api_tokens::list(&state.db, user.id).await?;
+    let kept_tokens = db::provider_tokens::kept_for_user(read, user.id)
+        .await
+        .map_err(AppError::db_failure("could not read the kept tokens"))?
+        .into_iter()
+        .map(|(identity_id, needs_reconnection)| KeptTokensView {
+            identity_id: identity_id.into(),
+            needs_reconnection,
+        })
+        .collect();
     Ok(Some(AccountView {
+        kept_tokens,
         api_tokens,
         new_api_token,
         user: current,
@@ -103,6 +115,45 @@ pub async fn view(
         events,
         signed_in_recently: user.signed_in_recently(),
     }))
+}
+
+/// "Refresh from <Provider>": reads the identity's name and picture there again with its
+/// kept tokens (refreshed first if need be).
+pub async fn refresh_profile(
+    state: &AppState,
+    user: &AuthUser,
+    identity_id: i64,
+) -> Result<String, AppError> {
+    let Ok(identity_id) = i32::try_from(identity_id) else {
+        return Ok(Notice::NotFound.url(None));
+    };
+    let read = async {
+        let access = ProviderAccess::for_users_identity(state, user.id, identity_id).await?;
+        let profile = access.read_profile().await?;
+        db::identities::refresh_profile(&state.db, identity_id, &profile).await?;
+        Ok::<_, AccessError>(access.provider.name.clone())
+    };
+    Ok(match read.await {
+        Ok(provider) => Notice::ProfileRefreshed.url(Some(&provider)),
+        Err(AccessError::NotKept) => Notice::NotFound.url(None),
+        Err(AccessError::NeedsReconnection) => {
+            let provider = db::identities::of_user(&state.db.read, user.id, identity_id)
+                .await
+                .ok()
+                .flatten()
+                .map(|identity| identity.provider);
+            Notice::NeedsReconnection.url(provider.as_deref())
+        }
+        Err(AccessError::ProviderFailed) => Notice::ProviderFailed.url(None),
+        Err(AccessError::Db(err)) => return Err(access_failure(AccessError::Db(err))),
+    })
+}
+
+fn access_failure(err: AccessError) -> AppError {
+    match err {
+        AccessError::Db(err) => AppError::db_failure("could not read the kept tokens")(err),
+        _ => AppError::Internal,
+    }
 }
 
 /// Starts linking `provider` to the user: the provider's URL and the pending sign-in's
@@ -125,12 +176,19 @@ pub async fn unlink(
     let Ok(identity_id) = i32::try_from(identity_id) else {
         return Ok(Notice::NotFound.url(None));
     };
+    let doomed = match db::identities::of_user(&state.db.read, user.id, identity_id).await {
+        Ok(Some(identity)) => revoke::read(state, [(identity.id, identity.provider)]).await,
+        Ok(None) => Ok(Vec::new()),
+        Err(err) => Err(err.into()),
+    }
+    .map_err(access_failure)?;
     let outcome = accounts::unlink_identity(&state.db, user.id, identity_id, network)
         .await
         .map_err(AppError::db_failure("could not unlink"))?;
     Ok(match outcome {
         accounts::UnlinkOutcome::Unlinked { provider } => {
             tracing::info!(user_id = user.id, provider, "unlinked");
+            revoke::in_background(state, doomed);
             Notice::Unlinked.url(Some(&provider))
         }
         accounts::UnlinkOutcome::LastMethod => Notice::LastMethod.url(None),
@@ -221,9 +279,21 @@ pub async fn delete(
             Notice::SignInAgain.code()
         ));
     }
+    let identities = db::identities::all_of_user(&state.db.read, user.id)
+        .await
+        .map_err(AppError::db_failure("could not read the identities"))?;
+    let doomed = revoke::read(
+        state,
+        identities
+            .into_iter()
+            .map(|identity| (identity.id, identity.provider)),
+    )
+    .await
+    .map_err(access_failure)?;
     accounts::delete_user(&state.db, user.id)
         .await
         .map_err(AppError::db_failure("could not delete the account"))?;
+    revoke::in_background(state, doomed);
     // Its row is gone already; this expires the cookie.
     auth_session::sign_out(session).await?;
     tracing::info!(user_id = user.id, "account deleted");
