@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { expect, type Page } from "@playwright/test";
+import { expect, type Locator, type Page } from "@playwright/test";
 
 /** A name no other test or earlier run has used, so each test is a first sign-in. */
 export function uniqueName(prefix: string): string {
@@ -68,4 +68,45 @@ export async function openAccount(page: Page, javaScriptEnabled: boolean) {
   await page.goto("/account");
   if (javaScriptEnabled) await waitForHydration(page);
   await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
+}
+
+/**
+ * "Corp": a generic OpenID Connect issuer configured by environment alone (OAUTH_CORP_*,
+ * see .dev/test-all), served by the npm package oidc-provider (end2end/oidc-provider/issuer.mjs).
+ */
+export const ISSUER = "http://127.0.0.1:4010";
+
+/** A login name no other run has used: a first sign-in at the issuer, and a `sub` of its own. */
+export function uniqueLogin(): string {
+  return uniqueName("corp").replace(" ", "-");
+}
+
+/** At the issuer, in a browser it does not know yet: its login page, then its consent page. */
+export async function signInAtIssuer(page: Page, login: string) {
+  await expect(page).toHaveURL(new RegExp(`^${ISSUER}/interaction/`));
+  await page.locator('input[name="login"]').fill(login);
+  await page.locator('input[name="password"]').fill("any password");
+  await page.getByRole("button", { name: "Sign-in" }).click();
+  await page.getByRole("button", { name: "Continue" }).click();
+}
+
+/**
+ * Through whatever the issuer shows, until `arrived` (something only the page the app sends the
+ * browser back to has) is visible: its login page unless it remembers this browser, and its
+ * consent page, which it shows every time the app asks for offline access (prompt=consent)
+ * and may skip otherwise.
+ */
+export async function passIssuer(page: Page, login: string, arrived: Locator) {
+  const issuerPage = page.locator(`form[action^="${ISSUER}/interaction/"]`);
+  await expect(issuerPage.or(arrived).first()).toBeVisible();
+  if (new URL(page.url()).origin === ISSUER) {
+    const loginField = page.locator('input[name="login"]');
+    if ((await loginField.count()) > 0) {
+      await loginField.fill(login);
+      await page.locator('input[name="password"]').fill("any password");
+      await page.getByRole("button", { name: "Sign-in" }).click();
+    }
+    await page.getByRole("button", { name: "Continue" }).click();
+  }
+  await expect(arrived.first()).toBeVisible();
 }

@@ -1,26 +1,19 @@
-import { expect, test, type Page } from "@playwright/test";
-import { uniqueName, waitForHydration, watchForErrors, signOut } from "./helpers";
+import { expect, test } from "@playwright/test";
+import {
+  ISSUER,
+  passIssuer,
+  signInAtIssuer,
+  signOut,
+  uniqueLogin,
+  waitForHydration,
+  watchForErrors,
+} from "./helpers";
 
 // "Corp" is a generic OpenID Connect issuer configured by environment alone
 // (OAUTH_CORP_ISSUER and friends, see .dev/test-all), served by the npm package
 // oidc-provider (an OpenID Certified implementation; end2end/oidc-provider/issuer.mjs):
 // discovery, PKCE, nonce, RFC 9207 `iss`, an ES256-signed ID token and userinfo, all
 // code nobody here wrote.
-const ISSUER = "http://127.0.0.1:4010";
-
-/** At the issuer: its development login page, then its consent page. */
-async function signInAtIssuer(page: Page, login: string) {
-  await expect(page).toHaveURL(new RegExp(`^${ISSUER}/interaction/`));
-  await page.locator('input[name="login"]').fill(login);
-  await page.locator('input[name="password"]').fill("any password");
-  await page.getByRole("button", { name: "Sign-in" }).click();
-  await page.getByRole("button", { name: "Continue" }).click();
-}
-
-/** A login name no other run has used: a first sign-in, and a `sub` of its own. */
-function uniqueLogin(): string {
-  return uniqueName("corp").replace(" ", "-");
-}
 
 for (const javaScriptEnabled of [true, false]) {
   test.describe(`with JavaScript ${javaScriptEnabled ? "on" : "off"}`, () => {
@@ -46,8 +39,9 @@ for (const javaScriptEnabled of [true, false]) {
       await signOut(page);
       await expect(page.getByRole("button", { name: "Sign in with Corp" })).toBeVisible();
       await page.getByRole("button", { name: "Sign in with Corp" }).click();
-      // The issuer remembers this browser: it may skip its pages and answer at once.
-      await expect(page.getByRole("heading", { name: `Hi, Corp ${login}!` })).toBeVisible();
+      // The issuer remembers this browser: it may answer at once, or show its consent page
+      // alone, as it does whenever the app asks for offline access (prompt=consent).
+      await passIssuer(page, login, page.getByRole("heading", { name: `Hi, Corp ${login}!` }));
       const again = await (await page.request.get("/api/me")).json();
       expect(again.id).toBe(me.id);
       expect(problems).toEqual([]);
