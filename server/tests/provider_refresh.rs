@@ -12,6 +12,7 @@ use app::backend::provider_access::{AccessError, ProviderAccess};
 use support::at_rest::{contains, encodings, everything_stored};
 use support::fake_issuer::{FakeIssuer, SUBJECT};
 use support::issuer_flow::{answer_of, sign_in};
+use support::log_capture::capture;
 use support::{location, query_param, Browser, TestApp, TestDatabase};
 
 /// The issuer's variables, keeping tokens, with a key to seal them.
@@ -22,10 +23,7 @@ fn keeping_env(issuer: &FakeIssuer) -> Vec<(String, String)> {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
     env.push(("OAUTH_CORP_KEEP_TOKENS".into(), "on".into()));
-    env.push((
-        "TOKEN_ENCRYPTION_KEY".into(),
-        "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=".into(),
-    ));
+    env.push(("TOKEN_ENCRYPTION_KEY".into(), KEY_A.into()));
     // Everyone here signs in from 127.0.0.1.
     env.push(("SIGN_IN_RATE_LIMIT_BURST".into(), "0".into()));
     env
@@ -39,7 +37,17 @@ async fn start(issuer: &FakeIssuer) -> TestApp {
 }
 
 async fn start_on(database: &TestDatabase, issuer: &FakeIssuer) -> TestApp {
-    let env = keeping_env(issuer);
+    start_on_with(database, issuer, &[]).await
+}
+
+/// With `more` variables, which replace those of the same name.
+async fn start_on_with(
+    database: &TestDatabase,
+    issuer: &FakeIssuer,
+    more: &[(&str, &str)],
+) -> TestApp {
+    let mut env = keeping_env(issuer);
+    env.extend(more.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     TestApp::start_on(database, None, &vars).await
 }
@@ -83,6 +91,7 @@ async fn identity_name(app: &TestApp, identity: i32) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kept_tokens_are_sealed_refreshed_when_expiring_and_read_the_profile_again() {
+    let log = capture();
     let issuer = FakeIssuer::start().await;
     // Handed out already inside the refresh margin: the first use refreshes.
     issuer.set_access_token_ttl(30);
@@ -170,6 +179,76 @@ async fn kept_tokens_are_sealed_refreshed_when_expiring_and_read_the_profile_aga
     assert_eq!(issuer.seen.lock().unwrap().refreshes, 1);
     let account = account_page(&app, &mut browser).await;
     assert!(account.contains("Refresh from Corp"), "{account}");
+
+    // Never in the logs, which do say what happened.
+    let log = log.text();
+    assert!(log.contains("tokens refreshed"), "{log}");
+    let seen = issuer.seen.lock().unwrap();
+    for secret in seen.access_tokens.iter().chain(&seen.refresh_tokens) {
+        assert!(!log.contains(secret.as_str()), "a token logged:\n{log}");
+    }
+    assert!(!log.contains(support::fake_issuer::CLIENT_SECRET));
+}
+
+const KEY_A: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+const KEY_B: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// The id of the key each sealed column of the one kept row was sealed with.
+async fn sealed_with(app: &TestApp) -> Vec<String> {
+    let mut ids = Vec::new();
+    for column in ["access_token", "refresh_token"] {
+        let sealed = app
+            .text(&format!("SELECT {column} FROM provider_tokens"))
+            .await
+            .unwrap();
+        ids.push(sealed.split('.').nth(1).unwrap().to_owned());
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_sealed_with_the_previous_key_move_to_the_new_one_as_they_are_used() {
+    let issuer = FakeIssuer::start().await;
+    let database = TestDatabase::new().await;
+    let first = start_on_with(&database, &issuer, &[("TOKEN_ENCRYPTION_KEY", KEY_A)]).await;
+    let mut browser = first.browser();
+    let (_, user) = signed_in(&first, &issuer, &mut browser).await;
+    let with_a = sealed_with(&first).await;
+    assert_eq!(with_a[0], with_a[1]);
+    drop(first);
+
+    let rotated = start_on_with(
+        &database,
+        &issuer,
+        &[
+            ("TOKEN_ENCRYPTION_KEY", KEY_B),
+            ("TOKEN_ENCRYPTION_KEY_PREVIOUS", KEY_A),
+        ],
+    )
+    .await;
+    assert_eq!(sealed_with(&rotated).await, with_a, "untouched until used");
+    let access = ProviderAccess::for_user(&rotated.state, user, "corp")
+        .await
+        .unwrap();
+    assert_eq!(
+        access.read_profile().await.unwrap().provider_user_id,
+        SUBJECT
+    );
+    let with_b = sealed_with(&rotated).await;
+    assert_eq!(with_b[0], with_b[1]);
+    assert_ne!(with_b[0], with_a[0], "moved to the new key by that use");
+    drop(rotated);
+
+    // The previous key can go: they open with the new one alone.
+    let after = start_on_with(&database, &issuer, &[("TOKEN_ENCRYPTION_KEY", KEY_B)]).await;
+    let access = ProviderAccess::for_user(&after.state, user, "corp")
+        .await
+        .unwrap();
+    assert_eq!(
+        access.read_profile().await.unwrap().provider_user_id,
+        SUBJECT
+    );
+    assert_eq!(issuer.seen.lock().unwrap().refreshes, 0, "nothing expired");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -109,6 +109,8 @@ pub struct Kept {
     pub version: i64,
     pub refreshing_until: Option<i64>,
     pub needs_reconnection: bool,
+    /// Some value was sealed with the previous key: worth sealing again (`reseal_if_unchanged`).
+    pub stale_key: bool,
 }
 
 /// The identity's kept tokens, opened; `None` when it has none or they no longer open
@@ -122,12 +124,13 @@ pub async fn read(
     let Some(row) = super::at_most_one(rows) else {
         return Ok(None);
     };
-    Ok(open_row(keys, &row).map(|(tokens, _)| Kept {
+    Ok(open_row(keys, &row).map(|(tokens, stale_key)| Kept {
         identity_id,
         tokens,
         version: row.version,
         refreshing_until: row.refreshing_until,
         needs_reconnection: row.needs_reconnection,
+        stale_key,
     }))
 }
 
@@ -348,13 +351,47 @@ pub async fn reencrypt(db: &Db, keys: &TokenKeys) -> Result<Reencrypted, DbErr> 
     Ok(done)
 }
 
-/// Seals the identity's tokens again, with the current key; nothing else changes.
+/// Seals the identity's tokens again with the current key, nothing else changed.
 async fn reseal(
     conn: &impl ConnectionTrait,
     keys: &TokenKeys,
     identity_id: i32,
     tokens: &ProviderTokens,
 ) -> Result<(), DbErr> {
+    resealing(keys, identity_id, tokens)
+        .filter(provider_tokens::Column::IdentityId.eq(identity_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Seals tokens read with the previous key again with the current one, as they are used,
+/// if the row is still as they were read (`version`): otherwise newer tokens are there, and
+/// nothing is written (false).
+pub async fn reseal_if_unchanged(
+    conn: &impl ConnectionTrait,
+    keys: &TokenKeys,
+    identity_id: i32,
+    version: i64,
+    tokens: &ProviderTokens,
+) -> Result<bool, DbErr> {
+    let resealed = resealing(keys, identity_id, tokens)
+        .col_expr(
+            provider_tokens::Column::Version,
+            Expr::col(provider_tokens::Column::Version).add(1),
+        )
+        .filter(provider_tokens::Column::IdentityId.eq(identity_id))
+        .filter(provider_tokens::Column::Version.eq(version))
+        .exec(conn)
+        .await?;
+    Ok(resealed.rows_affected == 1)
+}
+
+fn resealing(
+    keys: &TokenKeys,
+    identity_id: i32,
+    tokens: &ProviderTokens,
+) -> sea_orm::UpdateMany<SealedTokens> {
     let seal = |column, value| Expr::value(sealed(keys, identity_id, column, value));
     SealedTokens::update_many()
         .col_expr(
@@ -369,10 +406,6 @@ async fn reseal(
             provider_tokens::Column::RefreshToken,
             seal(REFRESH_TOKEN, &tokens.refresh_token),
         )
-        .filter(provider_tokens::Column::IdentityId.eq(identity_id))
-        .exec(conn)
-        .await?;
-    Ok(())
 }
 
 /// Moves tokens that earlier versions kept in plain text in `identities` into this table,

@@ -51,6 +51,25 @@ pub(super) async fn usable_tokens(
         }
         let now = now();
         if !needs_refresh(&kept.tokens, now) {
+            if kept.stale_key {
+                // Moved to the current key as they are used (a refresh does it too).
+                let resealed = provider_tokens::reseal_if_unchanged(
+                    &state.db.write,
+                    &state.token_keys,
+                    identity_id,
+                    kept.version,
+                    &kept.tokens,
+                )
+                .await?;
+                if !resealed {
+                    continue; // Changed meanwhile: read what is there now.
+                }
+                return Ok(Kept {
+                    version: kept.version + 1,
+                    stale_key: false,
+                    ..kept
+                });
+            }
             return Ok(kept);
         }
         let Some(refresh_token) = kept.tokens.refresh_token.clone() else {
@@ -89,6 +108,12 @@ pub(super) async fn usable_tokens(
         let claimed = claimed_at + 1;
         return match ask_provider(state, provider, &refresh_token).await {
             Ok(fresh) => {
+                // What the provider did not send again stays, sealed anew with the rest.
+                let fresh = ProviderTokens {
+                    refresh_token: fresh.refresh_token.or(kept.tokens.refresh_token),
+                    scopes: fresh.scopes.or(kept.tokens.scopes),
+                    ..fresh
+                };
                 let end = RefreshEnd::Refreshed(&fresh);
                 if !provider_tokens::end_refresh(
                     &state.db.write,
@@ -105,14 +130,11 @@ pub(super) async fn usable_tokens(
                 tracing::info!(provider = provider.name, identity_id, "tokens refreshed");
                 Ok(Kept {
                     identity_id,
-                    tokens: ProviderTokens {
-                        refresh_token: fresh.refresh_token.or(kept.tokens.refresh_token),
-                        scopes: fresh.scopes.or(kept.tokens.scopes),
-                        ..fresh
-                    },
+                    tokens: fresh,
                     version: claimed + 1,
                     refreshing_until: None,
                     needs_reconnection: false,
+                    stale_key: false,
                 })
             }
             Err(RefreshFailure::Refused) => {
