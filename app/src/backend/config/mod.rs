@@ -1,6 +1,7 @@
 //! Configuration from environment variables (main also reads a `.env` file into them).
 //! Every problem names the variable, so a bad deployment fails at start-up, not mid-sign-in.
 
+mod oauth2_providers;
 mod oidc_issuers;
 mod provider;
 
@@ -399,6 +400,7 @@ impl Config {
             }
         }
         providers.extend(oidc_issuers::from_vars(&vars, timing)?);
+        providers.extend(oauth2_providers::from_vars(&vars)?);
 
         let token_encryption = parse_token_encryption(&get, &public_url, &providers)?;
 
@@ -1045,6 +1047,111 @@ mod tests {
         assert_eq!(err.variable, "TOKEN_ENCRYPTION_KEY");
         let typo = config(&with(&GITHUB, &[("OAUTH_GITHUB_KEEP_TOKENS", "perhaps")])).unwrap_err();
         assert_eq!(typo.variable, "OAUTH_GITHUB_KEEP_TOKENS");
+    }
+
+    const ACME: [(&str, &str); 5] = [
+        (
+            "OAUTH_ACME_AUTHORIZE_URL",
+            "https://acme.example/oauth/authorize",
+        ),
+        ("OAUTH_ACME_TOKEN_URL", "https://acme.example/oauth/token"),
+        ("OAUTH_ACME_USERINFO_URL", "https://api.acme.example/me"),
+        ("OAUTH_ACME_CLIENT_ID", "acme-id"),
+        ("OAUTH_ACME_CLIENT_SECRET", "acme-secret"),
+    ];
+
+    #[test]
+    fn any_oauth2_provider_is_configured_by_its_variables_alone() {
+        let configured = config(&with(
+            &ACME,
+            &[
+                ("OAUTH_ACME_SCOPES", "identify,email"),
+                ("OAUTH_ACME_LABEL", "Acme Chat"),
+                ("OAUTH_ACME_SUBJECT_FIELD", "/user/id"),
+                ("OAUTH_ACME_EMAIL_VERIFIED_FIELD", "/user/verified"),
+                ("OAUTH_ACME_TOKEN_AUTH", "post"),
+            ],
+        ))
+        .unwrap();
+        let acme = configured.provider("acme").unwrap();
+        assert_eq!(acme.label, "Acme Chat");
+        let ProtocolSettings::OAuth2(oauth2) = &acme.protocol else {
+            panic!("an OAuth 2 provider");
+        };
+        assert_eq!(oauth2.scope, "identify email");
+        assert!(matches!(oauth2.token_auth, oauth2::AuthType::RequestBody));
+        let crate::backend::oauth::profile::ProfileReader::Fields(fields) =
+            &oauth2.endpoints.map_profile
+        else {
+            panic!("read by the configured fields");
+        };
+        assert_eq!(fields.subject, "/user/id");
+        assert_eq!(fields.name, "/name", "the default");
+        assert_eq!(fields.email_verified.as_deref(), Some("/user/verified"));
+        // Defaults: the label from the name, HTTP Basic, nothing verified.
+        let plain = config(&ACME).unwrap();
+        let acme = plain.provider("acme").unwrap();
+        assert_eq!(acme.label, "Acme");
+        let ProtocolSettings::OAuth2(oauth2) = &acme.protocol else {
+            panic!();
+        };
+        assert!(matches!(oauth2.token_auth, oauth2::AuthType::BasicAuth));
+        // A preset's endpoint override is not a provider of its own.
+        let github = config(&[
+            ("OAUTH_GITHUB_CLIENT_ID", "gh"),
+            ("OAUTH_GITHUB_CLIENT_SECRET", "gh-secret"),
+            ("OAUTH_GITHUB_AUTHORIZE_URL", "http://127.0.0.1:9/authorize"),
+        ])
+        .unwrap();
+        let names: Vec<&str> = github.providers.iter().map(|p| p.name.as_str()).collect();
+        assert!(names.contains(&"github"), "{names:?}");
+        assert!(
+            names.iter().all(|name| ["github", "demo"].contains(name)),
+            "{names:?}"
+        );
+    }
+
+    #[test]
+    fn a_configured_oauth2_provider_with_a_wrong_setting_stops_the_start_naming_it() {
+        let without = |missing: &str| -> Vec<(&'static str, &'static str)> {
+            ACME.iter()
+                .filter(|(name, _)| *name != missing)
+                .copied()
+                .collect()
+        };
+        for missing in [
+            "OAUTH_ACME_TOKEN_URL",
+            "OAUTH_ACME_USERINFO_URL",
+            "OAUTH_ACME_CLIENT_ID",
+        ] {
+            let err = config(&without(missing)).unwrap_err();
+            assert_eq!(err.variable, missing);
+            assert!(err.problem.contains("is missing"), "{}", err.problem);
+        }
+        let cases: [(&str, &str, &str); 5] = [
+            ("OAUTH_ACME_SUBJECT_FIELD", "user.id", "JSON pointer"),
+            (
+                "OAUTH_ACME_TOKEN_URL",
+                "http://acme.example/token",
+                "https://",
+            ),
+            ("OAUTH_ACME_USERINFO_URL", "not a url", "not a URL"),
+            ("OAUTH_ACME_TOKEN_AUTH", "jwt", "basic"),
+            ("OAUTH_ACME_SCOPES", "a\\b", "not a scope"),
+        ];
+        for (variable, value, problem) in cases {
+            let err = config(&with(&ACME, &[(variable, value)])).unwrap_err();
+            assert_eq!(err.variable, variable, "{value}");
+            assert!(err.problem.contains(problem), "{}", err.problem);
+        }
+        let both = config(&with(
+            &ACME,
+            &[("OAUTH_ACME_ISSUER", "https://acme.example")],
+        ))
+        .unwrap_err();
+        assert_eq!(both.variable, "OAUTH_ACME_AUTHORIZE_URL");
+        let demo = config(&[("OAUTH_DEMO_AUTHORIZE_URL", "https://x.example/a")]).unwrap_err();
+        assert_eq!(demo.variable, "OAUTH_DEMO_AUTHORIZE_URL");
     }
 
     #[test]

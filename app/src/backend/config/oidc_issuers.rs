@@ -92,8 +92,26 @@ pub(super) fn settings(
         .ok_or_else(|| config_error(&issuer_var, "is missing"))?;
     let issuer =
         discovery::issuer_url(&raw_issuer).map_err(|problem| config_error(&issuer_var, problem))?;
+    // `openid` is always asked for.
+    let scopes = scopes(prefix, get, default_scopes)?
+        .into_iter()
+        .filter(|scope| scope != "openid")
+        .collect();
+    Ok(ProtocolSettings::OpenIdConnect(OidcSettings {
+        issuer: Arc::new(discovery::Issuer::new(issuer, timing)),
+        scopes,
+        offline_access,
+    }))
+}
+
+/// `{prefix}_SCOPES` (or `default`), space- or comma-separated, each once.
+pub(super) fn scopes(
+    prefix: &str,
+    get: &impl Fn(&str) -> Option<String>,
+    default: &str,
+) -> Result<Vec<String>, ConfigError> {
     let scopes_var = format!("{prefix}_SCOPES");
-    let raw_scopes = get(&scopes_var).unwrap_or_else(|| default_scopes.to_owned());
+    let raw_scopes = get(&scopes_var).unwrap_or_else(|| default.to_owned());
     let mut scopes: Vec<String> = Vec::new();
     for scope in raw_scopes.split([' ', ',']).filter(|s| !s.is_empty()) {
         // RFC 6749 §3.3: printable ASCII but space, `"` and `\`.
@@ -106,16 +124,11 @@ pub(super) fn settings(
                 format!("holds {scope:?}, which is not a scope"),
             ));
         }
-        // `openid` is always asked for.
-        if scope != "openid" && !scopes.iter().any(|s| s == scope) {
+        if !scopes.iter().any(|s| s == scope) {
             scopes.push(scope.to_owned());
         }
     }
-    Ok(ProtocolSettings::OpenIdConnect(OidcSettings {
-        issuer: Arc::new(discovery::Issuer::new(issuer, timing)),
-        scopes,
-        offline_access,
-    }))
+    Ok(scopes)
 }
 
 /// `OIDC_DISCOVERY_REFRESH_SECS` (default an hour) and `OIDC_DISCOVERY_MAX_STALE_SECS`
@@ -143,7 +156,7 @@ pub(super) fn discovery_timing(
 }
 
 /// Names become path segments and social-id prefixes: letters, digits and `_`, from a letter.
-fn check_name(name: &str, variable: &str) -> Result<(), ConfigError> {
+pub(super) fn check_name(name: &str, variable: &str) -> Result<(), ConfigError> {
     let valid = name.len() <= MAX_NAME_LEN
         && name.starts_with(|c: char| c.is_ascii_uppercase())
         && name
@@ -162,7 +175,7 @@ fn check_name(name: &str, variable: &str) -> Result<(), ConfigError> {
     }
 }
 
-fn checked_label(label: &str, prefix: &str) -> Result<String, ConfigError> {
+pub(super) fn checked_label(label: &str, prefix: &str) -> Result<String, ConfigError> {
     if label.chars().count() > MAX_LABEL_LEN || label.chars().any(char::is_control) {
         return Err(config_error(
             &format!("{prefix}_LABEL"),
@@ -173,7 +186,7 @@ fn checked_label(label: &str, prefix: &str) -> Result<String, ConfigError> {
 }
 
 /// `MY_CORP` -> "My Corp".
-fn label_from(name: &str) -> String {
+pub(super) fn label_from(name: &str) -> String {
     name.split('_')
         .filter(|word| !word.is_empty())
         .map(|word| {

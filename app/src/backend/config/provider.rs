@@ -10,7 +10,7 @@ use url::Url;
 use super::oidc_issuers;
 use super::{config_error, parse_switch, ConfigError, DEMO_CLIENT_ID};
 use crate::backend::oauth::discovery;
-use crate::backend::oauth::profile::{Profile, ProfileError};
+use crate::backend::oauth::profile::ProfileReader;
 use crate::backend::oauth::providers::{self, EndpointSpec, Protocol, ProviderSpec};
 use crate::backend::secret::Secret;
 
@@ -76,7 +76,7 @@ pub struct Endpoints {
     /// Added to the userinfo request, e.g. Facebook's `fields`.
     pub userinfo_query: Vec<(String, String)>,
     /// Reads the provider's userinfo answer.
-    pub map_profile: fn(&serde_json::Value) -> Result<Profile, ProfileError>,
+    pub map_profile: ProfileReader,
 }
 
 #[derive(Debug)]
@@ -270,7 +270,7 @@ fn endpoints(spec: &EndpointSpec, [authorize_url, token_url, userinfo_url]: [Url
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
-        map_profile: spec.map_profile,
+        map_profile: ProfileReader::Builtin(spec.map_profile),
     }
 }
 

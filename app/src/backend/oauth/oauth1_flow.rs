@@ -338,5 +338,5 @@ async fn fetch_profile(
         .send()
         .await
         .map_err(|err| transport_failure(&provider.name, "userinfo", &err))?;
-    read_profile(&provider.name, endpoints.map_profile, response).await
+    read_profile(&provider.name, &endpoints.map_profile, response).await
 }

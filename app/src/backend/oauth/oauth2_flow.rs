@@ -13,7 +13,7 @@ use url::Url;
 
 use super::address_policy::Refused;
 use super::http_client::{self, with_causes, ProviderClient, ReadError};
-use super::profile::{Profile, ProfileError};
+use super::profile::{Profile, ProfileReader};
 use super::protocol::ClientCheck;
 use crate::backend::config::{Endpoints, OAuth2Settings, ProviderConfig};
 use crate::backend::db::users::ProviderTokens;
@@ -67,7 +67,8 @@ pub fn start(
     oauth2: &OAuth2Settings,
     redirect_uri: &Url,
 ) -> (Pending, Url) {
-    let scopes = [Scope::new(oauth2.scope.clone())];
+    // One string as configured (Facebook wants commas); none at all when empty.
+    let scopes = (!oauth2.scope.is_empty()).then(|| Scope::new(oauth2.scope.clone()));
     authorization_request(
         provider,
         &oauth2.token_endpoints(),
@@ -565,7 +566,7 @@ async fn fetch_profile(
     access_token: &Secret,
 ) -> Result<Profile, AppError> {
     let response = bearer_get(http, provider, userinfo_url(endpoints), access_token).await?;
-    read_profile(provider, endpoints.map_profile, response).await
+    read_profile(provider, &endpoints.map_profile, response).await
 }
 
 /// A GET with the access token, as a userinfo endpoint wants it.
@@ -606,7 +607,7 @@ pub fn userinfo_url(endpoints: &Endpoints) -> Url {
 /// `map_profile`.
 pub async fn read_profile(
     name: &str,
-    map_profile: fn(&serde_json::Value) -> Result<Profile, ProfileError>,
+    map_profile: &ProfileReader,
     response: reqwest::Response,
 ) -> Result<Profile, AppError> {
     let status = response.status();
@@ -623,7 +624,7 @@ pub async fn read_profile(
         tracing::warn!(provider = name, error = %err, "userinfo response is not JSON");
         AppError::provider_failed("The provider's profile response was not understood.")
     })?;
-    map_profile(&json).map_err(|err| {
+    map_profile.read(&json).map_err(|err| {
         tracing::warn!(provider = name, error = %err, "userinfo unusable");
         AppError::provider_failed(err.to_string())
     })

@@ -74,6 +74,42 @@ pub fn github(json: &Value) -> Result<Profile, ProfileError> {
     })
 }
 
+/// Discord `GET /users/@me`: a snowflake `id`, the display name (`global_name`, else the
+/// `username`), the address with `verified` (whether Discord checked it) and the avatar as
+/// a hash under the CDN's documented path.
+pub fn discord(json: &Value) -> Result<Profile, ProfileError> {
+    let provider_user_id = user_id(json.get("id"))?;
+    let name = json
+        .get("global_name")
+        .and_then(Value::as_str)
+        .filter(|name| !name.trim().is_empty())
+        .or_else(|| json.get("username").and_then(Value::as_str));
+    let email = email(json.get("email"));
+    let verified = json.get("verified") == Some(&Value::Bool(true));
+    let avatar = json
+        .get("avatar")
+        .and_then(Value::as_str)
+        .filter(|hash| {
+            !hash.is_empty() && hash.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+        .map(|hash| {
+            Value::String(format!(
+                "https://cdn.discordapp.com/avatars/{provider_user_id}/{hash}.png"
+            ))
+        });
+    Ok(Profile {
+        nickname: nickname(name, "Discord user"),
+        email_status: if verified && email.is_some() {
+            EmailStatus::Verified
+        } else {
+            EmailStatus::Unverified
+        },
+        email,
+        avatar_url: avatar_url(avatar.as_ref()),
+        provider_user_id,
+    })
+}
+
 /// GitHub `GET /user/emails`: the primary address, and only if GitHub has verified it. Any
 /// other address proves nothing about who signed in (the 2023 Flask example took the first).
 pub fn verified_primary_email(json: &Value) -> Option<String> {
@@ -103,6 +139,56 @@ pub fn openid_userinfo(json: &Value) -> Result<Profile, ProfileError> {
         avatar_url: avatar_url(json.get("picture")),
         provider_user_id,
     })
+}
+
+/// How a provider's userinfo answer reads: a built-in provider's own reader, or the JSON
+/// pointers a provider configured by its variables alone names (`OAUTH_<NAME>_*_FIELD`).
+#[derive(Clone, Debug)]
+pub enum ProfileReader {
+    Builtin(fn(&Value) -> Result<Profile, ProfileError>),
+    Fields(ProfileFields),
+}
+
+impl ProfileReader {
+    pub fn read(&self, json: &Value) -> Result<Profile, ProfileError> {
+        match self {
+            ProfileReader::Builtin(read) => read(json),
+            ProfileReader::Fields(fields) => fields.read(json),
+        }
+    }
+}
+
+/// Where each part of the profile is in a userinfo answer, as JSON pointers (RFC 6901).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProfileFields {
+    pub subject: String,
+    pub name: String,
+    pub email: String,
+    /// A boolean (or `"true"`) saying the address is verified; `None`: never verified.
+    pub email_verified: Option<String>,
+    pub avatar: String,
+}
+
+impl ProfileFields {
+    fn read(&self, json: &Value) -> Result<Profile, ProfileError> {
+        let provider_user_id = user_id(json.pointer(&self.subject))?;
+        let email = email(json.pointer(&self.email));
+        let verified = self.email_verified.as_deref().is_some_and(|pointer| {
+            matches!(json.pointer(pointer), Some(Value::Bool(true)))
+                || matches!(json.pointer(pointer), Some(Value::String(s)) if s == "true")
+        });
+        Ok(Profile {
+            nickname: nickname(json.pointer(&self.name).and_then(Value::as_str), "User"),
+            email_status: if verified && email.is_some() {
+                EmailStatus::Verified
+            } else {
+                EmailStatus::Unverified
+            },
+            email,
+            avatar_url: avatar_url(json.pointer(&self.avatar)),
+            provider_user_id,
+        })
+    }
 }
 
 /// Ids come as strings (Facebook) or numbers (some others); both become the same text.
@@ -171,6 +257,88 @@ fn avatar_url(value: Option<&Value>) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn configured_fields_read_nested_answers_and_verify_only_when_told() {
+        let fields = ProfileFields {
+            subject: "/data/user/id".into(),
+            name: "/data/user/display_name".into(),
+            email: "/data/user/email".into(),
+            email_verified: Some("/data/user/verified".into()),
+            avatar: "/data/user/avatar".into(),
+        };
+        let answer = |verified: Value| {
+            json!({"data": {"user": {
+                "id": 80351110224678912u64, "display_name": "Nelly", "email": "nelly@example.com",
+                "verified": verified, "avatar": "https://cdn.example/a.png"
+            }}})
+        };
+        let profile = fields.read(&answer(json!(true))).unwrap();
+        assert_eq!(profile.provider_user_id, "80351110224678912");
+        assert_eq!(profile.nickname, "Nelly");
+        assert_eq!(profile.email.as_deref(), Some("nelly@example.com"));
+        assert_eq!(profile.email_status, EmailStatus::Verified);
+        assert_eq!(
+            profile.avatar_url.as_deref(),
+            Some("https://cdn.example/a.png")
+        );
+        assert_eq!(
+            fields.read(&answer(json!("true"))).unwrap().email_status,
+            EmailStatus::Verified
+        );
+        for unverified in [json!(false), json!("yes"), json!(1), Value::Null] {
+            assert_eq!(
+                fields.read(&answer(unverified)).unwrap().email_status,
+                EmailStatus::Unverified
+            );
+        }
+        let never = ProfileFields {
+            email_verified: None,
+            ..fields.clone()
+        };
+        assert_eq!(
+            never.read(&answer(json!(true))).unwrap().email_status,
+            EmailStatus::Unverified
+        );
+        assert_eq!(
+            fields.read(&json!({"data": {}})),
+            Err(ProfileError::MissingId)
+        );
+    }
+
+    #[test]
+    fn discord_profile_maps_its_documented_user_object() {
+        // Discord's documented example user, with the `email` scope's fields.
+        let profile = discord(&json!({
+            "id": "80351110224678912", "username": "nelly", "discriminator": "0",
+            "global_name": "Nelly", "avatar": "8342729096ea3675442027381ff50dfe",
+            "verified": true, "email": "nelly@discord.com", "flags": 64
+        }))
+        .unwrap();
+        assert_eq!(
+            profile,
+            Profile {
+                provider_user_id: "80351110224678912".into(),
+                nickname: "Nelly".into(),
+                email: Some("nelly@discord.com".into()),
+                email_status: EmailStatus::Verified,
+                avatar_url: Some(
+                    "https://cdn.discordapp.com/avatars/80351110224678912/8342729096ea3675442027381ff50dfe.png"
+                        .into()
+                ),
+            }
+        );
+        let plain = discord(&json!({
+            "id": "1", "username": "nelly", "global_name": null, "avatar": null,
+            "verified": false, "email": "nelly@discord.com"
+        }))
+        .unwrap();
+        assert_eq!(plain.nickname, "nelly");
+        assert_eq!(plain.email_status, EmailStatus::Unverified);
+        assert_eq!(plain.avatar_url, None);
+        let odd_hash = discord(&json!({"id": "1", "username": "n", "avatar": "../../x"})).unwrap();
+        assert_eq!(odd_hash.avatar_url, None);
+    }
 
     #[test]
     fn github_profile_maps_a_recorded_user() {

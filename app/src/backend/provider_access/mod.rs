@@ -161,14 +161,14 @@ impl<'a> ProviderAccess<'a> {
             ProtocolSettings::OAuth2(oauth2) => {
                 let url = oauth2_flow::userinfo_url(&oauth2.endpoints);
                 let response = self.send(self.request(Method::GET, url)).await?;
-                oauth2_flow::read_profile(name, oauth2.endpoints.map_profile, response)
+                oauth2_flow::read_profile(name, &oauth2.endpoints.map_profile, response)
                     .await
                     .map_err(|err| failed(&err))?
             }
             ProtocolSettings::OAuth1(oauth1) => {
                 let url = oauth2_flow::userinfo_url(&oauth1.endpoints);
                 let response = self.send(self.request(Method::GET, url)).await?;
-                oauth2_flow::read_profile(name, oauth1.endpoints.map_profile, response)
+                oauth2_flow::read_profile(name, &oauth1.endpoints.map_profile, response)
                     .await
                     .map_err(|err| failed(&err))?
             }
