@@ -151,6 +151,56 @@ pub const GOOGLE: ProviderSpec = ProviderSpec {
 
 /// The built-in demo provider, an OpenID Connect issuer served by this app: a fresh clone
 /// signs in through the same code as any issuer. Its issuer is relative to `PUBLIC_URL`.
+/// GitLab: gitlab.com, or a self-managed instance through `OAUTH_GITLAB_ISSUER`.
+pub const GITLAB: ProviderSpec = ProviderSpec {
+    name: "gitlab",
+    label: "GitLab",
+    env: "GITLAB",
+    protocol: Protocol::OpenIdConnect {
+        issuer: "https://gitlab.com",
+        scopes: "email profile",
+        offline_access: &[],
+    },
+    self_asserted: false,
+    https_callback_only: false,
+};
+
+/// LinkedIn's "Sign In with LinkedIn using OpenID Connect" product.
+pub const LINKEDIN: ProviderSpec = ProviderSpec {
+    name: "linkedin",
+    label: "LinkedIn",
+    env: "LINKEDIN",
+    protocol: Protocol::OpenIdConnect {
+        issuer: "https://www.linkedin.com/oauth",
+        scopes: "email profile",
+        offline_access: &[],
+    },
+    self_asserted: false,
+    https_callback_only: false,
+};
+
+/// Discord: OAuth 2 only; `verified` says whether Discord checked the address.
+pub const DISCORD: ProviderSpec = ProviderSpec {
+    name: "discord",
+    label: "Discord",
+    env: "DISCORD",
+    protocol: Protocol::OAuth2 {
+        endpoints: EndpointSpec {
+            authorize_url: "https://discord.com/oauth2/authorize",
+            token_url: "https://discord.com/api/oauth2/token",
+            userinfo_url: "https://discord.com/api/users/@me",
+            userinfo_query: &[],
+            map_profile: profile::discord,
+        },
+        scope: "identify email",
+        token_auth: AuthType::BasicAuth,
+        emails_url: None,
+        grant_url: None,
+    },
+    self_asserted: false,
+    https_callback_only: false,
+};
+
 pub const DEMO: ProviderSpec = ProviderSpec {
     name: "demo",
     label: "Demo",
@@ -173,4 +223,6 @@ pub fn is_self_asserted(name: &str) -> bool {
 }
 
 /// Real providers configured from the environment, in button order.
-pub const CONFIGURABLE: &[&ProviderSpec] = &[&FACEBOOK, &TWITTER, &GITHUB, &GOOGLE];
+pub const CONFIGURABLE: &[&ProviderSpec] = &[
+    &FACEBOOK, &TWITTER, &GITHUB, &GOOGLE, &GITLAB, &LINKEDIN, &DISCORD,
+];
