@@ -3,18 +3,23 @@
 //
 // It runs `oidc-provider` (panva/node-oidc-provider, an OpenID Certified implementation)
 // on 127.0.0.1 so that Playwright can sign in to our app through a "generic OIDC issuer",
-// with JavaScript on and off, without any network access.
+// with JavaScript on and off, without any network access. A second client, "Acme", lets the
+// app use the same server as a plain OAuth 2 provider (see "The OAuth 2 client" below).
 //
 //   node end2end/oidc-provider/issuer.mjs
 //
 // Settings (environment variables, all optional):
 //   ISSUER_PORT           port to listen on (default 4010); the issuer is http://127.0.0.1:PORT
-//   ISSUER_CLIENT_ID      the one registered client's id      (default corp-e2e)
+//   ISSUER_CLIENT_ID      the OpenID Connect client's id       (default corp-e2e)
 //   ISSUER_CLIENT_SECRET  its secret, sent with HTTP Basic     (default corp-e2e-secret)
 //   ISSUER_REDIRECT_URI   its only redirect URI                (default http://127.0.0.1:3000/callback/corp)
-//   ISSUER_ACCESS_TOKEN_TTL       access-token lifetime in seconds (default 3600); the e2e run
-//                                 sets 30, so that every token the app keeps is "nearly expired"
-//                                 and each use of it goes through a real refresh_token grant
+//   ISSUER_OAUTH2_CLIENT_ID      the plain OAuth 2 client's id  (default acme-e2e)
+//   ISSUER_OAUTH2_CLIENT_SECRET  its secret, sent with HTTP Basic (default acme-e2e-secret)
+//   ISSUER_OAUTH2_REDIRECT_URI   its only redirect URI           (default http://127.0.0.1:3000/callback/acme)
+//   ISSUER_ACCESS_TOKEN_TTL       access-token lifetime in seconds, for both clients (default
+//                                 3600); the e2e run sets 30, so that every token the app keeps is
+//                                 "nearly expired" and each use of it goes through a real
+//                                 refresh_token grant
 //   ISSUER_ROTATE_REFRESH_TOKENS  "on": every refresh_token grant returns a new refresh token and
 //                                 the used one stops working (default off: the refresh token stays
 //                                 the same; see `rotateRefreshToken` below)
@@ -23,6 +28,19 @@
 //   /.well-known/openid-configuration, /auth, /token, /me (userinfo), /jwks,
 //   /token/revocation (RFC 7009, client_secret_basic, listed as `revocation_endpoint`),
 //   /interaction/:uid (the built-in development login and consent pages).
+//
+// The OAuth 2 client ("Acme", ISSUER_OAUTH2_*): the authorization_code grant only (no refresh
+// tokens), client_secret_basic, for an app that knows nothing of OpenID Connect: it is given
+// /auth, /token and /me by hand, sends `state` and PKCE (S256), and reads the userinfo JSON.
+// It has to ask for the `openid` scope all the same: oidc-provider's userinfo answers only
+// access tokens that carry it (403 insufficient_scope, "access token missing openid scope"),
+// and with it the token endpoint also returns an ID token (ES256), which such a client ignores.
+// Asked for `openid email profile`, /me answers e.g.
+//   {"sub":"ann","email":"ann@corp.example","email_verified":true,"name":"Corp ann","preferred_username":"ann"}
+// Without `openid` the code flow itself works (no ID token), but /me refuses the access token.
+// Like the Corp client's, its secret is also accepted in the token request's body
+// (client_secret_post): oidc-provider takes either for a client registered for Basic.
+// Both clients share the accounts, the browser session and the /test/ endpoints.
 //
 // Refresh tokens: the client may use the refresh_token grant. oidc-provider issues a refresh
 // token only when the authorization request asked for `offline_access` AND sent
@@ -53,7 +71,7 @@
 //   1. "Sign-in" page:  <input name="login">, <input name="password">, button "Sign-in".
 //      Any login name is accepted with any (non-empty) password; the login name becomes `sub`.
 //   2. "Authorize" page (consent): one button "Continue".
-//   Then a 303 redirect to ISSUER_REDIRECT_URI with ?code=…&state=…&iss=… (RFC 9207).
+//   Then a 303 redirect to the client's redirect URI with ?code=…&state=…&iss=… (RFC 9207).
 //   Within one browser context the session and grant are remembered (in memory), so a
 //   second sign-in by the same context skips both pages unless the app sends a prompt:
 //   prompt=login shows both again, prompt=consent (which offline_access needs) shows the
@@ -95,6 +113,9 @@ const issuer = `http://127.0.0.1:${port}`;
 const clientId = process.env.ISSUER_CLIENT_ID || 'corp-e2e';
 const clientSecret = process.env.ISSUER_CLIENT_SECRET || 'corp-e2e-secret';
 const redirectUri = process.env.ISSUER_REDIRECT_URI || 'http://127.0.0.1:3000/callback/corp';
+const oauth2ClientId = process.env.ISSUER_OAUTH2_CLIENT_ID || 'acme-e2e';
+const oauth2ClientSecret = process.env.ISSUER_OAUTH2_CLIENT_SECRET || 'acme-e2e-secret';
+const oauth2RedirectUri = process.env.ISSUER_OAUTH2_REDIRECT_URI || 'http://127.0.0.1:3000/callback/acme';
 const accessTokenTtl = secondsFromEnv('ISSUER_ACCESS_TOKEN_TTL', 60 * 60);
 const rotateRefreshTokens = process.env.ISSUER_ROTATE_REFRESH_TOKENS === 'on';
 
@@ -137,6 +158,17 @@ const configuration = {
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
+    id_token_signed_response_alg: 'ES256',
+  }, {
+    // "Acme", the plain OAuth 2 client (see the header).
+    client_id: oauth2ClientId,
+    client_secret: oauth2ClientSecret,
+    redirect_uris: [oauth2RedirectUri],
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_basic',
+    // The `openid` scope userinfo needs brings an ID token along. Our only key is ES256, and
+    // oidc-provider refuses a client with the default RS256 (invalid_client_metadata).
     id_token_signed_response_alg: 'ES256',
   }],
   jwks: { keys: [signingJwk] },
