@@ -95,15 +95,27 @@ pub async fn view(
         })
         .collect();
     let api_tokens = super::api_tokens::list(&state.db, user.id).await?;
-    let kept_tokens = db::provider_tokens::kept_for_user(read, user.id)
-        .await
-        .map_err(AppError::db_failure("could not read the kept tokens"))?
-        .into_iter()
-        .map(|(identity_id, needs_reconnection)| KeptTokensView {
-            identity_id: identity_id.into(),
-            needs_reconnection,
-        })
-        .collect();
+    // Asked only of a person with a method whose provider keeps tokens: the page costs
+    // nobody else a query.
+    let keeps_tokens = current.identities.iter().any(|identity| {
+        state
+            .config
+            .provider(&identity.provider)
+            .is_some_and(|provider| provider.keeps_tokens())
+    });
+    let kept_tokens = if keeps_tokens {
+        db::provider_tokens::kept_for_user(read, user.id)
+            .await
+            .map_err(AppError::db_failure("could not read the kept tokens"))?
+            .into_iter()
+            .map(|(identity_id, needs_reconnection)| KeptTokensView {
+                identity_id: identity_id.into(),
+                needs_reconnection,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(Some(AccountView {
         kept_tokens,
         api_tokens,
