@@ -610,6 +610,18 @@ pub async fn read_profile(
     map_profile: &ProfileReader,
     response: reqwest::Response,
 ) -> Result<Profile, AppError> {
+    let json = read_userinfo_json(name, response).await?;
+    map_profile.read(&json).map_err(|err| {
+        tracing::warn!(provider = name, error = %err, "userinfo unusable");
+        AppError::provider_failed(err.to_string())
+    })
+}
+
+/// A userinfo answer's JSON: a success status, a body of at most [`MAX_USERINFO_BYTES`].
+pub async fn read_userinfo_json(
+    name: &str,
+    response: reqwest::Response,
+) -> Result<serde_json::Value, AppError> {
     let status = response.status();
     if !status.is_success() {
         tracing::warn!(provider = name, %status, "userinfo endpoint refused");
@@ -620,13 +632,9 @@ pub async fn read_profile(
     let body = http_client::read_capped(response, MAX_USERINFO_BYTES)
         .await
         .map_err(|err| read_failure(name, "userinfo", &err))?;
-    let json: serde_json::Value = serde_json::from_slice(&body).map_err(|err| {
+    serde_json::from_slice(&body).map_err(|err| {
         tracing::warn!(provider = name, error = %err, "userinfo response is not JSON");
         AppError::provider_failed("The provider's profile response was not understood.")
-    })?;
-    map_profile.read(&json).map_err(|err| {
-        tracing::warn!(provider = name, error = %err, "userinfo unusable");
-        AppError::provider_failed(err.to_string())
     })
 }
 

@@ -16,7 +16,7 @@ pub mod revoke;
 use reqwest::{header, Method, RequestBuilder, Response, StatusCode};
 use url::Url;
 
-use super::config::{ProtocolSettings, ProviderConfig};
+use super::config::{OAuth1Settings, OAuth2Settings, ProtocolSettings, ProviderConfig};
 use super::db::entities::identities;
 use super::db::{self, provider_tokens};
 use super::oauth::profile::Profile;
@@ -158,17 +158,11 @@ impl<'a> ProviderAccess<'a> {
             AccessError::ProviderFailed
         };
         let profile = match &self.provider.protocol {
-            ProtocolSettings::OAuth2(oauth2) => {
-                let url = oauth2_flow::userinfo_url(&oauth2.endpoints);
+            ProtocolSettings::OAuth2(OAuth2Settings { endpoints, .. })
+            | ProtocolSettings::OAuth1(OAuth1Settings { endpoints, .. }) => {
+                let url = oauth2_flow::userinfo_url(endpoints);
                 let response = self.send(self.request(Method::GET, url)).await?;
-                oauth2_flow::read_profile(name, &oauth2.endpoints.map_profile, response)
-                    .await
-                    .map_err(|err| failed(&err))?
-            }
-            ProtocolSettings::OAuth1(oauth1) => {
-                let url = oauth2_flow::userinfo_url(&oauth1.endpoints);
-                let response = self.send(self.request(Method::GET, url)).await?;
-                oauth2_flow::read_profile(name, &oauth1.endpoints.map_profile, response)
+                oauth2_flow::read_profile(name, &endpoints.map_profile, response)
                     .await
                     .map_err(|err| failed(&err))?
             }
@@ -182,13 +176,9 @@ impl<'a> ProviderAccess<'a> {
                     .url()
                     .clone();
                 let response = self.send(self.request(Method::GET, url)).await?;
-                if !response.status().is_success() {
-                    return Err(failed(&format!("userinfo answered {}", response.status())));
-                }
-                let body = super::oauth::http_client::read_capped(response, 256 * 1024)
+                let claims = oauth2_flow::read_userinfo_json(name, response)
                     .await
                     .map_err(|err| failed(&err))?;
-                let claims = serde_json::from_slice(&body).map_err(|err| failed(&err))?;
                 oidc_flow::profile_from_userinfo(
                     self.provider,
                     &self.identity.provider_user_id,
