@@ -269,14 +269,7 @@ async fn a_rotated_refresh_token_replaces_the_kept_one() {
         assert_eq!(access.identity.id, identity);
         assert_eq!(issuer.seen.lock().unwrap().refreshes, round);
     }
-    let seen_last = issuer
-        .seen
-        .lock()
-        .unwrap()
-        .refresh_tokens
-        .last()
-        .unwrap()
-        .clone();
+    let seen_last = issuer.last_refresh_token();
     assert_ne!(seen_last, first);
     let kept = provider_tokens::read(&app.db, &app.state.token_keys, identity)
         .await
@@ -426,14 +419,7 @@ async fn unlinking_and_deleting_revoke_kept_tokens_at_the_provider() {
     let mut bob = app.browser();
     let callback = answer_of(&app, &issuer, &mut bob, "corp").await;
     assert_eq!(bob.get(&callback).await.status(), 302);
-    let refresh = issuer
-        .seen
-        .lock()
-        .unwrap()
-        .refresh_tokens
-        .last()
-        .unwrap()
-        .clone();
+    let refresh = issuer.last_refresh_token();
     let deleted = bob
         .post_form(&app.url("/account/delete-account"), &[])
         .await;

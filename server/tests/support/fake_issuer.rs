@@ -302,6 +302,17 @@ impl FakeIssuer {
         self.script.lock().unwrap().refresh_delay = delay;
     }
 
+    /// The refresh token handed out last.
+    pub fn last_refresh_token(&self) -> String {
+        self.seen
+            .lock()
+            .unwrap()
+            .refresh_tokens
+            .last()
+            .expect("a refresh token handed out")
+            .clone()
+    }
+
     /// The person takes the site's access back: every token handed out stops working.
     pub fn revoke_everything(&self) {
         self.access.lock().unwrap().clear();

@@ -106,27 +106,31 @@ pub(super) async fn usable_tokens(
             continue; // Someone else moved it first: read what they did.
         }
         let claimed = claimed_at + 1;
-        return match ask_provider(state, provider, &refresh_token).await {
+        // What the provider did not send again stays, sealed anew with the rest.
+        let outcome = ask_provider(state, provider, &refresh_token)
+            .await
+            .map(|fresh| ProviderTokens {
+                refresh_token: fresh.refresh_token.or(kept.tokens.refresh_token),
+                scopes: fresh.scopes.or(kept.tokens.scopes),
+                ..fresh
+            });
+        let end = match &outcome {
+            Ok(fresh) => RefreshEnd::Refreshed(fresh),
+            Err(RefreshFailure::Refused) => RefreshEnd::Refused,
+            Err(RefreshFailure::Failed) => RefreshEnd::GaveUp,
+        };
+        let ended = provider_tokens::end_refresh(
+            &state.db.write,
+            &state.token_keys,
+            identity_id,
+            claimed,
+            end,
+        )
+        .await?;
+        return match outcome {
+            // A sign-in kept newer tokens meanwhile: use those.
+            Ok(_) if !ended => continue,
             Ok(fresh) => {
-                // What the provider did not send again stays, sealed anew with the rest.
-                let fresh = ProviderTokens {
-                    refresh_token: fresh.refresh_token.or(kept.tokens.refresh_token),
-                    scopes: fresh.scopes.or(kept.tokens.scopes),
-                    ..fresh
-                };
-                let end = RefreshEnd::Refreshed(&fresh);
-                if !provider_tokens::end_refresh(
-                    &state.db.write,
-                    &state.token_keys,
-                    identity_id,
-                    claimed,
-                    end,
-                )
-                .await?
-                {
-                    // A sign-in kept newer tokens meanwhile: use those.
-                    continue;
-                }
                 tracing::info!(provider = provider.name, identity_id, "tokens refreshed");
                 Ok(Kept {
                     identity_id,
@@ -137,28 +141,8 @@ pub(super) async fn usable_tokens(
                     stale_key: false,
                 })
             }
-            Err(RefreshFailure::Refused) => {
-                provider_tokens::end_refresh(
-                    &state.db.write,
-                    &state.token_keys,
-                    identity_id,
-                    claimed,
-                    RefreshEnd::Refused,
-                )
-                .await?;
-                Err(AccessError::NeedsReconnection)
-            }
-            Err(RefreshFailure::Failed) => {
-                provider_tokens::end_refresh(
-                    &state.db.write,
-                    &state.token_keys,
-                    identity_id,
-                    claimed,
-                    RefreshEnd::GaveUp,
-                )
-                .await?;
-                Err(AccessError::ProviderFailed)
-            }
+            Err(RefreshFailure::Refused) => Err(AccessError::NeedsReconnection),
+            Err(RefreshFailure::Failed) => Err(AccessError::ProviderFailed),
         };
     }
 }
