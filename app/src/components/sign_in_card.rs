@@ -1,5 +1,6 @@
 use leptos::prelude::*;
 
+use super::provider_mark::ProviderMark;
 use super::sign_in_options::SignInOptions;
 
 /// One GET form, one submit button per provider (`formaction=/authorize/{provider}`), so
@@ -33,9 +34,7 @@ pub fn SignInCard() -> impl IntoView {
                                     formaction=format!("/authorize/{}", option.provider)
                                     class=format!("btn btn-provider btn-{}", option.provider)
                                 >
-                                    <span class="provider-mark" aria-hidden="true">
-                                        {option.label.chars().next().unwrap_or('?').to_string()}
-                                    </span>
+                                    <ProviderMark provider=option.provider.clone()/>
                                     {format!("Sign in with {}", option.label)}
                                     {(!option.available)
                                         .then(|| {

@@ -10,7 +10,10 @@ use crate::api::account::{
     get_account, CreateApiToken, RefreshProfile, RevokeApiToken, SetNickname, SetPrimaryEmail,
     SignOutOthers, SignOutSession, StartLink, Unlink,
 };
-use crate::components::{avatar::Avatar, flash::FlashMessage, sign_in_options::SignInOptions};
+use crate::components::{
+    avatar::Avatar, flash::FlashMessage, provider_mark::ProviderMark,
+    sign_in_options::SignInOptions,
+};
 use crate::models::{
     AccountView, ApiTokenView, EmailStatus, KeptTokensView, LinkedIdentity, NewApiToken, Notice,
     TokenLifetime, SIGN_IN_AND_BACK,
@@ -145,6 +148,7 @@ fn Account(account: AccountView) -> impl IntoView {
                                         <form method="post" action=StartLink::PATH>
                                             <input type="hidden" name="provider" value=option.provider.clone()/>
                                             <button type="submit" class=format!("btn btn-provider btn-{}", option.provider)>
+                                                <ProviderMark provider=option.provider.clone()/>
                                                 {format!("Link {}", option.label)}
                                             </button>
                                         </form>
@@ -234,9 +238,7 @@ fn Method(
         .unwrap_or_else(|| "never".into());
     view! {
         <li class="method" data-provider=identity.provider.clone()>
-            <span class=format!("provider-mark mark-{}", identity.provider) aria-hidden="true">
-                {identity.label.chars().next().unwrap_or('?').to_string()}
-            </span>
+            <ProviderMark provider=identity.provider.clone()/>
             <div class="method-text">
                 <strong>{identity.describe()}</strong>
                 {identity.email.clone().map(|email| view! {
