@@ -404,6 +404,8 @@ pub struct CallbackParams {
     pub error: Option<String>,
     /// RFC 9207: the issuer that answered (OpenID Connect).
     pub iss: Option<String>,
+    /// Sign in with Apple's first answer: the person's name, as JSON, unsigned.
+    pub user: Option<String>,
     // OAuth 1.0a
     pub oauth_token: Option<String>,
     pub oauth_verifier: Option<String>,
@@ -419,6 +421,7 @@ impl std::fmt::Debug for CallbackParams {
             .field("state", &self.state.as_ref().map(|_| "[redacted]"))
             .field("error", &self.error)
             .field("iss", &self.iss)
+            .field("user", &self.user.as_ref().map(|_| "[personal]"))
             .field(
                 "oauth_token",
                 &self.oauth_token.as_ref().map(|_| "[redacted]"),

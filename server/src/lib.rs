@@ -54,7 +54,10 @@ pub fn app(state: AppState) -> Router {
 
     let sign_in_routes = Router::new()
         .route("/authorize/{provider}", get(routes::sign_in::authorize))
-        .route("/callback/{provider}", get(routes::sign_in::callback))
+        .route(
+            "/callback/{provider}",
+            get(routes::sign_in::callback).post(routes::sign_in::form_post_callback),
+        )
         .route_layer(axum::middleware::from_fn(security::refuse_embedded_sign_in));
     let sign_in_routes = rate_limit::per_client(sign_in_routes, &state.config);
 
@@ -77,7 +80,16 @@ pub fn app(state: AppState) -> Router {
     if let Some(demo) = &state.config.demo_provider {
         router = router.nest("/demo-provider", demo_provider::router(demo, &state.config));
     }
-    let origin = state.config.origin();
+    let cross_site = security::CrossSitePolicy {
+        origin: state.config.origin(),
+        form_post_callbacks: state
+            .config
+            .providers
+            .iter()
+            .filter(|provider| app::backend::oauth::protocol::answers_by_form_post(provider))
+            .map(|provider| format!("/callback/{}", provider.name))
+            .collect(),
+    };
     let trusted_proxies: std::sync::Arc<[ipnet::IpNet]> =
         state.config.trusted_proxies.clone().into();
     router
@@ -91,7 +103,7 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(security::hide_sign_in_server_fns))
         .layer(sessions::layer(&state))
         .layer(axum::middleware::from_fn_with_state(
-            origin,
+            cross_site,
             security::reject_cross_site,
         ))
         .layer(axum::middleware::from_fn_with_state(

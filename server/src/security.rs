@@ -13,10 +13,23 @@ use axum::{
 };
 use http::{header, HeaderValue, Method, StatusCode};
 
+/// Where cross-site requests that are not safe methods are refused, and the one exception.
+#[derive(Clone)]
+pub struct CrossSitePolicy {
+    /// This site's origin (`PUBLIC_URL`'s).
+    pub origin: String,
+    /// `/callback/{name}` of the providers that answer by form post (Apple's): their answer
+    /// is a cross-site POST by design. It changes nothing there: it is only turned into a
+    /// GET of the same callback (see `routes::sign_in::form_post_callback`), which another
+    /// site could send the browser to anyway.
+    pub form_post_callbacks: std::sync::Arc<[String]>,
+}
+
 /// OWASP CSRF: a browser sending a state-changing request on behalf of another site
-/// (`Sec-Fetch-Site: cross-site`, or a foreign `Origin`) gets 403, whatever the route.
+/// (`Sec-Fetch-Site: cross-site`, or a foreign `Origin`) gets 403, whatever the route but
+/// the form-post callbacks of `CrossSitePolicy`.
 pub async fn reject_cross_site(
-    State(expected_origin): State<String>,
+    State(policy): State<CrossSitePolicy>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -24,7 +37,12 @@ pub async fn reject_cross_site(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    if !safe && is_cross_site(request.headers(), &expected_origin) {
+    let form_post_callback = *request.method() == Method::POST
+        && policy
+            .form_post_callbacks
+            .iter()
+            .any(|path| path == request.uri().path());
+    if !safe && !form_post_callback && is_cross_site(request.headers(), &policy.origin) {
         tracing::info!(method = %request.method(), path = request.uri().path(), "cross-site request refused");
         return refusal(
             StatusCode::FORBIDDEN,

@@ -224,3 +224,51 @@ async fn the_doctor_names_the_key_that_seals_kept_tokens() {
         .to_text()
         .contains("PROBLEM: the key file"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apple_is_checked_with_the_client_secret_it_signs_and_its_return_url_rules() {
+    const KEY: &str = include_str!("../../app/src/backend/oauth/testdata/apple-test-key.p8");
+    let issuer = FakeIssuer::start().await;
+    issuer.set_token_auth_methods(Some(&["client_secret_post"]));
+    // Apple's check: a JWT under our key id (the signature is proven in tests/apple.rs).
+    issuer.set_client_secret_check(|secret| {
+        jsonwebtoken::decode_header(secret).is_ok_and(|h| h.kid.as_deref() == Some("KEY1234567"))
+    });
+    let apple = |key_id: &str, public_url: &str| {
+        vec![
+            ("OAUTH_APPLE_ISSUER", issuer.base_url.clone()),
+            (
+                "OAUTH_APPLE_CLIENT_ID",
+                support::fake_issuer::CLIENT_ID.to_owned(),
+            ),
+            ("OAUTH_APPLE_TEAM_ID", "TEAM123456".to_owned()),
+            ("OAUTH_APPLE_KEY_ID", key_id.to_owned()),
+            ("OAUTH_APPLE_PRIVATE_KEY", KEY.to_owned()),
+            ("PUBLIC_URL", public_url.to_owned()),
+        ]
+    };
+    let text = report_for(&apple("KEY1234567", "http://127.0.0.1:3000"))
+        .await
+        .to_text();
+    for expected in [
+        "Apple: register this callback URL with the provider: http://127.0.0.1:3000/callback/apple",
+        "PROBLEM: Apple accepts only https:// return URLs on a domain name (not localhost, not an IP address)",
+        "ok: OAUTH_APPLE_PRIVATE_KEY signs Apple's client secrets (ES256, team TEAM123456, key KEY1234567)",
+        "ok: Apple accepts the client id and secret (OAUTH_APPLE_CLIENT_ID)",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(!text.contains("PRIVATE KEY-----"), "{text}");
+
+    // Another key id than Apple knows for this key; an https site on a domain.
+    let vars = apple("KEY7654321", "https://signin.example.com");
+    let text = report_for(&vars).await.to_text();
+    assert!(
+        text.contains(
+            "PROBLEM: Apple refuses the client credentials: check OAUTH_APPLE_CLIENT_ID, \
+             OAUTH_APPLE_TEAM_ID, OAUTH_APPLE_KEY_ID and the key (OAUTH_APPLE_PRIVATE_KEY)"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("return URLs on a domain name"), "{text}");
+}

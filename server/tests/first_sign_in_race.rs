@@ -32,6 +32,7 @@ fn profile() -> Profile {
         email: None,
         email_status: EmailStatus::Unverified,
         avatar_url: None,
+        name_unsaid: false,
     }
 }
 

@@ -31,6 +31,7 @@ async fn sign_in(app: &TestApp, subject: &str, token: &str, secret: &str) -> i32
         email: None,
         email_status: EmailStatus::Unverified,
         avatar_url: None,
+        name_unsaid: false,
     };
     let tokens = ProviderTokens {
         access_token: Some(Secret::new(token)),

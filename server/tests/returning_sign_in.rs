@@ -18,6 +18,7 @@ fn profile(email: Option<&str>, avatar: Option<&str>) -> Profile {
         email: email.map(Into::into),
         email_status: EmailStatus::Unverified,
         avatar_url: avatar.map(Into::into),
+        name_unsaid: false,
     }
 }
 

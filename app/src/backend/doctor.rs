@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use url::Url;
 
-use super::config::{is_loopback, Config, ProviderConfig};
+use super::config::{is_loopback, ClientSecret, Config, ProviderConfig};
 use super::oauth::http_client::ProviderClient;
 use super::oauth::protocol::{self, ClientCheck};
 
@@ -181,6 +181,19 @@ async fn examine_provider(
             provider.label
         )));
     }
+    let signs_its_secret = matches!(provider.client_secret, ClientSecret::Apple(_));
+    if signs_its_secret {
+        findings.extend(apple_findings(provider, &callback, settings));
+    }
+    // Which variables make the client's credentials, for the messages below.
+    let credentials = if signs_its_secret {
+        format!(
+            "{settings}_CLIENT_ID, {settings}_TEAM_ID, {settings}_KEY_ID and the key \
+             ({settings}_PRIVATE_KEY)"
+        )
+    } else {
+        format!("{settings}_CLIENT_ID and {settings}_CLIENT_SECRET")
+    };
     let endpoints = protocol::endpoints(provider);
     for (suffix, url) in &endpoints {
         let variable = format!("{settings}_{suffix}");
@@ -199,8 +212,7 @@ async fn examine_provider(
                 provider.label
             )),
             ClientCheck::CredentialsRefused => Finding::Problem(format!(
-                "{} refuses the client credentials: check {settings}_CLIENT_ID and \
-                 {settings}_CLIENT_SECRET",
+                "{} refuses the client credentials: check {credentials}",
                 provider.label
             )),
             ClientCheck::CallbackRefused => Finding::Problem(format!(
@@ -219,8 +231,8 @@ async fn examine_provider(
                 provider.label
             )),
             ClientCheck::Unclear(answer) => Finding::Problem(format!(
-                "{} answered a check of the credentials with {answer}; check {settings}_CLIENT_ID, \
-                 {settings}_CLIENT_SECRET and {token_variable}",
+                "{} answered a check of the credentials with {answer}; check {credentials}, \
+                 and {token_variable}",
                 provider.label
             )),
         },
@@ -230,4 +242,28 @@ async fn examine_provider(
         callback,
         findings,
     }
+}
+
+/// Sign in with Apple's own rules: "The return URL must use the https scheme and may not
+/// be localhost or an IP address"; and the key that signs the client secret.
+fn apple_findings(provider: &ProviderConfig, callback: &Url, settings: &str) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let named_host =
+        matches!(callback.host(), Some(url::Host::Domain(host)) if host != "localhost");
+    if callback.scheme() != "https" || !named_host {
+        findings.push(Finding::Problem(format!(
+            "{} accepts only https:// return URLs on a domain name (not localhost, not an IP \
+             address): {callback} will be refused there; set PUBLIC_URL to the site's https:// \
+             address",
+            provider.label
+        )));
+    }
+    if let ClientSecret::Apple(minter) = &provider.client_secret {
+        findings.push(Finding::Fine(format!(
+            "{settings}_PRIVATE_KEY signs {}'s client secrets (ES256, {})",
+            provider.label,
+            minter.describe()
+        )));
+    }
+    findings
 }

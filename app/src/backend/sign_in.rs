@@ -354,14 +354,24 @@ fn check_param_sizes(params: &CallbackParams) -> Result<(), AppError> {
         state,
         error,
         iss,
+        user,
         oauth_token,
         oauth_verifier,
         denied,
     } = params;
-    let bad = [code, state, error, iss, oauth_token, oauth_verifier, denied]
-        .into_iter()
-        .filter_map(|v| v.as_deref())
-        .any(|v| v.len() > MAX_PARAM_LEN || v.contains('\0'));
+    let bad = [
+        code,
+        state,
+        error,
+        iss,
+        user,
+        oauth_token,
+        oauth_verifier,
+        denied,
+    ]
+    .into_iter()
+    .filter_map(|v| v.as_deref())
+    .any(|v| v.len() > MAX_PARAM_LEN || v.contains('\0'));
     if bad {
         return Err(AppError::bad_request("The sign-in answer was malformed."));
     }

@@ -1,6 +1,7 @@
 //! `GET /authorize/{provider}` and `GET /callback/{provider}`: thin handlers that run the
 //! `start_sign_in` / `finish_sign_in` server functions and turn their outcome into a 302,
-//! or into the start page with a message and a 4xx/5xx status.
+//! or into the start page with a message and a 4xx/5xx status. `POST /callback/{provider}`
+//! takes the answer of a provider that answers by form post (Apple) and hands it on.
 
 use app::api::{finish_sign_in, start_sign_in};
 use app::backend::{query_guard::well_formed_query, state::AppState};
@@ -66,6 +67,72 @@ pub async fn callback(
         }
     };
     respond(&state, parts, outcome).await
+}
+
+/// What a form-post answer may carry on to the GET callback; anything else is dropped.
+#[derive(Deserialize)]
+pub struct FormPostAnswer {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    iss: Option<String>,
+    user: Option<String>,
+}
+
+/// A provider's answer posted by the browser from the provider's page (Apple's
+/// `response_mode=form_post`). That POST is cross-site, so it carries no `SameSite=Lax`
+/// cookie: the pending sign-in cannot be found from here. It is answered with a 303 to the
+/// GET callback with the same fields, which the browser follows as a top-level GET with
+/// its cookies, where `state` ties it to this browser's sign-in as every answer is. Nothing
+/// is read or written here; `no-referrer` and `no-store` keep the code out of Referers and
+/// caches. Only providers that answer this way take it (405 for the others).
+pub async fn form_post_callback(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    form: Result<axum::Form<FormPostAnswer>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let answers_by_form_post = state
+        .config
+        .provider(&provider)
+        .is_some_and(app::backend::oauth::protocol::answers_by_form_post);
+    if !answers_by_form_post {
+        return with_sign_in_headers(
+            Response::builder()
+                .status(StatusCode::METHOD_NOT_ALLOWED)
+                .header(header::ALLOW, "GET")
+                .body(Body::empty())
+                .expect("static response parts"),
+        );
+    }
+    let Ok(axum::Form(answer)) = form else {
+        return with_sign_in_headers(
+            Response::builder()
+                .status(StatusCode::BAD_REQUEST)
+                .body(Body::from("The sign-in answer was malformed."))
+                .expect("static response parts"),
+        );
+    };
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in [
+        ("code", answer.code),
+        ("state", answer.state),
+        ("error", answer.error),
+        ("iss", answer.iss),
+        ("user", answer.user),
+    ] {
+        if let Some(value) = value {
+            query.append_pair(name, &value);
+        }
+    }
+    // The provider's name is one configured here (looked up above): safe in a path.
+    let location = format!("/callback/{provider}?{}", query.finish());
+    with_sign_in_headers(
+        Response::builder()
+            .status(StatusCode::SEE_OTHER)
+            .header(header::LOCATION, location)
+            .body(Body::empty())
+            .expect("a configured provider's name and an encoded query make a valid header"),
+    )
 }
 
 /// See `query_guard`: non-UTF-8 escapes, NUL bytes and oversized queries are refused.

@@ -113,7 +113,12 @@ struct Script {
     rotate_refresh_tokens: bool,
     /// How long a refresh takes to answer.
     refresh_delay: std::time::Duration,
+    /// Decides whether a client secret is good (`None`: it must be [`CLIENT_SECRET`]);
+    /// Apple's are JWTs the client signs.
+    client_secret_check: Option<SecretCheck>,
 }
+
+type SecretCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 /// An authorization request answered with a code, until the code is used.
 #[derive(Clone, Debug)]
@@ -244,6 +249,7 @@ impl FakeIssuer {
             access_token_ttl: 3600,
             rotate_refresh_tokens: false,
             refresh_delay: std::time::Duration::ZERO,
+            client_secret_check: None,
         }));
         let seen = Arc::new(Mutex::new(Seen::default()));
         let shared = Shared {
@@ -300,6 +306,11 @@ impl FakeIssuer {
 
     pub fn set_refresh_delay(&self, delay: std::time::Duration) {
         self.script.lock().unwrap().refresh_delay = delay;
+    }
+
+    /// Client secrets are good when `check` says so (Apple's signed ones), not by value.
+    pub fn set_client_secret_check(&self, check: impl Fn(&str) -> bool + Send + Sync + 'static) {
+        self.script.lock().unwrap().client_secret_check = Some(Arc::new(check));
     }
 
     /// The refresh token handed out last.
@@ -628,7 +639,13 @@ fn issue_tokens(
     form: &HashMap<String, String>,
 ) -> Result<Value, Refusal> {
     let field = |name: &str| form.get(name).map(String::as_str);
-    let methods = shared.script.lock().unwrap().token_auth_methods.clone();
+    let (methods, secret_check) = {
+        let script = shared.script.lock().unwrap();
+        (
+            script.token_auth_methods.clone(),
+            script.client_secret_check.clone(),
+        )
+    };
     let allows = |method: &str| match &methods {
         None => method == "client_secret_basic",
         Some(methods) => methods.iter().any(|m| m == method),
@@ -648,7 +665,11 @@ fn issue_tokens(
             ))
         }
     };
-    if (client_id, client_secret) != (CLIENT_ID, CLIENT_SECRET) {
+    let secret_good = match &secret_check {
+        Some(check) => check(client_secret),
+        None => client_secret == CLIENT_SECRET,
+    };
+    if client_id != CLIENT_ID || !secret_good {
         return Err((
             StatusCode::UNAUTHORIZED,
             "invalid_client",

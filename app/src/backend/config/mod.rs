@@ -1,6 +1,7 @@
 //! Configuration from environment variables (main also reads a `.env` file into them).
 //! Every problem names the variable, so a bad deployment fails at start-up, not mid-sign-in.
 
+mod apple;
 mod oauth2_providers;
 mod oidc_issuers;
 mod provider;
@@ -14,8 +15,8 @@ use rand::distr::{Alphanumeric, SampleString};
 use url::Url;
 
 pub use provider::{
-    demo_issuer, Endpoints, OAuth1Settings, OAuth2Settings, OidcSettings, ProtocolSettings,
-    ProviderConfig,
+    demo_issuer, ClientSecret, Endpoints, OAuth1Settings, OAuth2Settings, OidcSettings,
+    ProtocolSettings, ProviderConfig,
 };
 
 use super::client_ip;
@@ -395,7 +396,13 @@ impl Config {
         };
 
         for spec in providers::CONFIGURABLE {
-            if let Some(provider) = provider::preset_from_env(spec, &get, timing)? {
+            // Apple's client secret is signed here, from variables of its own.
+            let preset = if spec.name == providers::APPLE.name {
+                apple::from_env(&get, timing)?
+            } else {
+                provider::preset_from_env(spec, &get, timing)?
+            };
+            if let Some(provider) = preset {
                 providers.push(provider);
             }
         }
@@ -522,6 +529,7 @@ fn parse_demo_clients(raw: Option<String>) -> Result<Vec<(String, Secret)>, Conf
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::oauth::tenants::Tenancy;
     use std::collections::HashMap;
 
     const TEST_SECRET_KEY: &str = "a test key of more than thirty-two bytes";
@@ -902,6 +910,140 @@ mod tests {
             "http://127.0.0.1:3000/callback/my_corp"
         );
         assert!(!format!("{config:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn microsoft_is_a_multi_tenant_issuer_with_common_by_default() {
+        let microsoft = |extra: &[(&str, &str)]| {
+            let mut vars = vec![
+                (
+                    "OAUTH_MICROSOFT_CLIENT_ID",
+                    "00000000-aaaa-bbbb-cccc-000000000000",
+                ),
+                ("OAUTH_MICROSOFT_CLIENT_SECRET", "s3cret"),
+            ];
+            vars.extend_from_slice(extra);
+            config(&vars)
+        };
+        let issuer_and_tenancy = |config: &Config| {
+            let ProtocolSettings::OpenIdConnect(oidc) =
+                &config.provider("microsoft").unwrap().protocol
+            else {
+                panic!("Microsoft speaks OpenID Connect");
+            };
+            (oidc.issuer.url().as_str().to_owned(), oidc.tenancy.clone())
+        };
+        let (issuer, tenancy) = issuer_and_tenancy(&microsoft(&[]).unwrap());
+        assert_eq!(issuer, "https://login.microsoftonline.com/common/v2.0");
+        assert_eq!(tenancy, Some(Tenancy { allowed: None }));
+
+        let only_one = microsoft(&[
+            ("OAUTH_MICROSOFT_TENANT", "organizations"),
+            (
+                "OAUTH_MICROSOFT_TENANTS",
+                "72F988BF-86F1-41AF-91AB-2D7CD011DB47",
+            ),
+        ])
+        .unwrap();
+        let (issuer, tenancy) = issuer_and_tenancy(&only_one);
+        assert_eq!(
+            issuer,
+            "https://login.microsoftonline.com/organizations/v2.0"
+        );
+        assert_eq!(
+            tenancy.unwrap().allowed.unwrap(),
+            ["72f988bf-86f1-41af-91ab-2d7cd011db47"]
+        );
+
+        for (variable, value) in [
+            ("OAUTH_MICROSOFT_TENANT", "contoso/../evil"),
+            ("OAUTH_MICROSOFT_TENANTS", "contoso.com"),
+        ] {
+            let err = microsoft(&[(variable, value)]).unwrap_err();
+            assert_eq!(err.variable, variable, "{err}");
+        }
+        // A tenant that an issuer without `{tenant}` would silently ignore.
+        let err = microsoft(&[
+            ("OAUTH_MICROSOFT_ISSUER", "https://login.example/v2.0"),
+            ("OAUTH_MICROSOFT_TENANT", "consumers"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "OAUTH_MICROSOFT_TENANT", "{err}");
+    }
+
+    #[test]
+    fn apple_signs_its_own_client_secret_and_says_which_variable_is_wrong() {
+        const KEY: &str = include_str!("../oauth/testdata/apple-test-key.p8");
+        const PUBLIC_KEY: &str = include_str!("../oauth/testdata/apple-test-key.pub.pem");
+        let apple = |extra: &[(&str, &str)], without: &str| {
+            let mut vars = vec![
+                ("OAUTH_APPLE_CLIENT_ID", "com.example.web"),
+                ("OAUTH_APPLE_TEAM_ID", "TEAM123456"),
+                ("OAUTH_APPLE_KEY_ID", "KEY1234567"),
+                ("OAUTH_APPLE_PRIVATE_KEY", KEY),
+            ];
+            vars.retain(|(name, _)| *name != without);
+            vars.extend_from_slice(extra);
+            config(&vars)
+        };
+        let config = apple(&[], "").unwrap();
+        let provider = config.provider("apple").unwrap();
+        assert_eq!(provider.label, "Apple");
+        assert!(matches!(provider.client_secret, ClientSecret::Apple(_)));
+        assert!(crate::backend::oauth::protocol::answers_by_form_post(
+            provider
+        ));
+        assert!(
+            !format!("{config:?}").contains("PRIVATE KEY"),
+            "the key never in Debug"
+        );
+        // The key from a file, as Apple's download is.
+        let dir = std::env::temp_dir().join(format!("apple-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("AuthKey_KEY1234567.p8");
+        std::fs::write(&file, KEY).unwrap();
+        let path = file.to_str().unwrap();
+        assert!(apple(
+            &[("OAUTH_APPLE_PRIVATE_KEY_FILE", path)],
+            "OAUTH_APPLE_PRIVATE_KEY"
+        )
+        .is_ok());
+
+        for (extra, without, variable) in [
+            (vec![], "OAUTH_APPLE_TEAM_ID", "OAUTH_APPLE_TEAM_ID"),
+            (vec![], "OAUTH_APPLE_PRIVATE_KEY", "OAUTH_APPLE_PRIVATE_KEY"),
+            (
+                vec![("OAUTH_APPLE_KEY_ID", "key")],
+                "OAUTH_APPLE_KEY_ID",
+                "OAUTH_APPLE_KEY_ID",
+            ),
+            (
+                vec![("OAUTH_APPLE_PRIVATE_KEY", PUBLIC_KEY)],
+                "OAUTH_APPLE_PRIVATE_KEY",
+                "OAUTH_APPLE_PRIVATE_KEY",
+            ),
+            (
+                vec![("OAUTH_APPLE_PRIVATE_KEY_FILE", "/nonexistent/AuthKey.p8")],
+                "OAUTH_APPLE_PRIVATE_KEY",
+                "OAUTH_APPLE_PRIVATE_KEY_FILE",
+            ),
+            (
+                vec![("OAUTH_APPLE_PRIVATE_KEY_FILE", path)],
+                "",
+                "OAUTH_APPLE_PRIVATE_KEY_FILE",
+            ),
+            (
+                vec![("OAUTH_APPLE_CLIENT_SECRET", "s")],
+                "",
+                "OAUTH_APPLE_CLIENT_SECRET",
+            ),
+            (vec![], "OAUTH_APPLE_CLIENT_ID", "OAUTH_APPLE_CLIENT_ID"),
+        ] {
+            let err = apple(&extra, without).unwrap_err();
+            assert_eq!(err.variable, variable, "{err}");
+            assert!(!err.to_string().contains("PRIVATE KEY-----"), "{err}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -13,7 +13,8 @@ use url::Url;
 
 use super::oidc_issuers::{check_name, checked_label, label_from, scopes};
 use super::provider::{
-    credentials, keep_tokens, Endpoints, OAuth2Settings, ProtocolSettings, ProviderConfig,
+    credentials, keep_tokens, ClientSecret, Endpoints, OAuth2Settings, ProtocolSettings,
+    ProviderConfig,
 };
 use super::{config_error, ConfigError};
 use crate::backend::oauth::address_policy::is_https_or_local;
@@ -152,7 +153,7 @@ fn provider(
         name: name.to_ascii_lowercase(),
         label,
         client_id,
-        client_secret,
+        client_secret: ClientSecret::Fixed(client_secret),
         https_callback_only: false,
         keep_tokens: keep_tokens(&prefix, get, &protocol)?,
         protocol,

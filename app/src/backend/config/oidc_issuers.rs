@@ -6,10 +6,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::provider::{credentials, OidcSettings, ProtocolSettings, ProviderConfig};
+use super::provider::{credentials, ClientSecret, OidcSettings, ProtocolSettings, ProviderConfig};
 use super::{config_error, ConfigError};
 use crate::backend::oauth::discovery;
-use crate::backend::oauth::providers::{self, Protocol};
+use crate::backend::oauth::profile::EmailTrust;
+use crate::backend::oauth::providers::{self, IssuerTraits, Protocol, PLAIN_ISSUER};
+use crate::backend::oauth::tenants::{self, Tenancy};
 
 /// Asked for when `_SCOPES` is not set: who the person is, by name and address.
 const DEFAULT_SCOPES: &str = "email profile";
@@ -61,13 +63,23 @@ pub(super) fn from_vars(
             Some(label) => checked_label(label.trim(), &prefix)?,
             None => label_from(name),
         };
-        let protocol = settings(&prefix, &get, None, DEFAULT_SCOPES, &[], timing)?;
+        let protocol = settings(
+            &prefix,
+            &get,
+            Preset {
+                issuer: None,
+                scopes: DEFAULT_SCOPES,
+                offline_access: &[],
+                traits: &PLAIN_ISSUER,
+            },
+            timing,
+        )?;
         issuers.push(ProviderConfig {
             name: name.to_ascii_lowercase(),
             label,
             settings_prefix: Some(prefix.clone()),
             client_id,
-            client_secret,
+            client_secret: ClientSecret::Fixed(client_secret),
             https_callback_only: false,
             keep_tokens: super::provider::keep_tokens(&prefix, &get, &protocol)?,
             protocol,
@@ -76,32 +88,96 @@ pub(super) fn from_vars(
     Ok(issuers)
 }
 
-/// An issuer's settings: `{prefix}_ISSUER` (or the preset's `default_issuer`) and
-/// `{prefix}_SCOPES` (or `default_scopes`), space- or comma-separated.
+/// What a preset says of its issuer (nothing, for one configured by its variables alone).
+pub(super) struct Preset<'a> {
+    pub issuer: Option<&'a str>,
+    pub scopes: &'a str,
+    pub offline_access: &'static [(&'static str, &'static str)],
+    pub traits: &'a IssuerTraits,
+}
+
+/// An issuer's settings: `{prefix}_ISSUER` (or the preset's issuer) and `{prefix}_SCOPES`
+/// (or the preset's), space- or comma-separated; for a multi-tenant preset,
+/// `{prefix}_TENANT` (filled in for `{tenant}` in the issuer) and `{prefix}_TENANTS`.
 pub(super) fn settings(
     prefix: &str,
     get: &impl Fn(&str) -> Option<String>,
-    default_issuer: Option<&str>,
-    default_scopes: &str,
-    offline_access: &'static [(&'static str, &'static str)],
+    preset: Preset<'_>,
     timing: discovery::Timing,
 ) -> Result<ProtocolSettings, ConfigError> {
     let issuer_var = format!("{prefix}_ISSUER");
-    let raw_issuer = get(&issuer_var)
-        .or_else(|| default_issuer.map(str::to_owned))
+    let mut raw_issuer = get(&issuer_var)
+        .or_else(|| preset.issuer.map(str::to_owned))
         .ok_or_else(|| config_error(&issuer_var, "is missing"))?;
+    let tenancy = match preset.traits.default_tenant {
+        Some(default) => {
+            let tenant_var = format!("{prefix}_TENANT");
+            if get(&tenant_var).is_some() && !raw_issuer.contains("{tenant}") {
+                return Err(config_error(
+                    &tenant_var,
+                    format!("has no effect: {issuer_var} has no {{tenant}} to fill in"),
+                ));
+            }
+            raw_issuer = raw_issuer.replace("{tenant}", &tenant(prefix, get, default)?);
+            Some(allowed_tenants(prefix, get)?)
+        }
+        None => None,
+    };
     let issuer =
         discovery::issuer_url(&raw_issuer).map_err(|problem| config_error(&issuer_var, problem))?;
     // `openid` is always asked for.
-    let scopes = scopes(prefix, get, default_scopes)?
+    let scopes = scopes(prefix, get, preset.scopes)?
         .into_iter()
         .filter(|scope| scope != "openid")
         .collect();
+    let issuer = match tenancy {
+        Some(_) => discovery::Issuer::multi_tenant(issuer, timing),
+        None => discovery::Issuer::new(issuer, timing),
+    };
     Ok(ProtocolSettings::OpenIdConnect(OidcSettings {
-        issuer: Arc::new(discovery::Issuer::new(issuer, timing)),
+        issuer: Arc::new(issuer),
         scopes,
-        offline_access,
+        offline_access: preset.offline_access,
+        tenancy,
+        email_trust: if preset.traits.vouches_for_email {
+            EmailTrust::IssuerVerified
+        } else {
+            EmailTrust::Unvouched
+        },
+        public_pictures: preset.traits.public_pictures,
+        form_post: preset.traits.answers_by_form_post,
     }))
+}
+
+/// `{prefix}_TENANT`: whose people sign in (`common`, `organizations`, `consumers`, a
+/// tenant id or domain).
+fn tenant(
+    prefix: &str,
+    get: &impl Fn(&str) -> Option<String>,
+    default: &str,
+) -> Result<String, ConfigError> {
+    let variable = format!("{prefix}_TENANT");
+    let tenant = get(&variable).map_or_else(|| default.to_owned(), |t| t.trim().to_owned());
+    if tenants::is_tenant_segment(&tenant) {
+        Ok(tenant)
+    } else {
+        Err(config_error(
+            &variable,
+            "must be common, organizations, consumers, a tenant id or a tenant's domain",
+        ))
+    }
+}
+
+/// `{prefix}_TENANTS`: only these tenants' people may sign in (unset: any).
+fn allowed_tenants(
+    prefix: &str,
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Tenancy, ConfigError> {
+    let variable = format!("{prefix}_TENANTS");
+    let allowed = get(&variable)
+        .map(|raw| Tenancy::parse_allowed(&raw).map_err(|problem| config_error(&variable, problem)))
+        .transpose()?;
+    Ok(Tenancy { allowed })
 }
 
 /// `{prefix}_SCOPES` (or `default`), space- or comma-separated, each once.

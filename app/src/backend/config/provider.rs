@@ -9,9 +9,11 @@ use url::Url;
 
 use super::oidc_issuers;
 use super::{config_error, parse_switch, ConfigError, DEMO_CLIENT_ID};
-use crate::backend::oauth::discovery;
+use crate::backend::oauth::profile::EmailTrust;
 use crate::backend::oauth::profile::ProfileReader;
 use crate::backend::oauth::providers::{self, EndpointSpec, Protocol, ProviderSpec};
+use crate::backend::oauth::tenants::Tenancy;
+use crate::backend::oauth::{apple, discovery};
 use crate::backend::secret::Secret;
 
 /// One configured provider, built once at start-up: owned values, so that a provider
@@ -27,7 +29,7 @@ pub struct ProviderConfig {
     /// point at a setting to fix; `None` for the built-in demo provider, which has none.
     pub settings_prefix: Option<String>,
     pub client_id: String,
-    pub client_secret: Secret,
+    pub client_secret: ClientSecret,
     /// The provider accepts only https:// callback URLs (loopback ones aside).
     pub https_callback_only: bool,
     /// `OAUTH_<NAME>_KEEP_TOKENS`: sign-ins keep the provider's tokens (sealed, in
@@ -35,6 +37,25 @@ pub struct ProviderConfig {
     /// 1.0a (Twitter), whose tokens do not expire; off for the others.
     pub keep_tokens: bool,
     pub protocol: ProtocolSettings,
+}
+
+/// How the client proves itself to the provider.
+#[derive(Debug)]
+pub enum ClientSecret {
+    /// `OAUTH_<NAME>_CLIENT_SECRET`, as the provider issued it.
+    Fixed(Secret),
+    /// Sign in with Apple's: a JWT signed with the site's key, renewed as it ages.
+    Apple(Arc<apple::ClientSecretMinter>),
+}
+
+impl ClientSecret {
+    /// The secret to send now.
+    pub fn current(&self) -> Secret {
+        match self {
+            ClientSecret::Fixed(secret) => secret.clone(),
+            ClientSecret::Apple(minter) => minter.current(),
+        }
+    }
 }
 
 impl ProviderConfig {
@@ -111,6 +132,14 @@ pub struct OidcSettings {
     /// How to ask for a refresh token when tokens are kept, if not with the standard
     /// `offline_access` scope (see `ProviderSpec`).
     pub offline_access: &'static [(&'static str, &'static str)],
+    /// A multi-tenant issuer's accepted tenants (Microsoft's; see `tenants`).
+    pub tenancy: Option<Tenancy>,
+    /// Whose word the addresses it gives are.
+    pub email_trust: EmailTrust,
+    /// Its `picture` claims can be shown as they are (see `IssuerTraits`).
+    pub public_pictures: bool,
+    /// It answers by form post (see `IssuerTraits`).
+    pub form_post: bool,
 }
 
 /// The variables of a provider whose settings start with `prefix` (`OAUTH_GITHUB`): its
@@ -218,9 +247,25 @@ pub(super) fn preset_from_env(
             issuer,
             scopes,
             offline_access,
-        } => oidc_issuers::settings(&prefix, get, Some(issuer), scopes, offline_access, timing)?,
+            traits,
+        } => oidc_issuers::settings(
+            &prefix,
+            get,
+            oidc_issuers::Preset {
+                issuer: Some(issuer),
+                scopes,
+                offline_access,
+                traits,
+            },
+            timing,
+        )?,
     };
-    let mut provider = from_spec(spec, client_id, client_secret, protocol);
+    let mut provider = from_spec(
+        spec,
+        client_id,
+        ClientSecret::Fixed(client_secret),
+        protocol,
+    );
     provider.keep_tokens = keep_tokens(&prefix, get, &provider.protocol)?;
     provider.settings_prefix = Some(prefix);
     Ok(Some(provider))
@@ -247,8 +292,17 @@ pub(super) fn demo(
         issuer: Arc::new(discovery::Issuer::new(issuer, timing)),
         scopes: scopes.split(' ').map(str::to_owned).collect(),
         offline_access,
+        tenancy: None,
+        email_trust: EmailTrust::SelfAsserted,
+        public_pictures: true,
+        form_post: false,
     });
-    from_spec(spec, DEMO_CLIENT_ID.to_owned(), client_secret, protocol)
+    from_spec(
+        spec,
+        DEMO_CLIENT_ID.to_owned(),
+        ClientSecret::Fixed(client_secret),
+        protocol,
+    )
 }
 
 /// The demo provider's issuer: `{PUBLIC_URL}/demo-provider`.
@@ -276,10 +330,10 @@ fn endpoints(spec: &EndpointSpec, [authorize_url, token_url, userinfo_url]: [Url
 
 /// The provider of a built-in spec, with the credentials and protocol settings chosen for
 /// it; no settings prefix (the caller sets it where the provider has variables).
-fn from_spec(
+pub(super) fn from_spec(
     spec: &ProviderSpec,
     client_id: String,
-    client_secret: Secret,
+    client_secret: ClientSecret,
     protocol: ProtocolSettings,
 ) -> ProviderConfig {
     ProviderConfig {

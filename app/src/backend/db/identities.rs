@@ -101,8 +101,8 @@ pub(super) async fn insert_identity(
     Ok(inserted.last_insert_id)
 }
 
-/// What the provider says now replaces what it said before, except that an address or
-/// picture it leaves out this time is kept; `provider` follows a renamed configuration.
+/// What the provider says now replaces what it said before, except that a name, an
+/// address or a picture it leaves out this time is kept; `provider` follows a renamed configuration.
 /// Every column is set, changed or not: a sign-in's writes are one statement either way,
 /// and knowing what changed would take a read first (on SQLite another round trip to
 /// another thread, issue 22).
@@ -114,10 +114,6 @@ fn sign_in_update(
     let mut update = Identities::update_many()
         .col_expr(identities::Column::LastUsedAt, Expr::value(Some(now)))
         .col_expr(identities::Column::Provider, Expr::value(provider))
-        .col_expr(
-            identities::Column::Name,
-            Expr::value(profile.nickname.clone()),
-        )
         // Where earlier versions kept tokens in plain text (an old instance may still write
         // them during a rolling upgrade): cleared, as kept tokens live sealed elsewhere.
         .col_expr(
@@ -128,6 +124,12 @@ fn sign_in_update(
             identities::Column::AccessTokenSecret,
             Expr::value(Option::<String>::None),
         );
+    if !profile.name_unsaid {
+        update = update.col_expr(
+            identities::Column::Name,
+            Expr::value(profile.nickname.clone()),
+        );
+    }
     if let Some(email) = stored_email(profile) {
         // The address and what the provider says of it go together.
         update = update

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::address_policy::{is_https_or_local, AddressPolicy};
 use super::http_client::{with_causes, CappedOAuth2Client, ProviderClient, ReadError};
+use super::tenants;
 
 /// An issuer's discovery document, with the fields `openidconnect` does not read.
 pub type IssuerMetadata = ProviderMetadata<
@@ -82,6 +83,45 @@ pub async fn discover(http: &ProviderClient, issuer: &IssuerUrl) -> Result<Issue
         .map_err(describe)?;
     check_endpoints(http.policy(), &metadata)?;
     Ok(metadata)
+}
+
+/// A multi-tenant issuer's metadata with its keys (see `tenants`): its document names the
+/// `{tenantid}` template, or the tenant's id where the address named it by domain, on the
+/// same site; `discover` (Discovery §4.3: exactly the configured issuer) would refuse it.
+/// The same checks otherwise: size cap, address policy for every endpoint and the keys.
+pub async fn discover_multi_tenant(
+    http: &ProviderClient,
+    issuer: &IssuerUrl,
+) -> Result<IssuerMetadata, String> {
+    use oauth2::AsyncHttpClient;
+    let address = issuer
+        .join(".well-known/openid-configuration")
+        .map_err(|err| format!("has no discovery address ({err})"))?;
+    let request = http::Request::get(address.as_str())
+        .header(http::header::ACCEPT, "application/json")
+        .body(Vec::new())
+        .map_err(|err| format!("has no discovery address ({err})"))?;
+    let client = capped(http);
+    let response = client
+        .call(request)
+        .await
+        .map_err(|err| describe(DiscoveryError::Request(err)))?;
+    if response.status() != http::StatusCode::OK {
+        return Err(format!("HTTP {} at {address}", response.status()));
+    }
+    let metadata: IssuerMetadata = serde_json::from_slice(response.body())
+        .map_err(|err| format!("its discovery document does not read ({err})"))?;
+    if !tenants::document_issuer_fits(issuer.url(), metadata.issuer().url()) {
+        return Err(format!(
+            "its discovery document names the issuer {} of another site",
+            metadata.issuer().as_str()
+        ));
+    }
+    check_endpoints(http.policy(), &metadata)?;
+    let keys = JsonWebKeySet::fetch_async(metadata.jwks_uri(), &client)
+        .await
+        .map_err(describe)?;
+    Ok(metadata.set_jwks(keys))
 }
 
 fn check_endpoints(policy: &AddressPolicy, metadata: &IssuerMetadata) -> Result<(), String> {
@@ -180,6 +220,8 @@ const KEY_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 /// - Every fetch is stamped with when it began; an older one never replaces a newer copy.
 pub struct Issuer {
     url: IssuerUrl,
+    /// One document for many tenants' issuers (see `tenants`).
+    multi_tenant: bool,
     timing: Timing,
     state: Mutex<State>,
     /// One fetch of the document at a time; sign-ins with nothing usable wait on it.
@@ -260,9 +302,18 @@ impl Issuer {
     pub fn new(url: IssuerUrl, timing: Timing) -> Self {
         Self {
             url,
+            multi_tenant: false,
             timing,
             state: Mutex::new(State::default()),
             fetching: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// An issuer whose document serves many tenants (see `tenants`).
+    pub fn multi_tenant(url: IssuerUrl, timing: Timing) -> Self {
+        Self {
+            multi_tenant: true,
+            ..Self::new(url, timing)
         }
     }
 
@@ -354,7 +405,11 @@ impl Issuer {
     /// Fetches the document and its keys now, and keeps them. Call holding `fetching`.
     async fn fetch(&self, http: &ProviderClient) -> Result<Arc<IssuerMetadata>, Unavailable> {
         let began = Instant::now();
-        let outcome = discover(http, &self.url).await;
+        let outcome = if self.multi_tenant {
+            discover_multi_tenant(http, &self.url).await
+        } else {
+            discover(http, &self.url).await
+        };
         let mut state = self.state.lock().unwrap();
         state.fetches_done += 1;
         match outcome {

@@ -2,7 +2,8 @@
 //! against the issuer's keys (asymmetric algorithms only: `alg: none` and HMAC, which an
 //! attacker could key with the issuer's public key, are refused), then `iss`, `aud`, `azp`,
 //! `exp`, `iat` (not in the future, not older than a token fresh from the token endpoint
-//! can be) and `nonce`. The email is kept only when the issuer says it verified it.
+//! can be) and `nonce`; for a multi-tenant issuer, `iss` against the token's `tid`. The
+//! email comes with whether the issuer says it verified it.
 
 use openidconnect::core::{
     CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
@@ -11,14 +12,17 @@ use openidconnect::{
     ClaimsVerificationError, ClientId, IssuerUrl, Nonce, SignatureVerificationError,
 };
 
+use super::tenants::{self, Tenancy};
+
 /// Who the token says signed in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedIdentity {
     /// `sub`: the issuer's identifier for the person, the social id's second half.
     pub subject: String,
     pub name: Option<String>,
-    /// Only an address the issuer marks `email_verified: true`.
     pub email: Option<String>,
+    /// The issuer marks the address `email_verified: true` (or `"true"`).
+    pub email_verified: bool,
     pub picture: Option<String>,
 }
 
@@ -38,6 +42,9 @@ pub struct Expected<'a> {
     pub client_id: &'a ClientId,
     /// The nonce this browser's sign-in sent in its authorization request.
     pub nonce: &'a Nonce,
+    /// A multi-tenant issuer's tenants: `issuer` is then the document's template, and
+    /// the token's `iss` is checked against its `tid` (see `tenants`).
+    pub tenancy: Option<&'a Tenancy>,
 }
 
 /// Clocks differ: how far in the future `iat` may be.
@@ -83,7 +90,9 @@ pub fn verify(
         keys.clone(),
     )
     .set_allowed_algs(ALLOWED_ALGS)
-    .set_issue_time_verifier_fn(|issued_at| check_issue_time(issued_at.timestamp()));
+    .set_issue_time_verifier_fn(|issued_at| check_issue_time(issued_at.timestamp()))
+    // A multi-tenant issuer's tokens name their tenant's issuer: checked below.
+    .require_issuer_match(expected.tenancy.is_none());
     let claims = token
         .claims(&verifier, expected.nonce)
         .map_err(|err| match err {
@@ -109,12 +118,20 @@ pub fn verify(
         }
         _ => {}
     }
-    let email = match claims.email_verified() {
-        Some(true) => claims.email().map(|email| email.as_str().to_owned()),
-        _ => None,
-    };
+    if let Some(tenancy) = expected.tenancy {
+        let tid = signed_claim(token, "tid");
+        tenants::check_token(
+            expected.issuer.as_str(),
+            claims.issuer().as_str(),
+            tid.as_ref().and_then(|tid| tid.as_str()),
+            tenancy,
+        )
+        .map_err(IdTokenError::Refused)?;
+    }
     Ok(VerifiedIdentity {
         subject: claims.subject().as_str().to_owned(),
+        email: claims.email().map(|email| email.as_str().to_owned()),
+        email_verified: claims.email_verified() == Some(true),
         name: claims
             .name()
             .and_then(|name| name.get(None))
@@ -124,12 +141,23 @@ pub fn verify(
                     .preferred_username()
                     .map(|name| name.as_str().to_owned())
             }),
-        email,
         picture: claims
             .picture()
             .and_then(|picture| picture.get(None))
             .map(|url| url.as_str().to_owned()),
     })
+}
+
+/// A claim `openidconnect` does not read (Microsoft's `tid`), from the payload of a token
+/// whose signature has been checked.
+pub fn signed_claim(token: &CoreIdToken, name: &str) -> Option<serde_json::Value> {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    let compact = token.to_string();
+    let payload = compact.split('.').nth(1)?;
+    let json = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let mut claims: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&json).ok()?;
+    claims.remove(name)
 }
 
 #[cfg(test)]
@@ -234,6 +262,7 @@ mod tests {
                 issuer: &IssuerUrl::new(ISSUER.into()).unwrap(),
                 client_id: &ClientId::new(CLIENT.into()),
                 nonce: &Nonce::new(NONCE.into()),
+                tenancy: None,
             },
         )
     }
@@ -254,19 +283,22 @@ mod tests {
                 subject: "248289761001".into(),
                 name: Some("Jane Doe".into()),
                 email: Some("jane@example.com".into()),
+                email_verified: true,
                 picture: None,
             }
         );
     }
 
     #[test]
-    fn an_unverified_email_is_dropped() {
+    fn an_address_is_verified_only_when_the_token_says_so() {
         for email_verified in [Some(false), None] {
             let token = Token {
                 email_verified,
                 ..Default::default()
             };
-            assert_eq!(check(&token.signed()).unwrap().email, None);
+            let identity = check(&token.signed()).unwrap();
+            assert_eq!(identity.email.as_deref(), Some("jane@example.com"));
+            assert!(!identity.email_verified);
         }
     }
 

@@ -1,6 +1,7 @@
 //! Talking to identity providers.
 
 pub mod address_policy;
+pub mod apple;
 pub mod discovery;
 pub mod http_client;
 pub mod id_token;
@@ -11,3 +12,4 @@ pub mod oidc_flow;
 pub mod profile;
 pub mod protocol;
 pub mod providers;
+pub mod tenants;

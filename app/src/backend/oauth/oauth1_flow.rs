@@ -144,9 +144,10 @@ fn authorization(
             .map(|(k, v)| (k.to_string(), v.to_string())),
     );
     let base = signature::signature_base_string(method.as_str(), url, &oauth);
+    let client_secret = provider.client_secret.current();
     let signed = signature::hmac_sha1(
         &base,
-        provider.client_secret.expose(),
+        client_secret.expose(),
         token.map(|(_, secret)| secret),
     );
     oauth.push(("oauth_signature".into(), signed));

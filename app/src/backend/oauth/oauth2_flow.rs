@@ -235,9 +235,10 @@ pub fn authorization_code<'a>(
         .ok_or_else(|| AppError::bad_request("The provider sent no authorization code."))
 }
 
-/// `error=access_denied` is the person saying no; anything else is the provider failing.
+/// `error=access_denied` is the person saying no (`user_cancelled_authorize` at Apple);
+/// anything else is the provider failing.
 fn provider_error(error: &str) -> AppError {
-    if error == "access_denied" {
+    if matches!(error, "access_denied" | "user_cancelled_authorize") {
         return AppError::Cancelled;
     }
     let code: String = error
@@ -279,7 +280,7 @@ fn client_without_callback<T: TokenResponse>(
 ) -> TokenClient<T> {
     oauth2::Client::new(ClientId::new(provider.client_id.clone()))
         .set_client_secret(ClientSecret::new(
-            provider.client_secret.expose().to_owned(),
+            provider.client_secret.current().expose().to_owned(),
         ))
         .set_auth_uri(AuthUrl::from_url(endpoints.authorize_url.clone()))
         .set_token_uri(TokenUrl::from_url(endpoints.token_url.clone()))
@@ -355,6 +356,7 @@ pub async fn revoke(
         ("token_type_hint", token_type_hint),
     ];
     let mut request = http.post(revocation_url.clone());
+    let client_secret = provider.client_secret.current();
     match token_auth {
         // RFC 6749 §2.3.1: each part form-encoded before Basic encodes the pair.
         AuthType::BasicAuth => {
@@ -363,12 +365,12 @@ pub async fn revoke(
             };
             request = request.basic_auth(
                 encode(&provider.client_id),
-                Some(encode(provider.client_secret.expose())),
+                Some(encode(client_secret.expose())),
             );
         }
         _ => {
             form.push(("client_id", &provider.client_id));
-            form.push(("client_secret", provider.client_secret.expose()));
+            form.push(("client_secret", client_secret.expose()));
         }
     }
     // §2.2: 200 whether or not the token was still valid.
@@ -700,6 +702,10 @@ mod tests {
     #[test]
     fn denial_is_a_cancellation_and_other_errors_are_failures() {
         assert_eq!(provider_error("access_denied"), AppError::Cancelled);
+        assert_eq!(
+            provider_error("user_cancelled_authorize"),
+            AppError::Cancelled
+        );
         let err = provider_error("server_error<script>");
         assert_eq!(err.status(), 502);
         assert_eq!(

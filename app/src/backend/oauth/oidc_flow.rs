@@ -14,8 +14,9 @@ use super::discovery::{IssuerMetadata, Unavailable};
 use super::http_client::ProviderClient;
 use super::id_token::{self, IdTokenError, VerifiedIdentity};
 use super::oauth2_flow::{self, TokenEndpoints};
-use super::profile::{self, Profile};
+use super::profile::{self, EmailStatus, EmailTrust, Profile};
 use super::protocol::ClientCheck;
+use super::tenants;
 use crate::backend::config::{OidcSettings, ProviderConfig};
 use crate::backend::db::users::ProviderTokens;
 use crate::backend::secret::Secret;
@@ -47,6 +48,11 @@ pub async fn start(
         .map(Scope::new)
         .collect();
     let mut extra = vec![("nonce", nonce.secret().as_str())];
+    if oidc.form_post {
+        // Apple requires it when name or email are asked for; the answer comes as a
+        // cross-site POST, which `/callback` turns into this site's own GET.
+        extra.push(("response_mode", "form_post"));
+    }
     if provider.keeps_tokens() {
         let (scope, params) = offline_access(oidc, &metadata);
         scopes.extend(scope);
@@ -71,7 +77,7 @@ pub async fn finish(
     params: &CallbackParams,
 ) -> Result<(Profile, ProviderTokens), AppError> {
     let metadata = metadata(http, provider, oidc).await?;
-    check_answering_issuer(provider, &metadata, params.iss.as_deref())?;
+    check_answering_issuer(provider, oidc, &metadata, params.iss.as_deref())?;
     let code = oauth2_flow::authorization_code(provider, redirect_uri, params)?;
     let endpoints = token_endpoints(provider, &metadata)?;
     let token: CoreTokenResponse = oauth2_flow::exchange_code(
@@ -94,14 +100,22 @@ pub async fn finish(
         Some(endpoint) => userinfo(http, provider, endpoint.url(), &access_token).await?,
         None => None,
     };
-    // The demo provider's people type in their own address: shown as theirs, unverified.
-    let keep_unverified_email = super::providers::is_self_asserted(&provider.name);
-    let mut profile = profile_of(&identity, userinfo, keep_unverified_email).map_err(|err| {
-        tracing::warn!(provider = provider.name, error = %err, "identity unusable");
-        AppError::provider_failed(err.to_string())
-    })?;
-    if keep_unverified_email {
-        profile.email_status = super::profile::EmailStatus::SelfAsserted;
+    let mut profile = profile_of(&identity, userinfo, oidc.email_trust, oidc.public_pictures)
+        .map_err(|err| {
+            tracing::warn!(provider = provider.name, error = %err, "identity unusable");
+            AppError::provider_failed(err.to_string())
+        })?;
+    if oidc.form_post && identity.name.is_none() {
+        // Apple names the person only in its first answer's `user` field (unsigned: a
+        // display name, nothing more); afterwards the name kept then stays.
+        match params
+            .user
+            .as_deref()
+            .and_then(super::apple::name_from_user_field)
+        {
+            Some(name) => profile.nickname = profile::nickname(Some(&name), "User"),
+            None => profile.name_unsaid = true,
+        }
     }
     Ok((profile, oauth2_flow::kept_tokens(provider, &token)))
 }
@@ -135,6 +149,7 @@ fn offline_access(
 /// must be this one: otherwise the answer may come from another issuer (a mix-up attack).
 fn check_answering_issuer(
     provider: &ProviderConfig,
+    oidc: &OidcSettings,
     metadata: &IssuerMetadata,
     iss: Option<&str>,
 ) -> Result<(), AppError> {
@@ -142,8 +157,12 @@ fn check_answering_issuer(
         .additional_metadata()
         .authorization_response_iss_parameter_supported
         == Some(true);
+    let ours = |iss: &str| match oidc.tenancy {
+        Some(_) => tenants::answer_issuer_fits(metadata.issuer().as_str(), iss),
+        None => iss == metadata.issuer().as_str(),
+    };
     match iss {
-        Some(iss) if iss == metadata.issuer().as_str() => Ok(()),
+        Some(iss) if ours(iss) => Ok(()),
         None if !promised => Ok(()),
         _ => {
             tracing::warn!(
@@ -173,6 +192,7 @@ async fn verify_id_token(
         issuer: metadata.issuer(),
         client_id: &client_id,
         nonce: &nonce,
+        tenancy: oidc.tenancy.as_ref(),
     };
     let result = match id_token::verify(token, metadata.jwks(), expected()) {
         Err(IdTokenError::UnknownKey) => {
@@ -217,11 +237,12 @@ async fn userinfo(
 
 /// The profile from the verified ID token and the userinfo claims (Core §5.3.2: only when
 /// they are about the same `sub`), userinfo first where both say something. An address
-/// counts only when the issuer verified it, unless `keep_unverified_email`.
+/// counts as the issuer's `email_trust` says; a picture only where anyone may load it.
 fn profile_of(
     identity: &VerifiedIdentity,
     userinfo: Option<Map<String, Value>>,
-    keep_unverified_email: bool,
+    email_trust: EmailTrust,
+    public_pictures: bool,
 ) -> Result<Profile, UserinfoMismatch> {
     let userinfo_given = userinfo.is_some();
     let mut claims = userinfo.unwrap_or_default();
@@ -238,23 +259,44 @@ fn profile_of(
             claims.insert("name".into(), json!(name));
         }
     }
-    // Some issuers (AWS Cognito) send the boolean as a string, as openidconnect reads it
-    // in ID tokens too.
-    let userinfo_email_verified = matches!(claims.get("email_verified"), Some(Value::Bool(true)))
-        || matches!(claims.get("email_verified"), Some(Value::String(s)) if s == "true");
-    let kept_unverified = keep_unverified_email && claims.contains_key("email");
-    if !(userinfo_email_verified || kept_unverified) {
-        claims.remove("email");
-        if let Some(email) = &identity.email {
-            claims.insert("email".into(), json!(email));
+    let email_status = match email_trust {
+        EmailTrust::IssuerVerified => {
+            // Some issuers (AWS Cognito) send the boolean as a string, as openidconnect
+            // reads it in ID tokens too.
+            let userinfo_verified = matches!(claims.get("email_verified"), Some(Value::Bool(true)))
+                || matches!(claims.get("email_verified"), Some(Value::String(s)) if s == "true");
+            if !userinfo_verified {
+                claims.remove("email");
+                if let Some(email) = identity.email.as_ref().filter(|_| identity.email_verified) {
+                    claims.insert("email".into(), json!(email));
+                }
+            }
+            EmailStatus::Verified
         }
-    }
-    if !claims.contains_key("picture") {
+        EmailTrust::Unvouched | EmailTrust::SelfAsserted => {
+            if !claims.contains_key("email") {
+                if let Some(email) = &identity.email {
+                    claims.insert("email".into(), json!(email));
+                }
+            }
+            if email_trust == EmailTrust::Unvouched {
+                EmailStatus::Unverified
+            } else {
+                EmailStatus::SelfAsserted
+            }
+        }
+    };
+    if !public_pictures {
+        claims.remove("picture");
+    } else if !claims.contains_key("picture") {
         if let Some(picture) = &identity.picture {
             claims.insert("picture".into(), json!(picture));
         }
     }
-    profile::openid_userinfo(&Value::Object(claims)).map_err(|_| UserinfoMismatch)
+    let mut profile =
+        profile::openid_userinfo(&Value::Object(claims)).map_err(|_| UserinfoMismatch)?;
+    profile.email_status = email_status;
+    Ok(profile)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -264,7 +306,7 @@ pub struct UserinfoMismatch;
 /// The profile of the identity `subject` read again from the issuer's userinfo answer
 /// (with a kept token): only if the answer is about that subject.
 pub fn profile_from_userinfo(
-    provider: &ProviderConfig,
+    oidc: &OidcSettings,
     subject: &str,
     userinfo: Value,
 ) -> Result<Profile, UserinfoMismatch> {
@@ -275,10 +317,10 @@ pub fn profile_from_userinfo(
         subject: subject.to_owned(),
         name: None,
         email: None,
+        email_verified: false,
         picture: None,
     };
-    let self_asserted = super::providers::is_self_asserted(&provider.name);
-    profile_of(&known, Some(claims), self_asserted)
+    profile_of(&known, Some(claims), oidc.email_trust, oidc.public_pictures)
 }
 
 /// The issuer's endpoints, and the client authentication it takes: HTTP Basic (the
@@ -359,9 +401,12 @@ mod tests {
             subject: "248289761001".into(),
             name: Some("Jane Doe".into()),
             email: Some("jane@example.com".into()),
+            email_verified: true,
             picture: None,
         }
     }
+
+    const VERIFIED: EmailTrust = EmailTrust::IssuerVerified;
 
     fn claims(value: Value) -> Option<Map<String, Value>> {
         match value {
@@ -372,7 +417,7 @@ mod tests {
 
     #[test]
     fn the_id_token_alone_gives_the_profile() {
-        let profile = profile_of(&identity(), None, false).unwrap();
+        let profile = profile_of(&identity(), None, VERIFIED, true).unwrap();
         assert_eq!(profile.provider_user_id, "248289761001");
         assert_eq!(profile.nickname, "Jane Doe");
         assert_eq!(profile.email.as_deref(), Some("jane@example.com"));
@@ -389,7 +434,8 @@ mod tests {
             &anonymous,
             claims(json!({"sub": "248289761001", "name": "J. Doe",
                           "email": "j@example.com", "email_verified": true})),
-            false,
+            VERIFIED,
+            true,
         )
         .unwrap();
         assert_eq!(profile.nickname, "J. Doe");
@@ -398,7 +444,8 @@ mod tests {
             &anonymous,
             claims(json!({"sub": "248289761001", "email": "j@example.com",
                           "email_verified": false})),
-            false,
+            VERIFIED,
+            true,
         )
         .unwrap();
         assert_eq!(unverified.email, None);
@@ -407,6 +454,7 @@ mod tests {
             &anonymous,
             claims(json!({"sub": "248289761001", "email": "j@example.com",
                           "email_verified": false})),
+            EmailTrust::SelfAsserted,
             true,
         )
         .unwrap();
@@ -416,7 +464,8 @@ mod tests {
             &anonymous,
             claims(json!({"sub": "248289761001", "email": "j@example.com",
                           "email_verified": "true"})),
-            false,
+            VERIFIED,
+            true,
         )
         .unwrap();
         assert_eq!(stringly.email.as_deref(), Some("j@example.com"));
@@ -424,7 +473,8 @@ mod tests {
             &anonymous,
             claims(json!({"sub": "248289761001", "email": "j@example.com",
                           "email_verified": "yes"})),
-            false,
+            VERIFIED,
+            true,
         )
         .unwrap();
         assert_eq!(vague.email, None);
@@ -432,10 +482,32 @@ mod tests {
         let kept = profile_of(
             &identity(),
             claims(json!({"sub": "248289761001", "email": "other@example.com"})),
-            false,
+            VERIFIED,
+            true,
         )
         .unwrap();
         assert_eq!(kept.email.as_deref(), Some("jane@example.com"));
+    }
+
+    #[test]
+    fn an_issuer_that_does_not_vouch_gives_unverified_addresses_and_no_private_pictures() {
+        // Microsoft's: "verified" by nobody who checked, and a photo that needs a token.
+        let graph_photo = "https://graph.microsoft.com/v1.0/me/photo/$value";
+        let unvouched = VerifiedIdentity {
+            email_verified: true,
+            picture: Some(graph_photo.into()),
+            ..identity()
+        };
+        let profile = profile_of(
+            &unvouched,
+            claims(json!({"sub": "248289761001", "email_verified": true, "picture": graph_photo})),
+            EmailTrust::Unvouched,
+            false,
+        )
+        .unwrap();
+        assert_eq!(profile.email.as_deref(), Some("jane@example.com"));
+        assert_eq!(profile.email_status, EmailStatus::Unverified);
+        assert_eq!(profile.avatar_url, None);
     }
 
     #[test]
@@ -445,7 +517,7 @@ mod tests {
             json!({"sub": 248289761001u64}),
             json!({"name": "No Subject"}),
         ] {
-            assert!(profile_of(&identity(), claims(other), false).is_err());
+            assert!(profile_of(&identity(), claims(other), VERIFIED, true).is_err());
         }
     }
 }

@@ -19,6 +19,21 @@ pub struct Profile {
     /// What the provider said about `email`.
     pub email_status: EmailStatus,
     pub avatar_url: Option<String>,
+    /// The provider said no name this time (Apple says it only once): `nickname` is a
+    /// stand-in, and the name stored before stays.
+    pub name_unsaid: bool,
+}
+
+/// Whose word the addresses an issuer gives are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailTrust {
+    /// Verified when the issuer says so (`email_verified`); an address it does not vouch
+    /// for is not kept.
+    IssuerVerified,
+    /// Kept, never as verified: the issuer does not check addresses (Microsoft).
+    Unvouched,
+    /// Typed in by the person at the provider (the demo provider): kept, shown as theirs.
+    SelfAsserted,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -38,6 +53,7 @@ pub fn facebook(json: &Value) -> Result<Profile, ProfileError> {
         email_status: EmailStatus::Unverified,
         avatar_url: avatar_url(json.pointer("/picture/data/url")),
         provider_user_id,
+        name_unsaid: false,
     })
 }
 
@@ -52,6 +68,7 @@ pub fn twitter(json: &Value) -> Result<Profile, ProfileError> {
         email_status: EmailStatus::Unverified,
         avatar_url: avatar_url(json.get("profile_image_url_https")),
         provider_user_id,
+        name_unsaid: false,
     })
 }
 
@@ -71,6 +88,7 @@ pub fn github(json: &Value) -> Result<Profile, ProfileError> {
         email_status: EmailStatus::Unverified,
         avatar_url: avatar_url(json.get("avatar_url")),
         provider_user_id,
+        name_unsaid: false,
     })
 }
 
@@ -107,6 +125,7 @@ pub fn discord(json: &Value) -> Result<Profile, ProfileError> {
         email,
         avatar_url: avatar_url(avatar.as_ref()),
         provider_user_id,
+        name_unsaid: false,
     })
 }
 
@@ -138,6 +157,7 @@ pub fn openid_userinfo(json: &Value) -> Result<Profile, ProfileError> {
         email_status: EmailStatus::Verified,
         avatar_url: avatar_url(json.get("picture")),
         provider_user_id,
+        name_unsaid: false,
     })
 }
 
@@ -187,6 +207,7 @@ impl ProfileFields {
             email,
             avatar_url: avatar_url(json.pointer(&self.avatar)),
             provider_user_id,
+            name_unsaid: false,
         })
     }
 }
@@ -326,6 +347,7 @@ mod tests {
                     "https://cdn.discordapp.com/avatars/80351110224678912/8342729096ea3675442027381ff50dfe.png"
                         .into()
                 ),
+                name_unsaid: false,
             }
         );
         let plain = discord(&json!({
@@ -358,6 +380,7 @@ mod tests {
                 email: None,
                 email_status: EmailStatus::Unverified,
                 avatar_url: Some("https://avatars.githubusercontent.com/u/583231?v=4".into()),
+                name_unsaid: false,
             }
         );
     }
@@ -417,6 +440,7 @@ mod tests {
                 email: Some("ann@example.com".into()),
                 email_status: EmailStatus::Unverified,
                 avatar_url: Some("https://platform-lookaside.fbsbx.com/p.jpg".into()),
+                name_unsaid: false,
             }
         );
     }

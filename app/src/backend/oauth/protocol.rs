@@ -141,12 +141,18 @@ pub fn operator_urls(config: &Config) -> Vec<&Url> {
 /// Who vouches for the provider's identities, half of an identity's key (with the subject):
 /// an OpenID Connect issuer's identifier (the `iss` of its ID tokens), or for OAuth 2 and
 /// OAuth 1.0a providers the site of their authorization endpoint (`https://github.com`;
-/// a GitHub Enterprise's own host when the endpoints point there). Renaming the provider's
-/// variables changes none of these; pointing them at another issuer or site changes it.
+/// a GitHub Enterprise's own host when the endpoints point there). A multi-tenant issuer's
+/// is its site too (`https://login.microsoftonline.com`): its subjects are unique per
+/// application across tenants, and choosing another `OAUTH_MICROSOFT_TENANT` must not make
+/// strangers of the people already signed in. Renaming the provider's variables changes
+/// none of these; pointing them at another issuer or site changes it.
 pub fn identity_issuer(provider: &ProviderConfig) -> String {
     match &provider.protocol {
         ProtocolSettings::OAuth2(oauth2) => site_of(&oauth2.endpoints.authorize_url),
         ProtocolSettings::OAuth1(oauth1) => site_of(&oauth1.endpoints.authorize_url),
+        ProtocolSettings::OpenIdConnect(oidc) if oidc.tenancy.is_some() => {
+            site_of(oidc.issuer.url().url())
+        }
         ProtocolSettings::OpenIdConnect(oidc) => oidc.issuer.url().as_str().to_owned(),
     }
 }
@@ -184,6 +190,12 @@ pub fn is_available(provider: &ProviderConfig) -> bool {
         ProtocolSettings::OpenIdConnect(oidc) => oidc.issuer.is_available(),
         ProtocolSettings::OAuth2(_) | ProtocolSettings::OAuth1(_) => true,
     }
+}
+
+/// Whether `provider` answers by a form posted to the callback (Apple), which
+/// `POST /callback/{name}` accepts for it, and only for it.
+pub fn answers_by_form_post(provider: &ProviderConfig) -> bool {
+    matches!(&provider.protocol, ProtocolSettings::OpenIdConnect(oidc) if oidc.form_post)
 }
 
 /// Whether starting a sign-in with `provider` calls the provider (OAuth 1.0a asks for a

@@ -38,8 +38,35 @@ pub enum Protocol {
         /// How to ask for a refresh token when tokens are kept, for an issuer that does not
         /// take the standard `offline_access` scope (Google); empty: the standard way.
         offline_access: &'static [(&'static str, &'static str)],
+        /// Where the issuer departs from the plain OpenID Connect rules.
+        traits: IssuerTraits,
     },
 }
+
+/// How an OpenID Connect preset departs from the plain rules.
+pub struct IssuerTraits {
+    /// The issuer serves many tenants from one discovery document (Microsoft): `issuer`
+    /// holds `{tenant}`, filled in from `OAUTH_<NAME>_TENANT` (this by default), and its
+    /// ID tokens are checked against the document's `{tenantid}` template (see `tenants`).
+    pub default_tenant: Option<&'static str>,
+    /// The issuer checks the addresses it gives out; false: kept, but as unverified,
+    /// whatever `email_verified` says (Microsoft does not vouch for them).
+    pub vouches_for_email: bool,
+    /// The `picture` claim is an image anyone may load; false: it needs the person's
+    /// token (Microsoft Graph's photo), so it is not shown.
+    pub public_pictures: bool,
+    /// The issuer answers by a form posted to the callback (`response_mode=form_post`),
+    /// whose `user` field names the person the first time (Apple's; see `apple`).
+    pub answers_by_form_post: bool,
+}
+
+/// A plain OpenID Connect issuer.
+pub const PLAIN_ISSUER: IssuerTraits = IssuerTraits {
+    default_tenant: None,
+    vouches_for_email: true,
+    public_pictures: true,
+    answers_by_form_post: false,
+};
 
 /// The fixed endpoints of an OAuth 2 or OAuth 1.0a provider, and how its profile reads.
 pub struct EndpointSpec {
@@ -143,6 +170,7 @@ pub const GOOGLE: ProviderSpec = ProviderSpec {
         scopes: "email profile",
         // Google's way: and `consent`, as it sends a refresh token only when it asks.
         offline_access: &[("access_type", "offline"), ("prompt", "consent")],
+        traits: PLAIN_ISSUER,
     },
     self_asserted: false,
     // Google accepts http:// redirect URIs for localhost only.
@@ -160,6 +188,7 @@ pub const GITLAB: ProviderSpec = ProviderSpec {
         issuer: "https://gitlab.com",
         scopes: "email profile",
         offline_access: &[],
+        traits: PLAIN_ISSUER,
     },
     self_asserted: false,
     https_callback_only: false,
@@ -174,9 +203,58 @@ pub const LINKEDIN: ProviderSpec = ProviderSpec {
         issuer: "https://www.linkedin.com/oauth",
         scopes: "email profile",
         offline_access: &[],
+        traits: PLAIN_ISSUER,
     },
     self_asserted: false,
     https_callback_only: false,
+};
+
+/// Microsoft accounts (Entra ID), personal and work or school: one issuer per tenant,
+/// `common` (both kinds of account) by default.
+pub const MICROSOFT: ProviderSpec = ProviderSpec {
+    name: "microsoft",
+    label: "Microsoft",
+    env: "MICROSOFT",
+    protocol: Protocol::OpenIdConnect {
+        issuer: "https://login.microsoftonline.com/{tenant}/v2.0",
+        scopes: "email profile",
+        offline_access: &[],
+        traits: IssuerTraits {
+            default_tenant: Some("common"),
+            // "The email claim … is not guaranteed to be verified" (Microsoft's ID token
+            // reference): anyone may put any address on a work account.
+            vouches_for_email: false,
+            public_pictures: false,
+            answers_by_form_post: false,
+        },
+    },
+    self_asserted: false,
+    // "Redirect URIs must begin with https" (http://localhost aside).
+    https_callback_only: true,
+};
+
+/// Sign in with Apple: an OpenID Connect issuer whose client secret the site signs (see
+/// `apple` and `config::apple`), answering by form post.
+pub const APPLE: ProviderSpec = ProviderSpec {
+    name: "apple",
+    label: "Apple",
+    env: "APPLE",
+    protocol: Protocol::OpenIdConnect {
+        issuer: "https://appleid.apple.com",
+        // Apple's own scope names; `openid` is added as for every issuer.
+        scopes: "name email",
+        offline_access: &[],
+        traits: IssuerTraits {
+            default_tenant: None,
+            // `email_verified` is true for addresses Apple checked and for its relays.
+            vouches_for_email: true,
+            public_pictures: true,
+            answers_by_form_post: true,
+        },
+    },
+    self_asserted: false,
+    // "The return URL must use the https scheme and may not be localhost or an IP address."
+    https_callback_only: true,
 };
 
 /// Discord: OAuth 2 only; `verified` says whether Discord checked the address.
@@ -209,6 +287,7 @@ pub const DEMO: ProviderSpec = ProviderSpec {
         issuer: "/demo-provider",
         scopes: "profile email",
         offline_access: &[],
+        traits: PLAIN_ISSUER,
     },
     self_asserted: true,
     https_callback_only: false,
@@ -224,5 +303,5 @@ pub fn is_self_asserted(name: &str) -> bool {
 
 /// Real providers configured from the environment, in button order.
 pub const CONFIGURABLE: &[&ProviderSpec] = &[
-    &FACEBOOK, &TWITTER, &GITHUB, &GOOGLE, &GITLAB, &LINKEDIN, &DISCORD,
+    &FACEBOOK, &TWITTER, &GITHUB, &GOOGLE, &MICROSOFT, &APPLE, &GITLAB, &LINKEDIN, &DISCORD,
 ];

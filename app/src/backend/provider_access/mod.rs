@@ -179,12 +179,8 @@ impl<'a> ProviderAccess<'a> {
                 let claims = oauth2_flow::read_userinfo_json(name, response)
                     .await
                     .map_err(|err| failed(&err))?;
-                oidc_flow::profile_from_userinfo(
-                    self.provider,
-                    &self.identity.provider_user_id,
-                    claims,
-                )
-                .map_err(|err| failed(&err))?
+                oidc_flow::profile_from_userinfo(oidc, &self.identity.provider_user_id, claims)
+                    .map_err(|err| failed(&err))?
             }
         };
         if profile.provider_user_id != self.identity.provider_user_id {

@@ -84,7 +84,10 @@ async fn delete_grant(
     let request = state
         .http
         .delete(grant_url.clone())
-        .basic_auth(&provider.client_id, Some(provider.client_secret.expose()))
+        .basic_auth(
+            &provider.client_id,
+            Some(provider.client_secret.current().expose()),
+        )
         .header(reqwest::header::ACCEPT, "application/vnd.github+json")
         .json(&serde_json::json!({ "access_token": access_token.expose() }));
     oauth2_flow::send_expecting_success(request).await
