@@ -97,3 +97,34 @@ test("a forged callback shows 'Authentication failed.' with a reason", async ({ 
   await waitForHydration(page);
   await expect(page.getByRole("button", { name: "Sign in with Demo" })).toBeVisible();
 });
+
+test("every button carries its provider's mark, loaded from this site, on its brand's colours", async ({ page }) => {
+  const problems = watchForErrors(page);
+  await page.goto("/");
+  await waitForHydration(page);
+  // Configured in .dev/test-all: built-in presets, and Corp and Acme by variables alone.
+  const expected: Record<string, string> = {
+    Demo: "/marks/demo.svg",
+    Facebook: "/marks/facebook.svg",
+    Twitter: "/marks/twitter.svg",
+    Apple: "/marks/apple.svg",
+    Corp: "/marks/generic.svg",
+    Acme: "/marks/generic.svg",
+  };
+  for (const [label, src] of Object.entries(expected)) {
+    const button = page.getByRole("button", { name: `Sign in with ${label}` });
+    const mark = button.locator("img.provider-mark");
+    await expect(mark).toHaveAttribute("src", src);
+    // Decoration: the button's name is its text alone.
+    await expect(mark).toHaveAttribute("alt", "");
+    // Really drawn: an SVG that loaded (a broken image has no natural size).
+    await expect
+      .poll(() => mark.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0))
+      .toBe(true);
+  }
+  // Apple's Human Interface Guidelines: white on black.
+  const apple = page.getByRole("button", { name: "Sign in with Apple" });
+  await expect(apple).toHaveCSS("background-color", "rgb(0, 0, 0)");
+  await expect(apple).toHaveCSS("color", "rgb(255, 255, 255)");
+  expect(problems).toEqual([]);
+});
