@@ -11,6 +11,8 @@ pub enum Provider {
     Twitter,
     /// A generic OpenID Connect issuer (`OAUTH_CORP_*`).
     Corp,
+    /// Sign in with Apple: a signed client secret, and the answer posted by the browser.
+    Apple,
 }
 
 impl Provider {
@@ -19,6 +21,7 @@ impl Provider {
             Provider::Facebook => "facebook",
             Provider::Twitter => "twitter",
             Provider::Corp => "corp",
+            Provider::Apple => "apple",
         }
     }
 }
@@ -44,8 +47,7 @@ impl Jar {
     fn take(&mut self, response: &Response) {
         for raw in response.headers().get_all(header::SET_COOKIE) {
             let Ok(raw) = raw.to_str() else { continue };
-            let Some((name, value)) = raw.split(';').next().and_then(|p| p.split_once('='))
-            else {
+            let Some((name, value)) = raw.split(';').next().and_then(|p| p.split_once('=')) else {
                 continue;
             };
             self.cookies.retain(|(kept, _)| kept != name);
@@ -101,7 +103,11 @@ pub async fn sign_in(
     let at_provider = location(&start, "authorize")?;
     let hint = format!("{at_provider}&login_hint={user}");
     let approved = get(client, &mut jar, &hint).await?;
-    let callback = location(&approved, "provider")?;
+    let callback = if provider == Provider::Apple {
+        post_answer(client, app, approved).await?
+    } else {
+        location(&approved, "provider")?
+    };
     let finished = get(client, &mut jar, &callback).await?;
     let next = location(&finished, "callback")?;
     let page = get(client, &mut jar, &format!("{app}{next}")).await?;
@@ -128,6 +134,55 @@ pub async fn sign_in(
         }
     }
     Ok(jar)
+}
+
+/// Apple's page posting its form to the callback, as a cross-site POST (no cookies): the
+/// app's 303 to its own GET callback, as an absolute URL.
+async fn post_answer(client: &Client, app: &str, page: Response) -> Result<String, String> {
+    let page = page
+        .text()
+        .await
+        .map_err(|e| format!("provider page: {e}"))?;
+    let action = between(&page, r#"action=""#, "\"").ok_or("provider page: no form")?;
+    // Built before any await: the serializer is not `Send`.
+    let body = {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        for input in page.split("<input ").skip(1) {
+            let (Some(name), Some(value)) = (
+                between(input, r#"name=""#, "\""),
+                between(input, r#"value=""#, "\""),
+            ) else {
+                continue;
+            };
+            form.append_pair(name, &value.replace("&quot;", "\"").replace("&amp;", "&"));
+        }
+        form.finish()
+    };
+    let response = client
+        .post(action)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "cross-site")
+        .header("sec-fetch-mode", "navigate")
+        .header("sec-fetch-dest", "document")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("POST callback: {e}"))?;
+    if response.status() != StatusCode::SEE_OTHER {
+        return Err(format!("form post: status {}", response.status()));
+    }
+    let next = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or("form post: no Location")?;
+    Ok(format!("{app}{next}"))
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let len = text[from..].find(end)?;
+    Some(&text[from..from + len])
 }
 
 /// What a timed run measured.

@@ -8,6 +8,7 @@
 //! (against Express + Passport, `versus.rs`)
 
 mod app_process;
+mod apple_stand_in;
 mod flows;
 mod oidc_stand_in;
 mod stand_in;
@@ -93,11 +94,19 @@ async fn run(binary: &str, database_url: &str, step: Duration, only: Only) {
         Some(_) => format!("http://127.0.0.1:{proxy_port}"),
         None => format!("http://127.0.0.1:{app_port}"),
     };
-    let stand_in = stand_in::router(&app_base).merge(oidc_stand_in::router(&stand_in_base));
+    let stand_in = stand_in::router(&app_base)
+        .merge(oidc_stand_in::router(&stand_in_base))
+        .merge(apple_stand_in::router(&stand_in_base));
     tokio::spawn(async move { axum::serve(stand_in_listener, stand_in).await });
 
     let mut env = stand_in::app_env(&stand_in_base);
     env.extend(oidc_stand_in::app_env(&stand_in_base));
+    // A/B runs against binaries from before the Apple preset, which would refuse its
+    // variables: LOADGEN_WITHOUT_APPLE=1 leaves it out.
+    let with_apple = std::env::var_os("LOADGEN_WITHOUT_APPLE").is_none();
+    if with_apple {
+        env.extend(apple_stand_in::app_env(&stand_in_base));
+    }
     for (k, v) in [
         ("DATABASE_URL", database_url),
         ("TRUSTED_PROXIES", "127.0.0.1"),
@@ -136,14 +145,18 @@ async fn run(binary: &str, database_url: &str, step: Duration, only: Only) {
     println!("Each row runs {:.0} s; every {CHECK_EVERY}th flow is checked to greet the right person and to show that person's identity in `/api/me`.\n", step.as_secs_f64());
     println!("| provider | users | c | flows/s | p50 ms | p99 ms | errors | checked | app CPU (cores) | load generator + stand-in CPU |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
-    let mut registered = [0u64; 3];
+    let mut registered = [0u64; 4];
     // The memory target is "after 10,000 sign-ins": taken after the first row
     // that reaches it.
     let mut memory_at_ten_thousand = None;
     let providers = if matches!(only, Only::Pages | Only::Page(_)) {
         vec![]
     } else {
-        vec![Provider::Facebook, Provider::Twitter, Provider::Corp]
+        let mut providers = vec![Provider::Facebook, Provider::Twitter, Provider::Corp];
+        if with_apple {
+            providers.push(Provider::Apple);
+        }
+        providers
     };
     for (p, provider) in providers.into_iter().enumerate() {
         for returning in [false, true] {

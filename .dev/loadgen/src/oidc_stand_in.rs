@@ -16,7 +16,7 @@ use axum::{
 };
 use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, EncodePrivateKey};
 use openidconnect::core::{
-    CoreEdDsaPrivateSigningKey, CoreIdToken, CoreIdTokenClaims, CoreJsonWebKeySet,
+    CoreEdDsaPrivateSigningKey, CoreGenderClaim, CoreIdToken, CoreIdTokenClaims, CoreJsonWebKeySet,
     CoreJwsSigningAlgorithm,
 };
 use openidconnect::{
@@ -28,24 +28,33 @@ use serde_json::json;
 const CLIENT_ID: &str = "bench";
 
 #[derive(Clone)]
-struct Issuer {
-    issuer: Arc<String>,
-    key: Arc<CoreEdDsaPrivateSigningKey>,
+pub(crate) struct Issuer {
+    pub(crate) issuer: Arc<String>,
+    pub(crate) key: Arc<CoreEdDsaPrivateSigningKey>,
+}
+
+impl Issuer {
+    /// The issuer at `{base}{path}`, with the benchmark's key.
+    pub(crate) fn at(base: &str, path: &str) -> Issuer {
+        // A benchmark key: a fixed seed.
+        let pem = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32])
+            .to_pkcs8_pem(LineEnding::LF)
+            .expect("an Ed25519 key encodes");
+        let key = CoreEdDsaPrivateSigningKey::from_ed25519_pem(
+            &pem,
+            Some(JsonWebKeyId::new("b1".into())),
+        )
+        .expect("Ed25519 key");
+        Issuer {
+            issuer: Arc::new(format!("{base}{path}")),
+            key: Arc::new(key),
+        }
+    }
 }
 
 /// The issuer's routes, under `/oidc` of the stand-in at `base`.
 pub fn router(base: &str) -> Router {
-    // A benchmark key: a fixed seed.
-    let pem = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32])
-        .to_pkcs8_pem(LineEnding::LF)
-        .expect("an Ed25519 key encodes");
-    let key =
-        CoreEdDsaPrivateSigningKey::from_ed25519_pem(&pem, Some(JsonWebKeyId::new("b1".into())))
-            .expect("Ed25519 key");
-    let state = Issuer {
-        issuer: Arc::new(format!("{base}/oidc")),
-        key: Arc::new(key),
-    };
+    let state = Issuer::at(base, "/oidc");
     Router::new()
         .route("/oidc/.well-known/openid-configuration", get(discovery))
         .route("/oidc/jwks", get(jwks))
@@ -80,7 +89,7 @@ async fn discovery(State(s): State<Issuer>) -> Response {
     .into_response()
 }
 
-async fn jwks(State(s): State<Issuer>) -> Response {
+pub(crate) async fn jwks(State(s): State<Issuer>) -> Response {
     Json(CoreJsonWebKeySet::new(vec![s.key.as_verification_key()])).into_response()
 }
 
@@ -102,25 +111,39 @@ async fn authorize(State(s): State<Issuer>, Query(q): Query<HashMap<String, Stri
 }
 
 async fn token(State(s): State<Issuer>, body: String) -> Response {
+    let Some((user, nonce)) = person_and_nonce(&body) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let standard = StandardClaims::new(SubjectIdentifier::new(user.clone())).set_name(Some(
+        LocalizedClaim::from(EndUserName::new(format!("User {user}"))),
+    ));
+    token_answer(&s, CLIENT_ID, &user, &nonce, standard)
+}
+
+/// The person and the nonce a code carries (`code-<person>~<nonce>`), from a token request.
+pub(crate) fn person_and_nonce(body: &str) -> Option<(String, String)> {
     let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
         .into_owned()
         .collect();
-    let Some((user, nonce)) = form
-        .get("code")
-        .and_then(|c| c.strip_prefix("code-"))
-        .and_then(|c| c.split_once('~'))
-    else {
-        return StatusCode::BAD_REQUEST.into_response();
-    };
+    let (user, nonce) = form.get("code")?.strip_prefix("code-")?.split_once('~')?;
+    Some((user.to_owned(), nonce.to_owned()))
+}
+
+/// A token answer with an ID token about `user` saying `standard`, signed by `s`.
+pub(crate) fn token_answer(
+    s: &Issuer,
+    client_id: &str,
+    user: &str,
+    nonce: &str,
+    standard: StandardClaims<CoreGenderClaim>,
+) -> Response {
     let now = chrono::Utc::now();
     let claims = CoreIdTokenClaims::new(
         IssuerUrl::new(s.issuer.to_string()).expect("issuer"),
-        vec![Audience::new(CLIENT_ID.into())],
+        vec![Audience::new(client_id.into())],
         now + chrono::Duration::minutes(5),
         now,
-        StandardClaims::new(SubjectIdentifier::new(user.to_owned())).set_name(Some(
-            LocalizedClaim::from(EndUserName::new(format!("User {user}"))),
-        )),
+        standard,
         EmptyAdditionalClaims {},
     )
     .set_nonce(Some(Nonce::new(nonce.to_owned())));
