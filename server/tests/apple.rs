@@ -11,7 +11,6 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use support::{
     fake_issuer::{FakeIssuer, CLIENT_ID},
-    issuer_flow::answer_of,
     location, query_param, TestApp,
 };
 
@@ -235,7 +234,6 @@ async fn a_posted_answer_is_taken_for_form_post_providers_only() {
     assert_eq!(followed.status(), 400);
     assert!(app.me(&mut browser).await.is_none());
     assert_eq!(app.count("sessions").await, 0);
-    let _ = answer_of; // (the shared flow helper answers by redirect; Apple posts)
 }
 
 #[tokio::test(flavor = "multi_thread")]
