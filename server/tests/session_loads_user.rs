@@ -87,3 +87,53 @@ async fn a_copy_of_another_user_is_not_trusted() {
         .unwrap();
     assert_eq!(user.nickname, "Second");
 }
+
+/// On a SQLite file the session is read on the request's own thread through sea-orm-sync
+/// (`db::inline_reads`); elsewhere through the async pools. Both read the same record,
+/// times included, whichever way they were written.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_inline_read_and_the_pooled_read_load_the_same_record() {
+    let app = TestApp::start(&[]).await;
+    if app.state_db.inline_read.is_none() {
+        return; // PostgreSQL: one way only, tested by everything else.
+    }
+    let mut browser = app.browser();
+    app.sign_in_with_demo(&mut browser, "Twice", true).await;
+    // A second identity, its times as sqlx writes them (RFC 3339) and as SQLite's own
+    // functions do (space-separated).
+    app.execute(
+        "INSERT INTO identities (user_id, provider, provider_user_id, social_id, created_at, \
+         issuer, name, email, email_status, avatar_url, last_used_at) \
+         SELECT id, 'github', '42', 'https://github.com 42', '2026-01-02T03:04:05.123456789Z', \
+         'https://github.com', 'Octo', 'o@example.com', 'verified', NULL, \
+         '2026-02-03 04:05:06+00:00' FROM users",
+    )
+    .await;
+    let cookie = browser.session_cookie().unwrap();
+    let id = Id::from_str(&cookie).unwrap();
+
+    let inline = SeaOrmSessionStore::new(app.state_db.clone());
+    let mut pooled_db = app.state_db.clone();
+    pooled_db.inline_read = None;
+    let pooled = SeaOrmSessionStore::new(pooled_db);
+    use tower_sessions::SessionStore as _;
+    let from_inline = inline.load(&id).await.unwrap().unwrap();
+    let from_pool = pooled.load(&id).await.unwrap().unwrap();
+    assert_eq!(from_inline.data, from_pool.data);
+    assert_eq!(from_inline.expiry_date, from_pool.expiry_date);
+
+    let identities = from_inline.data[LOADED_USER_KEY]["identities"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(identities.len(), 2, "{identities:?}");
+    assert_eq!(identities[1]["subject"], "42");
+    assert_eq!(identities[1]["linked_at"], 1_767_323_045);
+    assert_eq!(identities[1]["last_used_at"], 1_770_091_506);
+    assert!(identities[0]["linked_at"].as_i64().unwrap() > 1_767_323_045);
+
+    // An ended session is gone both ways.
+    app.execute("DELETE FROM sessions").await;
+    assert!(inline.load(&id).await.unwrap().is_none());
+    assert!(pooled.load(&id).await.unwrap().is_none());
+}

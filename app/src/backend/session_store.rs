@@ -10,12 +10,13 @@
 //!   spares the store tower-sessions' second delete of it when the id is cycled.
 //! - Loading a signed-in session brings its user and their identities in the same query
 //!   (kept in the record under [`LOADED_USER_KEY`] for this request, never stored): every
-//!   signed-in page and `/api/me` needs them, and on SQLite each query is a round trip to
-//!   another thread (issue 22).
+//!   signed-in page and `/api/me` needs them. On a SQLite file that query runs on the
+//!   request's own thread (`db::inline_reads`, issue 22).
 
 use async_trait::async_trait;
 use sea_orm::{
-    sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TryInsertResult,
+    sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QueryTrait, Set,
+    TryInsertResult,
 };
 use time::OffsetDateTime;
 use tower_sessions::{
@@ -29,6 +30,7 @@ use super::db::entities::{
     prelude::{Identities, Sessions, Users},
     sessions,
 };
+use super::db::inline_reads::{optional, FromInlineRow};
 use super::db::{users::current_user_of, Db};
 use super::metrics;
 use super::secret::stored_hash;
@@ -215,14 +217,22 @@ impl SessionStore for SeaOrmSessionStore {
         let now = now();
         // One row per identity of the signed-in user (one row when signed out); `all`, not
         // `one`: see `db::at_most_one`.
-        let rows = Sessions::find_by_id(storage_key(session_id))
+        let select = Sessions::find_by_id(storage_key(session_id))
             .filter(sessions::Column::ExpiresAt.gt(now))
             .find_also_related(Users)
             .and_also_related(Identities)
-            .order_by_asc(identities::Column::Id)
-            .all(&self.db.read)
-            .await
-            .map_err(backend)?;
+            .order_by_asc(identities::Column::Id);
+        let rows = match &self.db.inline_read {
+            Some(inline) => inline.query_all(&select.into_query(), |row| {
+                Ok((
+                    sessions::Model::from_inline_row(row, "A_")?,
+                    optional(row, "B_", "id")?,
+                    optional(row, "C_", "id")?,
+                ))
+            }),
+            None => select.all(&self.db.read).await,
+        }
+        .map_err(backend)?;
         let mut rows = rows.into_iter();
         let Some((row, user, first_identity)) = rows.next() else {
             return Ok(None);

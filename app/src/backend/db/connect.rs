@@ -10,6 +10,7 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
+use super::inline_reads::InlineReaders;
 use super::migrations::Migrator;
 use crate::backend::config::DatabaseTuning;
 
@@ -42,6 +43,9 @@ pub struct Db {
     /// SQLite files only: the connection that copies the write-ahead log into the database
     /// file in the background (see `wal_checkpoint`).
     pub wal_checkpointer: Option<DatabaseConnection>,
+    /// SQLite files only: the reads every request makes, run on the request's own thread
+    /// (see `inline_reads`).
+    pub inline_read: Option<InlineReaders>,
 }
 
 /// Connects to `database_url` and brings the schema up to date.
@@ -56,6 +60,7 @@ pub async fn connect_and_migrate(database_url: &str, tuning: DatabaseTuning) -> 
                 read: write.clone(),
                 write,
                 wal_checkpointer: None,
+                inline_read: None,
             }
         } else {
             let readers = tuning.pool_size.unwrap_or(SQLITE_READERS);
@@ -75,6 +80,10 @@ pub async fn connect_and_migrate(database_url: &str, tuning: DatabaseTuning) -> 
                 read,
                 write,
                 wal_checkpointer: Some(checkpointer),
+                inline_read: Some(InlineReaders::open(
+                    &sqlite_path(database_url)?,
+                    SQLITE_MMAP_BYTES,
+                )?),
             }
         }
     } else {
@@ -94,10 +103,19 @@ pub async fn connect_and_migrate(database_url: &str, tuning: DatabaseTuning) -> 
             read: pool.clone(),
             write: pool,
             wal_checkpointer: None,
+            inline_read: None,
         }
     };
     migrate_under_lock(&db.write).await?;
     Ok(db)
+}
+
+/// The file a SQLite URL names, as sqlx reads it.
+fn sqlite_path(database_url: &str) -> Result<std::path::PathBuf, DbErr> {
+    let options: sqlx::sqlite::SqliteConnectOptions = database_url
+        .parse()
+        .map_err(|err| DbErr::Custom(format!("DATABASE_URL is not a SQLite URL: {err}")))?;
+    Ok(options.get_filename().to_owned())
 }
 
 /// Any number: the key of the advisory lock that migrations take on PostgreSQL.

@@ -6,6 +6,7 @@ pub mod api_tokens;
 pub mod connect;
 pub mod entities;
 pub mod identities;
+pub mod inline_reads;
 pub mod migrations;
 pub mod provider_tokens;
 pub mod users;

@@ -1,0 +1,227 @@
+//! SQLite reads run on the calling thread, through SeaORM's synchronous flavour
+//! (`sea-orm-sync` on rusqlite), for the queries every request makes (issue 22).
+//!
+//! Through sqlx, each statement on SQLite is handed to the thread that owns a connection,
+//! and its rows handed back, and the connection is pinged on its way back to the pool:
+//! three cross-thread wake-ups for a read that SQLite answers in a few microseconds from
+//! memory (WAL, memory-mapped). Here the request's own thread runs it. That blocks the
+//! async worker for as long as the read takes, which is fine for reads by key of a small
+//! row set: readers never wait for the writer in WAL mode, and the pages are in memory.
+//! Anything that could take long (listings, scans, writes) stays on the async pools.
+//!
+//! The statements are built with the app's own (async) entities (sea-query is one crate
+//! for both flavours), and the rows decoded into those entities' models
+//! (`FromInlineRow`, struct literals: a column added to a model fails to compile here), so
+//! there is one schema.
+
+use std::cell::RefCell;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use sea_orm::{sea_query::SelectStatement, DbErr, RuntimeErr};
+use sea_orm_sync::{ConnectionTrait as _, QueryResult};
+
+use super::entities::{identities, sessions, users};
+
+/// A reader that meets a locked database (only while one recovers the WAL after a crash)
+/// waits this long at most: it holds an async worker meanwhile.
+const BUSY_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// The file, and how its readers are set up.
+struct Target {
+    url: String,
+    mmap_bytes: u64,
+}
+
+thread_local! {
+    /// Each thread's own connection to each open database: a synchronous connection is
+    /// neither `Send` nor `Sync`, and a thread never needs two at once. Entries whose
+    /// `InlineReaders` are gone are dropped as others are looked up.
+    static CONNECTIONS: RefCell<Vec<(Weak<Target>, sea_orm_sync::DatabaseConnection)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+/// Read-only connections to one SQLite file, one per thread that reads.
+#[derive(Clone)]
+pub struct InlineReaders {
+    target: Arc<Target>,
+}
+
+impl std::fmt::Debug for InlineReaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InlineReaders")
+    }
+}
+
+impl InlineReaders {
+    /// Readers of the SQLite file at `path`, which must exist (the writer created it).
+    /// Opens this thread's connection at once, so that a file that cannot be read fails
+    /// at start-up.
+    pub fn open(path: &std::path::Path, mmap_bytes: u64) -> Result<Self, DbErr> {
+        let path = path.to_str().ok_or_else(|| {
+            DbErr::Custom(format!("the SQLite path is not UTF-8: {}", path.display()))
+        })?;
+        let readers = Self {
+            target: Arc::new(Target {
+                url: format!("sqlite://{path}?mode=rw"),
+                mmap_bytes,
+            }),
+        };
+        unlogged(|| readers.this_threads_connection())?;
+        Ok(readers)
+    }
+
+    fn this_threads_connection(&self) -> Result<sea_orm_sync::DatabaseConnection, DbErr> {
+        let mine = Arc::downgrade(&self.target);
+        let found = CONNECTIONS.with_borrow_mut(|connections| {
+            connections.retain(|(target, _)| target.strong_count() > 0);
+            connections
+                .iter()
+                .find(|(target, _)| target.ptr_eq(&mine))
+                .map(|(_, connection)| connection.clone())
+        });
+        if let Some(connection) = found {
+            return Ok(connection);
+        }
+        let connection = self.target.connect()?;
+        CONNECTIONS.with_borrow_mut(|connections| connections.push((mine, connection.clone())));
+        Ok(connection)
+    }
+
+    /// Forgets this thread's connection (after an error that may be the connection's).
+    fn drop_this_threads_connection(&self) {
+        let mine = Arc::downgrade(&self.target);
+        CONNECTIONS
+            .with_borrow_mut(|connections| connections.retain(|(target, _)| !target.ptr_eq(&mine)));
+    }
+
+    /// Runs `select` here and now, and decodes its rows.
+    pub fn query_all<T>(
+        &self,
+        select: &SelectStatement,
+        decode: impl Fn(&QueryResult) -> Result<T, DbErr>,
+    ) -> Result<Vec<T>, DbErr> {
+        let rows = unlogged(|| {
+            let connection = self.this_threads_connection()?;
+            connection.query_all(select).map_err(|err| {
+                self.drop_this_threads_connection();
+                from_sync("query")(err)
+            })
+        })?;
+        rows.iter().map(decode).collect()
+    }
+}
+
+impl Target {
+    fn connect(&self) -> Result<sea_orm_sync::DatabaseConnection, DbErr> {
+        let connection =
+            sea_orm_sync::Database::connect(self.url.as_str()).map_err(from_sync("open"))?;
+        for pragma in [
+            // A reader that tried to write would fail loudly, not take the lock.
+            "PRAGMA query_only = true".to_owned(),
+            format!("PRAGMA mmap_size = {}", self.mmap_bytes),
+            format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis()),
+        ] {
+            connection
+                .execute_unprepared(&pragma)
+                .map_err(from_sync("set up"))?;
+        }
+        Ok(connection)
+    }
+}
+
+/// Runs `work` with logging off on this thread. sea-orm-sync's rusqlite driver logs every
+/// statement with its values (stored session keys among them) at debug level, and has no
+/// switch for it like sqlx's `sqlx_logging(false)`; what fails is returned, not logged.
+fn unlogged<T>(work: impl FnOnce() -> T) -> T {
+    tracing::dispatcher::with_default(&tracing::Dispatch::none(), work)
+}
+
+/// The async crate's error for one of the synchronous crate's (two crates, two types).
+/// Failing to open or reach the file counts as the database being unavailable (a 503,
+/// see `is_unavailable`), like the async pools' connection errors.
+fn from_sync(what: &'static str) -> impl Fn(sea_orm_sync::DbErr) -> DbErr {
+    move |err| {
+        let text = format!("inline read ({what}): {err}");
+        match err {
+            sea_orm_sync::DbErr::ConnectionAcquire(_) | sea_orm_sync::DbErr::Conn(_) => {
+                DbErr::Conn(RuntimeErr::Internal(text))
+            }
+            _ => DbErr::Query(RuntimeErr::Internal(text)),
+        }
+    }
+}
+
+/// A model decoded from a row of an inline read, its columns named `{prefix}{column}`
+/// (SeaORM's `A_`, `B_`, `C_` for the entities of a joined select).
+pub trait FromInlineRow: Sized {
+    fn from_inline_row(row: &QueryResult, prefix: &str) -> Result<Self, DbErr>;
+}
+
+/// `None` when the joined entity is absent (its primary key is NULL), as SeaORM decodes
+/// a left join's missing side.
+pub fn optional<T: FromInlineRow>(
+    row: &QueryResult,
+    prefix: &str,
+    primary_key: &str,
+) -> Result<Option<T>, DbErr> {
+    let key: Option<i64> = get(row, prefix, primary_key)?;
+    key.map(|_| T::from_inline_row(row, prefix)).transpose()
+}
+
+fn get<T: sea_orm_sync::TryGetable>(
+    row: &QueryResult,
+    prefix: &str,
+    column: &str,
+) -> Result<T, DbErr> {
+    row.try_get(prefix, column).map_err(from_sync("decode"))
+}
+
+impl FromInlineRow for sessions::Model {
+    fn from_inline_row(row: &QueryResult, p: &str) -> Result<Self, DbErr> {
+        Ok(Self {
+            id: get(row, p, "id")?,
+            data: get(row, p, "data")?,
+            expires_at: get(row, p, "expires_at")?,
+            user_id: get(row, p, "user_id")?,
+            signed_in_at: get(row, p, "signed_in_at")?,
+            last_seen_at: get(row, p, "last_seen_at")?,
+            user_agent: get(row, p, "user_agent")?,
+            network: get(row, p, "network")?,
+        })
+    }
+}
+
+impl FromInlineRow for users::Model {
+    fn from_inline_row(row: &QueryResult, p: &str) -> Result<Self, DbErr> {
+        Ok(Self {
+            id: get(row, p, "id")?,
+            nickname: get(row, p, "nickname")?,
+            email: get(row, p, "email")?,
+            avatar_url: get(row, p, "avatar_url")?,
+            created_at: get(row, p, "created_at")?,
+            last_login_at: get(row, p, "last_login_at")?,
+        })
+    }
+}
+
+impl FromInlineRow for identities::Model {
+    fn from_inline_row(row: &QueryResult, p: &str) -> Result<Self, DbErr> {
+        Ok(Self {
+            id: get(row, p, "id")?,
+            user_id: get(row, p, "user_id")?,
+            provider: get(row, p, "provider")?,
+            provider_user_id: get(row, p, "provider_user_id")?,
+            social_id: get(row, p, "social_id")?,
+            access_token: get(row, p, "access_token")?,
+            access_token_secret: get(row, p, "access_token_secret")?,
+            created_at: get(row, p, "created_at")?,
+            issuer: get(row, p, "issuer")?,
+            name: get(row, p, "name")?,
+            email: get(row, p, "email")?,
+            email_status: get(row, p, "email_status")?,
+            avatar_url: get(row, p, "avatar_url")?,
+            last_used_at: get(row, p, "last_used_at")?,
+        })
+    }
+}
