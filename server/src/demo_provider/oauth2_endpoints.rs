@@ -87,7 +87,7 @@ enum Refusal {
 fn validate(
     provider: &DemoProvider,
     params: &AuthorizeParams,
-) -> Result<ValidAuthorizeRequest, (Refusal, Option<ValidAuthorizeRequest>)> {
+) -> Result<ValidAuthorizeRequest, (Refusal, Option<Box<ValidAuthorizeRequest>>)> {
     let client_id = params.client_id.clone().unwrap_or_default();
     if !provider.clients.contains_key(&client_id) {
         return Err((Refusal::Page("Unknown client_id."), None));
@@ -110,7 +110,7 @@ fn validate(
     if params.response_type.as_deref() != Some("code") {
         return Err((
             Refusal::Redirect("unsupported_response_type"),
-            Some(request),
+            Some(Box::new(request)),
         ));
     }
     // PKCE is required here: this provider only serves clients that can do it.
@@ -121,7 +121,10 @@ fn validate(
             .as_ref()
             .is_none_or(|n| n.len() <= MAX_NONCE_BYTES);
     if params.code_challenge_method.as_deref() != Some("S256") || !challenge_ok || !sizes_ok {
-        return Err((Refusal::Redirect("invalid_request"), Some(request)));
+        return Err((
+            Refusal::Redirect("invalid_request"),
+            Some(Box::new(request)),
+        ));
     }
     Ok(request)
 }
@@ -200,7 +203,7 @@ pub async fn authorize_page(
             None,
         ))
         .into_response(),
-        Err((refusal, request)) => refuse(&provider, refusal, request),
+        Err((refusal, request)) => refuse(&provider, refusal, request.map(|r| *r)),
     }
 }
 
@@ -219,7 +222,7 @@ pub async fn authorize_decision(
 ) -> Response {
     let request = match validate(&provider, &form.request) {
         Ok(request) => request,
-        Err((refusal, request)) => return refuse(&provider, refusal, request),
+        Err((refusal, request)) => return refuse(&provider, refusal, request.map(|r| *r)),
     };
     if form.decision.as_deref() != Some("allow") {
         return redirect_back(
