@@ -28,7 +28,7 @@ use tower_sessions::{
 use super::db::entities::{
     identities,
     prelude::{Identities, Sessions, Users},
-    sessions,
+    sessions, users,
 };
 use super::db::inline_reads::{optional, FromInlineRow};
 use super::db::{users::current_user_of, Db};
@@ -226,8 +226,8 @@ impl SessionStore for SeaOrmSessionStore {
             Some(inline) => inline.query_all(&select.into_query(), |row| {
                 Ok((
                     sessions::Model::from_inline_row(row, "A_")?,
-                    optional(row, "B_", "id")?,
-                    optional(row, "C_", "id")?,
+                    optional(row, "B_", users::Column::Id)?,
+                    optional(row, "C_", identities::Column::Id)?,
                 ))
             }),
             None => select.all(&self.db.read).await,

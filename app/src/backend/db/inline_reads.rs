@@ -18,7 +18,7 @@ use std::cell::RefCell;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use sea_orm::{sea_query::SelectStatement, DbErr, RuntimeErr};
+use sea_orm::{sea_query::SelectStatement, DbErr, IdenStatic, RuntimeErr};
 use sea_orm_sync::{ConnectionTrait as _, QueryResult};
 
 use super::entities::{identities, sessions, users};
@@ -71,28 +71,32 @@ impl InlineReaders {
         Ok(readers)
     }
 
+    /// Whether a thread's entry is this file's.
+    fn is_mine(&self, target: &Weak<Target>) -> bool {
+        std::ptr::eq(target.as_ptr(), Arc::as_ptr(&self.target))
+    }
+
     fn this_threads_connection(&self) -> Result<sea_orm_sync::DatabaseConnection, DbErr> {
-        let mine = Arc::downgrade(&self.target);
         let found = CONNECTIONS.with_borrow_mut(|connections| {
             connections.retain(|(target, _)| target.strong_count() > 0);
             connections
                 .iter()
-                .find(|(target, _)| target.ptr_eq(&mine))
+                .find(|(target, _)| self.is_mine(target))
                 .map(|(_, connection)| connection.clone())
         });
         if let Some(connection) = found {
             return Ok(connection);
         }
         let connection = self.target.connect()?;
+        let mine = Arc::downgrade(&self.target);
         CONNECTIONS.with_borrow_mut(|connections| connections.push((mine, connection.clone())));
         Ok(connection)
     }
 
     /// Forgets this thread's connection (after an error that may be the connection's).
     fn drop_this_threads_connection(&self) {
-        let mine = Arc::downgrade(&self.target);
         CONNECTIONS
-            .with_borrow_mut(|connections| connections.retain(|(target, _)| !target.ptr_eq(&mine)));
+            .with_borrow_mut(|connections| connections.retain(|(target, _)| !self.is_mine(target)));
     }
 
     /// Runs `select` here and now, and decodes its rows.
@@ -163,31 +167,33 @@ pub trait FromInlineRow: Sized {
 pub fn optional<T: FromInlineRow>(
     row: &QueryResult,
     prefix: &str,
-    primary_key: &str,
+    primary_key: impl IdenStatic,
 ) -> Result<Option<T>, DbErr> {
     let key: Option<i64> = get(row, prefix, primary_key)?;
     key.map(|_| T::from_inline_row(row, prefix)).transpose()
 }
 
+/// A column's value, the column named as its entity names it.
 fn get<T: sea_orm_sync::TryGetable>(
     row: &QueryResult,
     prefix: &str,
-    column: &str,
+    column: impl IdenStatic,
 ) -> Result<T, DbErr> {
-    row.try_get(prefix, column).map_err(from_sync("decode"))
+    row.try_get(prefix, column.as_str())
+        .map_err(from_sync("decode"))
 }
 
 impl FromInlineRow for sessions::Model {
     fn from_inline_row(row: &QueryResult, p: &str) -> Result<Self, DbErr> {
         Ok(Self {
-            id: get(row, p, "id")?,
-            data: get(row, p, "data")?,
-            expires_at: get(row, p, "expires_at")?,
-            user_id: get(row, p, "user_id")?,
-            signed_in_at: get(row, p, "signed_in_at")?,
-            last_seen_at: get(row, p, "last_seen_at")?,
-            user_agent: get(row, p, "user_agent")?,
-            network: get(row, p, "network")?,
+            id: get(row, p, sessions::Column::Id)?,
+            data: get(row, p, sessions::Column::Data)?,
+            expires_at: get(row, p, sessions::Column::ExpiresAt)?,
+            user_id: get(row, p, sessions::Column::UserId)?,
+            signed_in_at: get(row, p, sessions::Column::SignedInAt)?,
+            last_seen_at: get(row, p, sessions::Column::LastSeenAt)?,
+            user_agent: get(row, p, sessions::Column::UserAgent)?,
+            network: get(row, p, sessions::Column::Network)?,
         })
     }
 }
@@ -195,12 +201,12 @@ impl FromInlineRow for sessions::Model {
 impl FromInlineRow for users::Model {
     fn from_inline_row(row: &QueryResult, p: &str) -> Result<Self, DbErr> {
         Ok(Self {
-            id: get(row, p, "id")?,
-            nickname: get(row, p, "nickname")?,
-            email: get(row, p, "email")?,
-            avatar_url: get(row, p, "avatar_url")?,
-            created_at: get(row, p, "created_at")?,
-            last_login_at: get(row, p, "last_login_at")?,
+            id: get(row, p, users::Column::Id)?,
+            nickname: get(row, p, users::Column::Nickname)?,
+            email: get(row, p, users::Column::Email)?,
+            avatar_url: get(row, p, users::Column::AvatarUrl)?,
+            created_at: get(row, p, users::Column::CreatedAt)?,
+            last_login_at: get(row, p, users::Column::LastLoginAt)?,
         })
     }
 }
@@ -208,20 +214,20 @@ impl FromInlineRow for users::Model {
 impl FromInlineRow for identities::Model {
     fn from_inline_row(row: &QueryResult, p: &str) -> Result<Self, DbErr> {
         Ok(Self {
-            id: get(row, p, "id")?,
-            user_id: get(row, p, "user_id")?,
-            provider: get(row, p, "provider")?,
-            provider_user_id: get(row, p, "provider_user_id")?,
-            social_id: get(row, p, "social_id")?,
-            access_token: get(row, p, "access_token")?,
-            access_token_secret: get(row, p, "access_token_secret")?,
-            created_at: get(row, p, "created_at")?,
-            issuer: get(row, p, "issuer")?,
-            name: get(row, p, "name")?,
-            email: get(row, p, "email")?,
-            email_status: get(row, p, "email_status")?,
-            avatar_url: get(row, p, "avatar_url")?,
-            last_used_at: get(row, p, "last_used_at")?,
+            id: get(row, p, identities::Column::Id)?,
+            user_id: get(row, p, identities::Column::UserId)?,
+            provider: get(row, p, identities::Column::Provider)?,
+            provider_user_id: get(row, p, identities::Column::ProviderUserId)?,
+            social_id: get(row, p, identities::Column::SocialId)?,
+            access_token: get(row, p, identities::Column::AccessToken)?,
+            access_token_secret: get(row, p, identities::Column::AccessTokenSecret)?,
+            created_at: get(row, p, identities::Column::CreatedAt)?,
+            issuer: get(row, p, identities::Column::Issuer)?,
+            name: get(row, p, identities::Column::Name)?,
+            email: get(row, p, identities::Column::Email)?,
+            email_status: get(row, p, identities::Column::EmailStatus)?,
+            avatar_url: get(row, p, identities::Column::AvatarUrl)?,
+            last_used_at: get(row, p, identities::Column::LastUsedAt)?,
         })
     }
 }
