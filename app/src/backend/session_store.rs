@@ -16,7 +16,6 @@
 use async_trait::async_trait;
 use sea_orm::{
     sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QueryTrait, Set,
-    TryInsertResult,
 };
 use time::OffsetDateTime;
 use tower_sessions::{
@@ -31,6 +30,7 @@ use super::db::entities::{
     sessions, users,
 };
 use super::db::inline_reads::{optional, FromInlineRow};
+use super::db::sqlite_writer::Execute;
 use super::db::{users::current_user_of, Db};
 use super::metrics;
 use super::secret::stored_hash;
@@ -173,12 +173,11 @@ impl SessionStore for SeaOrmSessionStore {
                 user_agent: Set(listing.user_agent.clone()),
                 network: Set(listing.network.clone()),
             };
-            let inserted = Sessions::insert(row)
+            let insert = Sessions::insert(row)
                 .on_conflict_do_nothing_on([sessions::Column::Id])
-                .exec_without_returning(&self.db.write)
-                .await
-                .map_err(backend)?;
-            if matches!(inserted, TryInsertResult::Inserted(1)) {
+                .into_query();
+            let inserted = self.db.write_unit(Execute(insert)).await.map_err(backend)?;
+            if inserted == 1 {
                 metrics::session_written("create");
                 return Ok(());
             }
@@ -190,7 +189,7 @@ impl SessionStore for SeaOrmSessionStore {
     /// session is seen to be in use (a renewal, at most hourly or daily): `last_seen_at`.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let listing = listing(record);
-        let updated = Sessions::update_many()
+        let update = Sessions::update_many()
             .col_expr(sessions::Column::Data, Expr::value(encode_data(record)?))
             .col_expr(sessions::Column::ExpiresAt, Expr::value(expires_at(record)))
             .col_expr(sessions::Column::UserId, Expr::value(listing.user_id))
@@ -202,10 +201,9 @@ impl SessionStore for SeaOrmSessionStore {
             .col_expr(sessions::Column::UserAgent, Expr::value(listing.user_agent))
             .col_expr(sessions::Column::Network, Expr::value(listing.network))
             .filter(sessions::Column::Id.eq(storage_key(&record.id)))
-            .exec(&self.db.write)
-            .await
-            .map_err(backend)?;
-        if updated.rows_affected == 0 {
+            .into_query();
+        let updated = self.db.write_unit(Execute(update)).await.map_err(backend)?;
+        if updated == 0 {
             tracing::debug!("not saving a session that has ended meanwhile");
         } else {
             metrics::session_written("save");
@@ -264,10 +262,10 @@ impl SessionStore for SeaOrmSessionStore {
         if ALREADY_DELETED.try_with(|deleted| *deleted == key) == Ok(true) {
             return Ok(());
         }
-        Sessions::delete_by_id(key)
-            .exec(&self.db.write)
-            .await
-            .map_err(backend)?;
+        let delete = Sessions::delete_many()
+            .filter(sessions::Column::Id.eq(key))
+            .into_query();
+        self.db.write_unit(Execute(delete)).await.map_err(backend)?;
         metrics::session_written("delete");
         Ok(())
     }
@@ -277,11 +275,10 @@ impl SessionStore for SeaOrmSessionStore {
 impl ExpiredDeletion for SeaOrmSessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        Sessions::delete_many()
+        let delete = Sessions::delete_many()
             .filter(sessions::Column::ExpiresAt.lte(now))
-            .exec(&self.db.write)
-            .await
-            .map_err(backend)?;
+            .into_query();
+        self.db.write_unit(Execute(delete)).await.map_err(backend)?;
         Ok(())
     }
 }

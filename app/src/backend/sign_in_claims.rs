@@ -7,10 +7,11 @@
 //! the database lets succeed once. The claim outlives the pending sign-in's own deadline,
 //! so a copy of the cookie can never be completed again.
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TryInsertResult};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait, Set};
 use time::OffsetDateTime;
 
 use super::db::entities::{prelude::SignInClaims, sign_in_claims};
+use super::db::sqlite_writer::Execute;
 use super::db::Db;
 use super::secret::stored_hash;
 
@@ -28,11 +29,11 @@ pub async fn claim(db: &Db, binding: &str, expires_at: i64) -> Result<Claim, sea
         id: Set(claim_key(binding)),
         expires_at: Set(expires_at),
     };
-    let inserted = SignInClaims::insert(row)
+    let insert = SignInClaims::insert(row)
         .on_conflict_do_nothing_on([sign_in_claims::Column::Id])
-        .exec_without_returning(&db.write)
-        .await?;
-    Ok(if matches!(inserted, TryInsertResult::Inserted(1)) {
+        .into_query();
+    let inserted = db.write_unit(Execute(insert)).await?;
+    Ok(if inserted == 1 {
         Claim::Won
     } else {
         Claim::AlreadyTaken
@@ -42,11 +43,10 @@ pub async fn claim(db: &Db, binding: &str, expires_at: i64) -> Result<Claim, sea
 /// Forgets claims whose sign-in could no longer be completed anyway.
 pub async fn delete_expired(db: &Db) -> Result<u64, sea_orm::DbErr> {
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    let deleted = SignInClaims::delete_many()
+    let delete = SignInClaims::delete_many()
         .filter(sign_in_claims::Column::ExpiresAt.lte(now))
-        .exec(&db.write)
-        .await?;
-    Ok(deleted.rows_affected)
+        .into_query();
+    db.write_unit(Execute(delete)).await
 }
 
 /// The stored key: a leak of the table gives away no state or request token.

@@ -1,11 +1,13 @@
 //! The account's security events, kept so that the person can see what happened to it.
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Set,
 };
 use time::OffsetDateTime;
 
 use super::entities::{account_events, prelude::*};
+use super::statements::Statements;
 
 /// How many events the account page shows.
 pub const RECENT: u64 = 20;
@@ -86,13 +88,13 @@ impl EventKind {
 /// Adds an event; `detail` is a configured provider name or a token's name, never
 /// anything secret.
 pub async fn record(
-    conn: &impl ConnectionTrait,
+    on: &impl Statements,
     user_id: i32,
     kind: EventKind,
     detail: Option<&str>,
     network: Option<&str>,
 ) -> Result<(), DbErr> {
-    AccountEvents::insert(account_events::ActiveModel {
+    let insert = AccountEvents::insert(account_events::ActiveModel {
         user_id: Set(user_id),
         kind: Set(kind.as_str().to_owned()),
         detail: Set(detail.map(str::to_owned)),
@@ -100,8 +102,8 @@ pub async fn record(
         at: Set(OffsetDateTime::now_utc()),
         ..Default::default()
     })
-    .exec_without_returning(conn)
-    .await?;
+    .into_query();
+    on.execute(on.build(&insert)).await?;
     Ok(())
 }
 

@@ -12,6 +12,7 @@ use sea_orm_migration::MigratorTrait;
 
 use super::inline_reads::InlineReaders;
 use super::migrations::Migrator;
+use super::sqlite_writer::{SqliteWriter, WriteUnit, WriterSetup};
 use crate::backend::config::DatabaseTuning;
 
 /// SQLite readers (WAL: they run beside the writer and never wait for it).
@@ -46,6 +47,26 @@ pub struct Db {
     /// SQLite files only: the reads every request makes, run on the request's own thread
     /// (see `inline_reads`).
     pub inline_read: Option<InlineReaders>,
+    /// SQLite files only: the thread that runs the hot paths' writes (see `sqlite_writer`
+    /// and [`Db::write_unit`]).
+    pub sqlite_writer: Option<SqliteWriter>,
+}
+
+impl Db {
+    /// Runs a unit of writes: on the SQLite writer's thread for a SQLite file, otherwise
+    /// on the async writing connection (in a write transaction if the unit needs one).
+    pub async fn write_unit<U: WriteUnit>(&self, unit: U) -> Result<U::Output, DbErr> {
+        if let Some(writer) = &self.sqlite_writer {
+            return writer.run(unit).await;
+        }
+        if !U::TRANSACTION {
+            return unit.run(&self.write).await;
+        }
+        let transaction = write_transaction(&self.write).await?;
+        let output = unit.run(&transaction).await?;
+        transaction.commit().await?;
+        Ok(output)
+    }
 }
 
 /// Connects to `database_url` and brings the schema up to date.
@@ -55,12 +76,15 @@ pub async fn connect_and_migrate(database_url: &str, tuning: DatabaseTuning) -> 
         let in_memory = database_url.contains(":memory:") || database_url.contains("mode=memory");
         let write =
             Database::connect(sqlite_options(database_url, tuning, SqliteRole::Writer)).await?;
+        // Before anything else opens the file: the synchronous connections need the schema.
+        migrate_under_lock(&write).await?;
         if in_memory {
             Db {
                 read: write.clone(),
                 write,
                 wal_checkpointer: None,
                 inline_read: None,
+                sqlite_writer: None,
             }
         } else {
             let readers = tuning.pool_size.unwrap_or(SQLITE_READERS);
@@ -76,14 +100,13 @@ pub async fn connect_and_migrate(database_url: &str, tuning: DatabaseTuning) -> 
                 SqliteRole::Checkpointer,
             ))
             .await?;
+            let path = sqlite_path(database_url)?;
             Db {
                 read,
                 write,
                 wal_checkpointer: Some(checkpointer),
-                inline_read: Some(InlineReaders::open(
-                    &sqlite_path(database_url)?,
-                    SQLITE_MMAP_BYTES,
-                )?),
+                inline_read: Some(InlineReaders::open(&path, SQLITE_MMAP_BYTES)?),
+                sqlite_writer: Some(SqliteWriter::start(&path, &writer_setup(tuning))?),
             }
         }
     } else {
@@ -99,14 +122,15 @@ pub async fn connect_and_migrate(database_url: &str, tuning: DatabaseTuning) -> 
             // one idle for a while may have been dropped by the server, so ping those.
             .test_before_acquire_if_idle_for(POSTGRES_PING_IF_IDLE_FOR);
         let pool = Database::connect(options).await?;
+        migrate_under_lock(&pool).await?;
         Db {
             read: pool.clone(),
             write: pool,
             wal_checkpointer: None,
             inline_read: None,
+            sqlite_writer: None,
         }
     };
-    migrate_under_lock(&db.write).await?;
     Ok(db)
 }
 
@@ -199,6 +223,21 @@ fn sqlite_options(database_url: &str, tuning: DatabaseTuning, role: SqliteRole) 
                 .foreign_keys(true)
         });
     options
+}
+
+/// The SQLite writer's thread sets its connection up as sqlx's writing connection is
+/// (`sqlite_options`, `SqliteRole::Writer`).
+fn writer_setup(tuning: DatabaseTuning) -> WriterSetup {
+    WriterSetup {
+        synchronous: if tuning.sqlite_full_sync {
+            "FULL"
+        } else {
+            "NORMAL"
+        },
+        busy_timeout_ms: SQLITE_BUSY_TIMEOUT.as_millis(),
+        mmap_bytes: SQLITE_MMAP_BYTES,
+        autocheckpoint_pages: super::wal_checkpoint::WRITER_BACKSTOP_PAGES,
+    }
 }
 
 /// Reaches the server with one plain connection first: the pool would only say "timed out",

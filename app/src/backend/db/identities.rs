@@ -3,11 +3,12 @@
 
 use sea_orm::{
     sea_query::Expr, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set, UpdateMany,
+    QueryTrait, Set, UpdateMany,
 };
 use time::OffsetDateTime;
 
 use super::entities::{identities, prelude::*};
+use super::statements::{ReturnedId, Statements};
 use super::Db;
 use crate::backend::oauth::profile::Profile;
 use crate::backend::secret::Secret;
@@ -15,7 +16,7 @@ use crate::models::{EmailStatus, LinkedIdentity};
 
 /// The provider's credentials for later API calls on the user's behalf, when they are
 /// kept at all (`ProviderConfig::keeps_tokens`); stored sealed (`db::provider_tokens`).
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct ProviderTokens {
     pub access_token: Option<Secret>,
     /// OAuth 1.0a only.
@@ -72,9 +73,9 @@ fn stored_email(profile: &Profile) -> Option<String> {
     profile.email.as_deref().map(normalized_email)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Adds the identity to the user: its id.
 pub(super) async fn insert_identity(
-    conn: &impl ConnectionTrait,
+    on: &impl Statements,
     user_id: i32,
     key: &str,
     issuer: &str,
@@ -82,7 +83,7 @@ pub(super) async fn insert_identity(
     profile: &Profile,
     now: OffsetDateTime,
 ) -> Result<i32, DbErr> {
-    let inserted = Identities::insert(identities::ActiveModel {
+    let mut insert = Identities::insert(identities::ActiveModel {
         user_id: Set(user_id),
         provider: Set(provider.to_owned()),
         provider_user_id: Set(profile.provider_user_id.clone()),
@@ -96,9 +97,10 @@ pub(super) async fn insert_identity(
         last_used_at: Set(Some(now)),
         ..Default::default()
     })
-    .exec(conn)
-    .await?;
-    Ok(inserted.last_insert_id)
+    .into_query();
+    insert.returning_col(identities::Column::Id);
+    let inserted = on.rows::<ReturnedId>(on.build(&insert)).await?;
+    super::returned_id(inserted)
 }
 
 /// What the provider says now replaces what it said before, except that a name, an
@@ -151,16 +153,17 @@ fn sign_in_update(
 /// Records a sign-in of the identity with this key, if it exists: its row as updated
 /// (one statement, `RETURNING`), or `None` for an identity seen for the first time.
 pub(super) async fn update_on_sign_in(
-    conn: &impl ConnectionTrait,
+    on: &impl Statements,
     key: &str,
     provider: &str,
     profile: &Profile,
     now: OffsetDateTime,
 ) -> Result<Option<identities::Model>, DbErr> {
-    let rows = sign_in_update(provider, profile, now)
+    let mut update = sign_in_update(provider, profile, now)
         .filter(identities::Column::SocialId.eq(key))
-        .exec_with_returning(conn)
-        .await?;
+        .into_query();
+    update.returning_all();
+    let rows = on.rows(on.build(&update)).await?;
     Ok(super::at_most_one(rows))
 }
 

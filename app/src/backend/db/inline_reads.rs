@@ -58,12 +58,9 @@ impl InlineReaders {
     /// Opens this thread's connection at once, so that a file that cannot be read fails
     /// at start-up.
     pub fn open(path: &std::path::Path, mmap_bytes: u64) -> Result<Self, DbErr> {
-        let path = path.to_str().ok_or_else(|| {
-            DbErr::Custom(format!("the SQLite path is not UTF-8: {}", path.display()))
-        })?;
         let readers = Self {
             target: Arc::new(Target {
-                url: format!("sqlite://{path}?mode=rw"),
+                url: sqlite_url(path)?,
                 mmap_bytes,
             }),
         };
@@ -118,35 +115,54 @@ impl InlineReaders {
 
 impl Target {
     fn connect(&self) -> Result<sea_orm_sync::DatabaseConnection, DbErr> {
-        let connection =
-            sea_orm_sync::Database::connect(self.url.as_str()).map_err(from_sync("open"))?;
-        for pragma in [
-            // A reader that tried to write would fail loudly, not take the lock.
-            "PRAGMA query_only = true".to_owned(),
-            format!("PRAGMA mmap_size = {}", self.mmap_bytes),
-            format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis()),
-        ] {
-            connection
-                .execute_unprepared(&pragma)
-                .map_err(from_sync("set up"))?;
-        }
-        Ok(connection)
+        connect_synchronously(
+            &self.url,
+            &[
+                // A reader that tried to write would fail loudly, not take the lock.
+                "PRAGMA query_only = true".to_owned(),
+                format!("PRAGMA mmap_size = {}", self.mmap_bytes),
+                format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis()),
+            ],
+        )
     }
+}
+
+/// The URL `sea-orm-sync` opens an existing SQLite file by.
+pub(super) fn sqlite_url(path: &std::path::Path) -> Result<String, DbErr> {
+    let path = path.to_str().ok_or_else(|| {
+        DbErr::Custom(format!("the SQLite path is not UTF-8: {}", path.display()))
+    })?;
+    Ok(format!("sqlite://{path}?mode=rw"))
+}
+
+/// A synchronous connection to `url`, set up by `pragmas`.
+pub(super) fn connect_synchronously(
+    url: &str,
+    pragmas: &[String],
+) -> Result<sea_orm_sync::DatabaseConnection, DbErr> {
+    let connection = sea_orm_sync::Database::connect(url).map_err(from_sync("open"))?;
+    for pragma in pragmas {
+        connection
+            .execute_unprepared(pragma)
+            .map_err(from_sync("set up"))?;
+    }
+    Ok(connection)
 }
 
 /// Runs `work` with logging off on this thread. sea-orm-sync's rusqlite driver logs every
 /// statement with its values (stored session keys among them) at debug level, and has no
 /// switch for it like sqlx's `sqlx_logging(false)`; what fails is returned, not logged.
-fn unlogged<T>(work: impl FnOnce() -> T) -> T {
+pub(super) fn unlogged<T>(work: impl FnOnce() -> T) -> T {
     tracing::dispatcher::with_default(&tracing::Dispatch::none(), work)
 }
 
-/// The async crate's error for one of the synchronous crate's (two crates, two types).
+/// The async crate's error for one of the synchronous crate's (two crates, two types),
+/// for the inline reads and the writer's thread (`sqlite_writer`).
 /// Failing to open or reach the file counts as the database being unavailable (a 503,
 /// see `is_unavailable`), like the async pools' connection errors.
-fn from_sync(what: &'static str) -> impl Fn(sea_orm_sync::DbErr) -> DbErr {
+pub(super) fn from_sync(what: &'static str) -> impl Fn(sea_orm_sync::DbErr) -> DbErr {
     move |err| {
-        let text = format!("inline read ({what}): {err}");
+        let text = format!("SQLite, synchronously ({what}): {err}");
         match err {
             sea_orm_sync::DbErr::ConnectionAcquire(_) | sea_orm_sync::DbErr::Conn(_) => {
                 DbErr::Conn(RuntimeErr::Internal(text))

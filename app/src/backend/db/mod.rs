@@ -9,6 +9,8 @@ pub mod identities;
 pub mod inline_reads;
 pub mod migrations;
 pub mod provider_tokens;
+pub mod sqlite_writer;
+pub mod statements;
 pub mod users;
 pub mod wal_checkpoint;
 
@@ -49,4 +51,11 @@ fn is_unique_violation(err: &DbErr) -> bool {
 pub fn at_most_one<T>(rows: Vec<T>) -> Option<T> {
     debug_assert!(rows.len() <= 1, "looked up by a unique key");
     rows.into_iter().next()
+}
+
+/// The id of the row an insert with `RETURNING "id"` added.
+pub fn returned_id(rows: Vec<statements::ReturnedId>) -> Result<i32, DbErr> {
+    rows.first()
+        .map(|row| row.id)
+        .ok_or_else(|| DbErr::RecordNotInserted)
 }

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use super::entities::{identities, prelude::*, provider_tokens};
 use super::identities::ProviderTokens;
+use super::statements::Statements;
 use super::Db;
 use crate::backend::provider_tokens::cipher::{self, Place};
 use crate::backend::provider_tokens::keys::TokenKeys;
@@ -39,7 +40,7 @@ fn sealed(
 /// reconnection. Writes nothing when the sign-in brought none (a provider that keeps
 /// none), so other sign-ins cost nothing here.
 pub(super) async fn keep(
-    conn: &impl ConnectionTrait,
+    on: &impl Statements,
     keys: &TokenKeys,
     identity_id: i32,
     tokens: &ProviderTokens,
@@ -74,7 +75,7 @@ pub(super) async fn keep(
         refreshing_until: Set(None),
         needs_reconnection: Set(false),
     };
-    SealedTokens::insert(row)
+    let upsert = SealedTokens::insert(row)
         .on_conflict(
             OnConflict::column(provider_tokens::Column::IdentityId)
                 .update_columns([
@@ -97,8 +98,8 @@ pub(super) async fn keep(
                 )
                 .to_owned(),
         )
-        .exec_without_returning(conn)
-        .await?;
+        .into_query();
+    on.execute(on.build(&upsert)).await?;
     Ok(())
 }
 

@@ -3,15 +3,17 @@
 
 use sea_orm::{
     sea_query::{Expr, Func},
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QueryTrait, Set,
 };
 use time::OffsetDateTime;
 
 use super::account_events::{self, EventKind};
-use super::entities::{identities, prelude::*, users};
+use super::entities::{identities, prelude::*, sessions, users};
 pub use super::identities::ProviderTokens;
 use super::identities::{identity_key, insert_identity, update_on_sign_in};
+use super::sqlite_writer::WriteUnit;
+use super::statements::Statements;
 use super::Db;
 use crate::backend::oauth::profile::Profile;
 use crate::backend::provider_tokens::keys::TokenKeys;
@@ -53,24 +55,29 @@ pub enum SignInOutcome {
 /// sign-in, and records the identity's profile and the sign-in.
 ///
 /// Everything is one write transaction, which starts by updating the identity's row (and
-/// so finds it, without a read before: on SQLite every statement is a round trip to the
-/// writer's thread). A failure leaves no half-created user and the old session in place.
-/// Two first sign-ins of one identity at once still end in one user:
-/// - SQLite: writes go through one connection per process, and the transaction takes the
-///   write lock before its first statement (`BEGIN IMMEDIATE`, which also holds between
-///   processes), so the second waits for the first and then finds its identity;
+/// so finds it, without a read before). On a SQLite file it runs on the writer's thread
+/// (`sqlite_writer`): one hand-off for the whole transaction. A failure leaves no
+/// half-created user and the old session in place. Two first sign-ins of one identity at
+/// once still end in one user:
+/// - SQLite: the transaction takes the write lock before its first statement (`BEGIN
+///   IMMEDIATE`, which holds between connections and processes alike), so the second waits
+///   for the first and then finds its identity;
 /// - PostgreSQL: both may find no identity; the second insert hits the unique key, rolls
 ///   back, and the retry finds the winner's user.
 pub async fn sign_in_identity(
     db: &Db,
     attempt: &SignInAttempt<'_>,
 ) -> Result<SignInOutcome, DbErr> {
-    sign_in_identity_pausing(db, attempt, || async {}).await
+    let unit = SignIn {
+        key: identity_key(attempt.issuer, &attempt.profile.provider_user_id),
+        attempt: OwnedAttempt::of(attempt),
+    };
+    super::retrying_unique_violations(2, || db.write_unit(unit.clone())).await
 }
 
-/// [`sign_in_identity`], awaiting `after_read` inside a first sign-in's transaction between
-/// finding no identity and writing (first attempt only), so that tests can interleave two
-/// sign-ins deterministically.
+/// [`sign_in_identity`] on the async writing connection, awaiting `after_read` inside a
+/// first sign-in's transaction between finding no identity and writing (first attempt
+/// only), so that tests can interleave two sign-ins deterministically.
 #[doc(hidden)]
 pub async fn sign_in_identity_pausing<F, Fut>(
     db: &Db,
@@ -84,8 +91,75 @@ where
     let key = identity_key(attempt.issuer, &attempt.profile.provider_user_id);
     let mut pause = Some(after_read);
     let key = &key;
-    super::retrying_unique_violations(2, || try_sign_in(&db.write, key, attempt, pause.take()))
-        .await
+    super::retrying_unique_violations(2, || {
+        let after_read = pause.take();
+        async move {
+            let transaction = super::write_transaction(&db.write).await?;
+            let outcome = sign_in_steps(&transaction, key, attempt, after_read).await?;
+            transaction.commit().await?;
+            Ok(outcome)
+        }
+    })
+    .await
+}
+
+/// A sign-in as a unit of writes: what it needs, owned, so that it can cross to the
+/// SQLite writer's thread.
+#[derive(Clone)]
+struct SignIn {
+    key: String,
+    attempt: OwnedAttempt,
+}
+
+impl WriteUnit for SignIn {
+    type Output = SignInOutcome;
+    const TRANSACTION: bool = true;
+
+    async fn run(self, on: &impl Statements) -> Result<SignInOutcome, DbErr> {
+        let no_pause: Option<fn() -> std::future::Ready<()>> = None;
+        sign_in_steps(on, &self.key, &self.attempt.borrowed(), no_pause).await
+    }
+}
+
+/// A [`SignInAttempt`] that owns what it refers to.
+#[derive(Clone)]
+struct OwnedAttempt {
+    provider: String,
+    issuer: String,
+    profile: Profile,
+    tokens: ProviderTokens,
+    token_keys: TokenKeys,
+    replaced_session: Option<String>,
+    network: Option<String>,
+    link_by_verified_email: bool,
+}
+
+impl OwnedAttempt {
+    fn of(attempt: &SignInAttempt<'_>) -> Self {
+        Self {
+            provider: attempt.provider.to_owned(),
+            issuer: attempt.issuer.to_owned(),
+            profile: attempt.profile.clone(),
+            tokens: attempt.tokens.clone(),
+            token_keys: attempt.token_keys.clone(),
+            replaced_session: attempt.replaced_session.map(str::to_owned),
+            network: attempt.network.map(str::to_owned),
+            link_by_verified_email: attempt.link_by_verified_email,
+        }
+    }
+
+    fn borrowed(&self) -> SignInAttempt<'_> {
+        SignInAttempt {
+            provider: &self.provider,
+            issuer: &self.issuer,
+            profile: &self.profile,
+            tokens: &self.tokens,
+            token_keys: &self.token_keys,
+            replaced_session: self.replaced_session.as_deref(),
+            network: self.network.as_deref(),
+            link_by_verified_email: self.link_by_verified_email,
+        }
+    }
 }
 
 /// A returning identity's sign-in, inside the caller's transaction, once its row is
@@ -94,7 +168,7 @@ where
 /// may lack (only filled where missing, in the database: the person's choice is theirs to
 /// change).
 async fn record_returning_sign_in(
-    conn: &impl ConnectionTrait,
+    on: &impl Statements,
     user_id: i32,
     attempt: &SignInAttempt<'_>,
 ) -> Result<(), DbErr> {
@@ -113,21 +187,24 @@ async fn record_returning_sign_in(
                 lacking = lacking.add(column.is_null());
             }
         }
-        update.filter(lacking).exec(conn).await?;
+        on.execute(on.build(&update.filter(lacking).into_query()))
+            .await?;
     }
     account_events::record(
-        conn,
+        on,
         user_id,
         EventKind::SignedIn,
         Some(attempt.provider),
         attempt.network,
     )
     .await?;
-    delete_session(conn, attempt.replaced_session).await
+    delete_session(on, attempt.replaced_session).await
 }
 
-async fn try_sign_in<F, Fut>(
-    write: &DatabaseConnection,
+/// The sign-in's statements, inside the caller's write transaction. A verified address
+/// another account has verified ends it before anything is written.
+async fn sign_in_steps<F, Fut>(
+    on: &impl Statements,
     key: &str,
     attempt: &SignInAttempt<'_>,
     after_read: Option<F>,
@@ -137,12 +214,10 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     let now = OffsetDateTime::now_utc();
-    let txn = super::write_transaction(write).await?;
-    let returning = update_on_sign_in(&txn, key, attempt.provider, attempt.profile, now).await?;
+    let returning = update_on_sign_in(on, key, attempt.provider, attempt.profile, now).await?;
     if let Some(identity) = returning {
-        super::provider_tokens::keep(&txn, attempt.token_keys, identity.id, attempt.tokens).await?;
-        record_returning_sign_in(&txn, identity.user_id, attempt).await?;
-        txn.commit().await?;
+        super::provider_tokens::keep(on, attempt.token_keys, identity.id, attempt.tokens).await?;
+        record_returning_sign_in(on, identity.user_id, attempt).await?;
         return Ok(SignInOutcome::SignedIn {
             user_id: identity.user_id,
         });
@@ -151,13 +226,12 @@ where
         after_read().await;
     }
     // A verified address another account has verified: that account's, if the operator
-    // trusts such matches; otherwise nothing is written (the transaction rolls back when
-    // dropped) and the person is told.
+    // trusts such matches; otherwise nothing is written and the person is told.
     let mut joins = None;
     if let Some(email) = verified_email(attempt.profile) {
-        if let Some(owner) = verified_address_owner(&txn, &email).await? {
+        if let Some(owner) = verified_address_owner(on, &email).await? {
             if !attempt.link_by_verified_email {
-                let last_provider = last_used_provider(&txn, owner).await?;
+                let last_provider = last_used_provider(on, owner).await?;
                 return Ok(SignInOutcome::AddressTaken { last_provider });
             }
             joins = Some(owner);
@@ -167,7 +241,7 @@ where
     let user_id = match joins {
         Some(owner) => owner,
         None => {
-            Users::insert(users::ActiveModel {
+            let mut insert = Users::insert(users::ActiveModel {
                 nickname: Set(profile.nickname.clone()),
                 email: Set(verified_email(profile)),
                 avatar_url: Set(profile.avatar_url.clone()),
@@ -175,13 +249,13 @@ where
                 last_login_at: Set(now),
                 ..Default::default()
             })
-            .exec(&txn)
-            .await?
-            .last_insert_id
+            .into_query();
+            insert.returning_col(users::Column::Id);
+            super::returned_id(on.rows(on.build(&insert)).await?)?
         }
     };
     let identity_id = insert_identity(
-        &txn,
+        on,
         user_id,
         key,
         attempt.issuer,
@@ -190,24 +264,16 @@ where
         now,
     )
     .await?;
-    super::provider_tokens::keep(&txn, attempt.token_keys, identity_id, attempt.tokens).await?;
+    super::provider_tokens::keep(on, attempt.token_keys, identity_id, attempt.tokens).await?;
     let events: &[EventKind] = if joins.is_some() {
         &[EventKind::Linked, EventKind::SignedIn]
     } else {
         &[EventKind::SignedIn]
     };
     for kind in events {
-        account_events::record(
-            &txn,
-            user_id,
-            *kind,
-            Some(attempt.provider),
-            attempt.network,
-        )
-        .await?;
+        account_events::record(on, user_id, *kind, Some(attempt.provider), attempt.network).await?;
     }
-    delete_session(&txn, attempt.replaced_session).await?;
-    txn.commit().await?;
+    delete_session(on, attempt.replaced_session).await?;
     Ok(SignInOutcome::SignedIn { user_id })
 }
 
@@ -223,25 +289,22 @@ fn verified_email(profile: &Profile) -> Option<String> {
 }
 
 /// The user one of whose identities has this verified address.
-async fn verified_address_owner(
-    conn: &impl ConnectionTrait,
-    email: &str,
-) -> Result<Option<i32>, DbErr> {
-    let rows = Identities::find()
+async fn verified_address_owner(on: &impl Statements, email: &str) -> Result<Option<i32>, DbErr> {
+    let select = Identities::find()
         .filter(identities::Column::Email.eq(email))
         .filter(identities::Column::EmailStatus.eq(EmailStatus::Verified.as_str()))
         .order_by_asc(identities::Column::Id)
-        .all(conn)
-        .await?;
+        .into_query();
+    let rows: Vec<identities::Model> = on.rows(on.build(&select)).await?;
     Ok(rows.first().map(|identity| identity.user_id))
 }
 
 /// The configured name of the provider this user signed in with last.
-async fn last_used_provider(conn: &impl ConnectionTrait, user_id: i32) -> Result<String, DbErr> {
-    let rows = Identities::find()
+async fn last_used_provider(on: &impl Statements, user_id: i32) -> Result<String, DbErr> {
+    let select = Identities::find()
         .filter(identities::Column::UserId.eq(user_id))
-        .all(conn)
-        .await?;
+        .into_query();
+    let rows: Vec<identities::Model> = on.rows(on.build(&select)).await?;
     Ok(rows
         .into_iter()
         .max_by_key(|identity| identity.last_used_at.unwrap_or(identity.created_at))
@@ -249,12 +312,12 @@ async fn last_used_provider(conn: &impl ConnectionTrait, user_id: i32) -> Result
         .unwrap_or_default())
 }
 
-async fn delete_session(
-    conn: &impl ConnectionTrait,
-    stored_key: Option<&str>,
-) -> Result<(), DbErr> {
+async fn delete_session(on: &impl Statements, stored_key: Option<&str>) -> Result<(), DbErr> {
     if let Some(stored_key) = stored_key {
-        Sessions::delete_by_id(stored_key).exec(conn).await?;
+        let delete = Sessions::delete_many()
+            .filter(sessions::Column::Id.eq(stored_key))
+            .into_query();
+        on.execute(on.build(&delete)).await?;
     }
     Ok(())
 }
