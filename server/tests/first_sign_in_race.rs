@@ -3,15 +3,14 @@
 //! an error, whether the second runs on the same instance or on another instance sharing
 //! the database.
 //!
-//! On SQLite the second waits for the first. On one instance it is held back twice over: by
-//! the one writing connection per process, and by `BEGIN IMMEDIATE`, which takes the write
-//! lock at the start. Between two instances on one file (each with its own writing
-//! connection, as two processes would have; SQLite locks two connections of one process
-//! against each other exactly as two processes) only `BEGIN IMMEDIATE` holds it back
-//! (checked: with deferred transactions the second instance's sign-in commits while the
-//! first is paused, and the first's insert then fails with SQLITE_BUSY_SNAPSHOT, "database
-//! is locked"). On PostgreSQL the unique index stops the first's insert and the retry finds
-//! the second's user (checked: without the retry the first fails with a unique violation).
+//! On SQLite the second waits for the first, which holds the write lock from its start
+//! (`BEGIN IMMEDIATE`; its first statement, the identity's update, is a write too). The
+//! paused first runs on sqlx's writing connection (pausing needs an async connection), the
+//! second on the SQLite writer's thread, as every real sign-in does: two connections,
+//! which SQLite locks against each other exactly as two processes, on one instance as
+//! between two instances on one file. On PostgreSQL the unique index stops the first's
+//! insert and the retry finds the second's user (checked: without the retry the first
+//! fails with a unique violation).
 
 mod support;
 

@@ -11,7 +11,8 @@
 //! - Loading a signed-in session brings its user and their identities in the same query
 //!   (kept in the record under [`LOADED_USER_KEY`] for this request, never stored): every
 //!   signed-in page and `/api/me` needs them. On a SQLite file that query runs on the
-//!   request's own thread (`db::inline_reads`, issue 22).
+//!   request's own thread (`db::inline_reads`, issue 22), and the writes on the writer's
+//!   thread (`db::sqlite_writer`), one hand-off each.
 
 use async_trait::async_trait;
 use sea_orm::{
