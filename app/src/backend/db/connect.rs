@@ -75,7 +75,7 @@ pub async fn connect_and_migrate(database_url: &str, tuning: DatabaseTuning) -> 
         // Each in-memory connection would be a database of its own: one for everything.
         let in_memory = database_url.contains(":memory:") || database_url.contains("mode=memory");
         let write =
-            Database::connect(sqlite_options(database_url, tuning, SqliteRole::Writer)).await?;
+            connect_sqlite(sqlite_options(database_url, tuning, SqliteRole::Writer)).await?;
         // Before anything else opens the file: the synchronous connections need the schema.
         migrate_under_lock(&write).await?;
         if in_memory {
@@ -88,13 +88,13 @@ pub async fn connect_and_migrate(database_url: &str, tuning: DatabaseTuning) -> 
             }
         } else {
             let readers = tuning.pool_size.unwrap_or(SQLITE_READERS);
-            let read = Database::connect(sqlite_options(
+            let read = connect_sqlite(sqlite_options(
                 database_url,
                 tuning,
                 SqliteRole::Readers(readers),
             ))
             .await?;
-            let checkpointer = Database::connect(sqlite_options(
+            let checkpointer = connect_sqlite(sqlite_options(
                 database_url,
                 tuning,
                 SqliteRole::Checkpointer,
@@ -132,6 +132,35 @@ pub async fn connect_and_migrate(database_url: &str, tuning: DatabaseTuning) -> 
         }
     };
     Ok(db)
+}
+
+/// Opens a SQLite pool, trying again for a while if the file is locked. Instances starting
+/// together on a new file all switch it to WAL as they connect; until one has, the file is
+/// in rollback-journal mode, where SQLite refuses one of two connections that would
+/// deadlock at once ("database is locked") instead of calling its busy handler.
+async fn connect_sqlite(options: ConnectOptions) -> Result<DatabaseConnection, DbErr> {
+    const PAUSE: Duration = Duration::from_millis(50);
+    let mut waited = Duration::ZERO;
+    loop {
+        match Database::connect(options.clone()).await {
+            Err(err) if is_sqlite_busy(&err) && waited < SQLITE_BUSY_TIMEOUT => {
+                tokio::time::sleep(PAUSE).await;
+                waited += PAUSE;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// `SQLITE_BUSY` or one of its extended codes.
+fn is_sqlite_busy(err: &DbErr) -> bool {
+    let DbErr::Conn(RuntimeErr::SqlxError(err)) = err else {
+        return false;
+    };
+    err.as_database_error()
+        .and_then(|db| db.code())
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| code & 0xff == 5)
 }
 
 /// The file a SQLite URL names, as sqlx reads it.
