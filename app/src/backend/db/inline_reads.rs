@@ -12,7 +12,8 @@
 //! The statements are built with the app's own (async) entities (sea-query is one crate
 //! for both flavours), and the rows decoded into those entities' models
 //! (`FromInlineRow`, struct literals: a column added to a model fails to compile here), so
-//! there is one schema.
+//! there is one schema. The writer's thread (`sqlite_writer`) opens its connection, maps
+//! its errors and decodes its rows with the same pieces.
 
 use std::cell::RefCell;
 use std::sync::{Arc, Weak};
