@@ -1,13 +1,16 @@
 //! The SQLite writer's thread (issue 22): a unit of writes either commits whole or leaves
-//! nothing, a unit that misbehaves fails without stopping the writer, and what it writes
+//! nothing, a unit that misbehaves fails without stopping the writer, a unit that cannot
+//! start in time is answered as an unavailable database and never runs, and what it writes
 //! is stored exactly as sqlx stores it, since both write the same tables.
 
 mod support;
 
 use app::backend::db::account_events::{self, EventKind};
+use app::backend::db::is_unavailable;
 use app::backend::db::sqlite_writer::{Execute, WriteUnit};
 use app::backend::db::statements::Statements;
 use sea_orm::{DbErr, Statement};
+use std::time::{Duration, Instant};
 use support::TestApp;
 
 /// Adds a user named `nickname`, then does `then`.
@@ -87,6 +90,55 @@ async fn a_unit_commits_whole_or_leaves_nothing_and_the_writer_goes_on() {
 
     failed("commits", Then::Commit).await.unwrap();
     assert_eq!(users_named(&app, "commits").await, 1);
+}
+
+/// Keeps the writer's thread busy (as a slow disk, or another process holding the lock).
+struct Occupy(Duration);
+
+impl WriteUnit for Occupy {
+    type Output = ();
+    const TRANSACTION: bool = false;
+
+    async fn run(self, _on: &impl Statements) -> Result<(), DbErr> {
+        std::thread::sleep(self.0);
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_unit_that_cannot_start_within_3_s_is_answered_unavailable_and_never_runs() {
+    let app = TestApp::start(&[]).await;
+    if app.is_postgres() {
+        return; // SQLite files only
+    }
+    let db = app.state_db.clone();
+    let occupied = tokio::spawn(async move { db.write_unit(Occupy(Duration::from_secs(4))).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let asked = Instant::now();
+    let late = InsertThen {
+        nickname: "late",
+        then: Then::Commit,
+    };
+    let error = app.state_db.write_unit(late).await.unwrap_err();
+    let waited = asked.elapsed();
+    assert!(is_unavailable(&error), "a 503, as for a pool: {error}");
+    assert!(
+        waited >= Duration::from_millis(2_900) && waited < Duration::from_millis(3_700),
+        "the pools' 3 s: {waited:?}"
+    );
+
+    occupied
+        .await
+        .unwrap()
+        .expect("a unit that started finishes");
+    let next = InsertThen {
+        nickname: "next",
+        then: Then::Commit,
+    };
+    app.state_db.write_unit(next).await.unwrap();
+    assert_eq!(users_named(&app, "late").await, 0, "given up, so never run");
+    assert_eq!(users_named(&app, "next").await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

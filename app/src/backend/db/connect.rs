@@ -258,6 +258,7 @@ fn sqlite_options(database_url: &str, tuning: DatabaseTuning, role: SqliteRole) 
 /// (`sqlite_options`, `SqliteRole::Writer`).
 fn writer_setup(tuning: DatabaseTuning) -> WriterSetup {
     WriterSetup {
+        wait_to_start: ACQUIRE_TIMEOUT,
         synchronous: if tuning.sqlite_full_sync {
             "FULL"
         } else {

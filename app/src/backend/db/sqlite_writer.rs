@@ -19,10 +19,12 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::pin::pin;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{mpsc, Arc};
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
-use sea_orm::{DbErr, RuntimeErr, StatementBuilder};
+use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr, StatementBuilder};
 use sea_orm_sync::{SqliteTransactionMode, TransactionOptions, TransactionTrait as _};
 
 use super::inline_reads::{connect_synchronously, from_sync, sqlite_url};
@@ -55,6 +57,8 @@ impl<S: StatementBuilder + Send + 'static> WriteUnit for Execute<S> {
 
 /// How the writer's connection is set up: as sqlx's writing connection is (`connect`).
 pub struct WriterSetup {
+    /// How long a unit may wait for its turn (the pools' acquire timeout).
+    pub wait_to_start: Duration,
     pub synchronous: &'static str,
     pub busy_timeout_ms: u128,
     pub mmap_bytes: u64,
@@ -68,6 +72,7 @@ type Job = Box<dyn FnOnce(&sea_orm_sync::DatabaseConnection) + Send>;
 #[derive(Clone)]
 pub struct SqliteWriter {
     jobs: mpsc::Sender<Job>,
+    wait_to_start: Duration,
 }
 
 impl std::fmt::Debug for SqliteWriter {
@@ -110,24 +115,55 @@ impl SqliteWriter {
             })
             .map_err(|err| DbErr::Custom(format!("cannot start the SQLite writer: {err}")))?;
         open_result.recv().map_err(|_| gone())??;
-        Ok(Self { jobs })
+        Ok(Self {
+            jobs,
+            wait_to_start: setup.wait_to_start,
+        })
     }
 
     /// Runs `unit` on the writer's thread, in a transaction if it needs one, and waits for
     /// its outcome. A unit that fails is rolled back; a unit that panics is too, and
-    /// fails without taking the thread with it.
+    /// fails without taking the thread with it. A unit the writer has not started within
+    /// `wait_to_start` is given up, and never runs: the caller gets the pools' "timed
+    /// out" (a 503), as it would waiting for a pooled connection.
     pub async fn run<U: WriteUnit>(&self, unit: U) -> Result<U::Output, DbErr> {
         let (done, outcome) = tokio::sync::oneshot::channel();
+        let turn = Arc::new(AtomicU8::new(WAITING));
+        let writers_turn = turn.clone();
         let job: Job = Box::new(move |connection| {
+            if writers_turn
+                .compare_exchange(WAITING, STARTED, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                return; // given up by its caller
+            }
             let result = catch_unwind(AssertUnwindSafe(|| run_here(connection, unit)))
                 .unwrap_or_else(|_| Err(DbErr::Custom("a SQLite write panicked".to_owned())));
             // The caller may have stopped waiting (its request was dropped).
             let _ = done.send(result);
         });
         self.jobs.send(job).map_err(|_| gone())?;
+        let mut outcome = std::pin::pin!(outcome);
+        tokio::select! {
+            result = &mut outcome => return result.map_err(|_| gone())?,
+            () = tokio::time::sleep(self.wait_to_start) => {}
+        }
+        if turn
+            .compare_exchange(WAITING, GIVEN_UP, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            return Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout));
+        }
+        // Started in time: it finishes (its statements are bounded by the busy timeout).
         outcome.await.map_err(|_| gone())?
     }
 }
+
+/// Where a unit stands: waiting in the queue, started by the writer, or given up by its
+/// caller (whichever of the last two comes first wins).
+const WAITING: u8 = 0;
+const STARTED: u8 = 1;
+const GIVEN_UP: u8 = 2;
 
 fn run_here<U: WriteUnit>(
     connection: &sea_orm_sync::DatabaseConnection,
